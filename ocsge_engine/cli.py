@@ -1,0 +1,153 @@
+"""Command-line interface: ``python -m ocsge_engine <command>``.
+
+Each subcommand parses its arguments, calls the public API and formats the output. Errors a user
+can cause (:class:`~ocsge_engine.errors.OcsgeError`) print one line on stderr and exit with code 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from ocsge_engine.config import get_settings
+from ocsge_engine.errors import OcsgeError
+
+logger = logging.getLogger("ocsge_engine")
+
+Handler = Callable[[argparse.Namespace], int]
+
+
+def _tqdm_progress(desc: str) -> Callable[[float, str], None]:
+    """Return a progress callback ``(fraction, message)`` drawing a tqdm bar on stderr."""
+    from tqdm import tqdm
+
+    bar = tqdm(total=100, desc=desc, unit="%", file=sys.stderr, leave=False)
+
+    def update(fraction: float, message: str) -> None:
+        bar.n = round(100 * max(0.0, min(1.0, fraction)))
+        bar.set_postfix_str(message[:40])
+        bar.refresh()
+        if fraction >= 1.0:
+            bar.close()
+
+    return update
+
+
+def _add_store(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--store", type=Path, default=None,
+                        help="store directory (default: $OCSGE_STORE_DIR or data/store)")
+
+
+def _add_territory(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--territory", required=True,
+                        help="commune:INSEE, epci:SIREN, departement:CODE or polygon:FILE")
+
+
+def _store_dir(args: argparse.Namespace) -> Path:
+    return Path(args.store) if args.store else get_settings().store_dir
+
+
+# --- ingest -------------------------------------------------------------------------------------
+
+def _parser_ingest(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    p = sub.add_parser("ingest", help="ingest IGN OCS GE deliveries (.7z, folder, GPKG, SHP)")
+    p.add_argument("paths", nargs="+", type=Path)
+    _add_store(p)
+    p.add_argument("--allow-unknown", action="store_true",
+                   help="keep features with codes outside the nomenclature")
+    p.add_argument("--departement", default=None, help="override the detected département")
+    p.add_argument("--millesime", default=None, help="override the detected millésime (YYYY or YYYY_YYYY)")
+    p.set_defaults(handler=cmd_ingest)
+
+
+def cmd_ingest(args: argparse.Namespace) -> int:
+    """Ingest each PATH into the store and print one summary line per written partition."""
+    from ocsge_engine.store.ingest import ingest_paths
+
+    reports = ingest_paths(
+        list(args.paths), _store_dir(args), allow_unknown=args.allow_unknown,
+        departement=args.departement, millesime=args.millesime,
+        progress=None if args.quiet else _tqdm_progress("ingest"),
+    )
+    for report in reports:
+        print(report.summary())
+    return 0
+
+
+# --- download -----------------------------------------------------------------------------------
+
+def _parser_download(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    p = sub.add_parser("download", help="download IGN deliveries from the URL list in data/reference")
+    p.add_argument("--departement", required=True)
+    p.add_argument("--millesime", required=True, help="YYYY, or YYYY_YYYY for difference products")
+    p.add_argument("--product", default="occupation_du_sol_et_zone_construite",
+                   help="product column of ocsge_millesimes_by_departement.csv")
+    p.add_argument("--dest", type=Path, default=Path("downloads"))
+    p.set_defaults(handler=cmd_download)
+
+
+def cmd_download(args: argparse.Namespace) -> int:
+    """Download (resumable, size-checked) and print the local paths."""
+    from ocsge_engine.io.download import download_delivery
+
+    paths = download_delivery(args.departement, args.millesime, product=args.product,
+                              dest_dir=args.dest,
+                              progress=None if args.quiet else _tqdm_progress("download"))
+    for path in paths:
+        print(path)
+    return 0
+
+
+# --- demo ---------------------------------------------------------------------------------------
+
+def _parser_demo(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    p = sub.add_parser("demo", help="build the SYBARVAL demo store (synthetic background, real changes)")
+    _add_store(p)
+    p.add_argument("--force", action="store_true", help="rebuild even if the demo is present")
+    p.set_defaults(handler=cmd_demo)
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    """Build the demo store deterministically."""
+    from ocsge_engine.demo import build_demo_store
+
+    report = build_demo_store(_store_dir(args), force=args.force,
+                              progress=None if args.quiet else _tqdm_progress("demo"))
+    print(report.summary())
+    return 0
+
+
+# --- parser -------------------------------------------------------------------------------------
+
+PARSERS: list[Callable[[argparse._SubParsersAction], None]] = [  # type: ignore[type-arg]
+    _parser_ingest, _parser_download, _parser_demo,
+]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Build the argument parser with every subcommand."""
+    parser = argparse.ArgumentParser(prog="python -m ocsge_engine", description=__doc__)
+    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    parser.add_argument("-q", "--quiet", action="store_true", help="warnings only, no progress bar")
+    sub = parser.add_subparsers(dest="command", required=True)
+    for add in PARSERS:
+        add(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point; returns the process exit code (2 for user errors)."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    level = logging.DEBUG if args.verbose else logging.WARNING if args.quiet else logging.INFO
+    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    handler: Handler = args.handler
+    try:
+        return handler(args)
+    except OcsgeError as err:
+        logger.error("%s", err)
+        print(f"erreur : {err.user_message}", file=sys.stderr)
+        return 2
