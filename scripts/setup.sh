@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Set up everything the dashboard and the tests need, idempotently:
+# a Python 3.11 venv with the pinned requirements, Chromium (static chart export, PDF, browser
+# tests) and the embedded demo store (data/store).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PYTHON="${PYTHON:-python3.11}"
+command -v "$PYTHON" >/dev/null 2>&1 || PYTHON=python3
+
+if [ ! -x .venv/bin/python ]; then
+  "$PYTHON" -m venv .venv
+fi
+.venv/bin/python -m pip install --quiet --upgrade pip
+.venv/bin/python -m pip install --quiet -r requirements.txt
+
+if [ ! -x /usr/bin/chromium ]; then
+  if [ "$(id -u)" = "0" ]; then
+    (apt-get install -y -q chromium >/dev/null 2>&1) || \
+      (apt-get update -q >/dev/null && apt-get install -y -q chromium >/dev/null)
+  else
+    echo "warning: /usr/bin/chromium missing; install it (apt-get install chromium) for exports and browser tests" >&2
+  fi
+fi
+
+.venv/bin/python -m ocsge_engine -q demo --store "${OCSGE_STORE_DIR:-data/store}"
