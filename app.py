@@ -1,0 +1,82 @@
+"""OCS GE territory portraits: the Streamlit frame.
+
+Owns the navigation, the shared sidebar (territory, millésimes) and the URL query parameters
+(``?territoire=commune:33005&de=2015&a=2018``), so that any view can be shared as a link.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import streamlit as st
+
+from pages import _shared as shared
+
+logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+
+st.set_page_config(page_title="Portraits de territoire OCS GE", page_icon="🗺️", layout="wide")
+
+PAGES = [
+    st.Page("pages/portrait.py", title="Portrait", icon="🏠", url_path="portrait", default=True),
+]
+
+
+def _sync_from_query() -> None:
+    """Read the territory and millésimes from the URL once per session."""
+    if st.session_state.get("_query_loaded"):
+        return
+    params = st.query_params
+    if "territoire" in params:
+        st.session_state["territory_id"] = params["territoire"]
+    if "de" in params and "a" in params:
+        try:
+            st.session_state["years"] = (int(params["de"]), int(params["a"]))
+        except ValueError:
+            logging.getLogger("ocsge_app").warning("bad years in query: %s", dict(params))
+    st.session_state["_query_loaded"] = True
+
+
+def _sidebar() -> None:
+    """Territory search and millésime choice; both written back to the URL."""
+    with st.sidebar:
+        st.header("Territoire")
+        query = st.text_input("Rechercher une commune, un EPCI, un département",
+                              key="territory_query", placeholder="ex. lege cap ferret, 33236")
+        if query:
+            results = shared.cached_search(query)
+            if results.empty:
+                st.warning("Aucun territoire ne correspond à cette recherche.")
+            else:
+                labels = {row.id: f"{row.name} ({row.kind} {row.code})" for row in results.itertuples()}
+                chosen = st.selectbox("Résultats", list(labels), format_func=labels.get,
+                                      key="territory_choice")
+                if st.button("Choisir ce territoire", key="territory_apply"):
+                    st.session_state["territory_id"] = chosen
+                    st.session_state.pop("years", None)
+        territory = shared.run_safely(shared.cached_territory, shared.territory_id())
+        if territory is None:
+            st.session_state["territory_id"] = shared.DEFAULT_TERRITORY
+            territory = shared.cached_territory(shared.DEFAULT_TERRITORY)
+        st.markdown(f"**{territory.name}** · `{territory.id}`")
+        years = shared.run_safely(shared.cached_millesimes, territory.id) or []
+        if len(years) >= 2:
+            current = shared.years() or (years[0], years[-1])
+            y_from = st.selectbox("Millésime de départ", years[:-1],
+                                  index=years[:-1].index(current[0]) if current[0] in years[:-1] else 0)
+            later = [y for y in years if y > y_from]
+            y_to = st.selectbox("Millésime d'arrivée", later,
+                                index=later.index(current[1]) if current[1] in later else len(later) - 1)
+            st.session_state["years"] = (y_from, y_to)
+        else:
+            st.session_state.pop("years", None)
+            st.caption("Moins de deux millésimes disponibles pour ce territoire.")
+    st.query_params["territoire"] = shared.territory_id()
+    pair = shared.years()
+    if pair:
+        st.query_params["de"], st.query_params["a"] = str(pair[0]), str(pair[1])
+
+
+_sync_from_query()
+navigation = st.navigation(PAGES)
+_sidebar()
+navigation.run()

@@ -1,0 +1,85 @@
+"""App-side helpers shared by every page: cached engine calls, the territory state, error display.
+
+This is the only app-side module that knows about caching. Cache keys are small hashables
+(territory ids, years, level names), never GeoDataFrames.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any
+
+import pandas as pd
+import streamlit as st
+
+from ocsge_engine.config import get_settings
+from ocsge_engine.errors import OcsgeError
+from ocsge_engine.store import Store
+from ocsge_engine.territories import Territory, get_territory, search_territories
+
+logger = logging.getLogger("ocsge_app")
+
+DEFAULT_TERRITORY = "commune:33529"  # La Teste-de-Buch, largest demo commune
+SYNTHETIC_NOTICE = (
+    "Données de démonstration : **fond synthétique, changements réels OCS GE** "
+    "(SYBARVAL 2015 → 2018). Les stocks sont simulés, les flux d'artificialisation sont réels."
+)
+
+
+@st.cache_resource
+def get_store() -> Store:
+    """One Store per process (it opens a DuckDB connection per query)."""
+    return Store.open(get_settings().store_dir)
+
+
+@st.cache_data(max_entries=64)
+def cached_territory(territory_id: str) -> Territory:
+    """Territory by id, cached (raises TerritoryNotFoundError)."""
+    return get_territory(territory_id)
+
+
+@st.cache_data(max_entries=256)
+def cached_search(text: str) -> pd.DataFrame:
+    """Territory search results, cached."""
+    return search_territories(text, limit=30)
+
+
+@st.cache_data(max_entries=64)
+def cached_catalog() -> pd.DataFrame:
+    """The store catalogue."""
+    return get_store().catalog()
+
+
+@st.cache_data(max_entries=128)
+def cached_millesimes(territory_id: str) -> list[int]:
+    """Millésimes of OCCUPATION_SOL available for a territory."""
+    return [int(y) for y in get_store().millesimes(cached_territory(territory_id))]
+
+
+def run_safely(func: Callable[..., Any], *args: Any, **kwargs: Any) -> Any | None:
+    """Call ``func``; on :class:`OcsgeError` show its French message, log it, return ``None``."""
+    try:
+        return func(*args, **kwargs)
+    except OcsgeError as err:
+        logger.warning("user error in %s: %s", getattr(func, "__name__", func), err)
+        st.error(err.user_message)
+        return None
+
+
+def territory_id() -> str:
+    """The selected territory id (kept in the URL query parameters)."""
+    return str(st.session_state.get("territory_id", DEFAULT_TERRITORY))
+
+
+def years() -> tuple[int, int] | None:
+    """The selected (from, to) millésimes, or None when fewer than two exist."""
+    pair = st.session_state.get("years")
+    return tuple(pair) if pair else None  # type: ignore[return-value]
+
+
+def synthetic_banner() -> None:
+    """Say, on every view of the demo, that its background is synthetic."""
+    catalog = cached_catalog()
+    if not catalog.empty and bool(catalog["synthetic"].any()):
+        st.info(SYNTHETIC_NOTICE, icon="🧪")
