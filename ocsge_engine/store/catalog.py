@@ -1,0 +1,122 @@
+"""The catalogue of the store: one row per partition, kept in DuckDB (``catalog.duckdb``).
+
+Tables:
+
+* ``meta(key, value)``: ``schema_version`` of the store;
+* ``catalog``: layer, departement, millesime (``"2018"`` or ``"2015_2018"``), n_features, area_ha,
+  crs, source_file, source_sha256, synthetic, note, ingested_at (UTC).
+
+Functions here take an open DuckDB connection; opening, locking and transactions live in
+:mod:`ocsge_engine.store.db`.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import asdict, dataclass
+from datetime import datetime
+
+import duckdb
+import pandas as pd
+
+logger = logging.getLogger(__name__)
+
+CATALOG_COLUMNS: tuple[str, ...] = (
+    "layer", "departement", "millesime", "n_features", "area_ha", "crs", "source_file",
+    "source_sha256", "synthetic", "note", "ingested_at",
+)
+_DDL = """
+CREATE TABLE IF NOT EXISTS meta (key VARCHAR PRIMARY KEY, value VARCHAR);
+CREATE TABLE IF NOT EXISTS catalog (
+    layer VARCHAR NOT NULL, departement VARCHAR NOT NULL, millesime VARCHAR NOT NULL,
+    n_features BIGINT NOT NULL, area_ha DOUBLE NOT NULL, crs VARCHAR NOT NULL,
+    source_file VARCHAR NOT NULL, source_sha256 VARCHAR NOT NULL, synthetic BOOLEAN NOT NULL,
+    note VARCHAR NOT NULL, ingested_at TIMESTAMP NOT NULL,
+    PRIMARY KEY (layer, departement, millesime)
+);
+"""
+_DEP_RE = re.compile(r"^(?:\d{1,3}|2[AB])$", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class PartitionInfo:
+    """One catalogue row: what a partition holds and where it came from."""
+
+    layer: str
+    departement: str
+    millesime: str
+    n_features: int
+    area_ha: float
+    crs: str
+    source_file: str
+    source_sha256: str
+    synthetic: bool
+    note: str
+    ingested_at: datetime
+
+
+def normalize_departement(code: object) -> str:
+    """Return the canonical département code: ``"33"``, ``"01"``, ``"2A"``, ``"971"``.
+
+    >>> normalize_departement(1), normalize_departement("D033"), normalize_departement("2a")
+    ('01', '33', '2A')
+
+    Raises:
+        ValueError: not a département code.
+    """
+    text = str(code).strip().upper()
+    if text.startswith("D") and len(text) > 1:
+        text = text[1:]
+    if not _DEP_RE.match(text):
+        raise ValueError(f"not a departement code: {code!r}")
+    if text.isdigit():
+        number = int(text)
+        text = f"{number:02d}" if number < 100 else f"{number:03d}"
+    return text
+
+
+def ensure_schema(con: duckdb.DuckDBPyConnection, version: int) -> None:
+    """Create the tables if needed and record ``version`` when the store is new."""
+    con.execute(_DDL)
+    con.execute("INSERT INTO meta VALUES ('schema_version', ?) ON CONFLICT DO NOTHING",
+                [str(version)])
+
+
+def schema_version(con: duckdb.DuckDBPyConnection) -> int | None:
+    """Return the store's schema version, ``None`` when the tables are absent."""
+    try:
+        row = con.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+    except duckdb.CatalogException:
+        return None
+    return int(row[0]) if row else None
+
+
+def read_catalog(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
+    """Return the catalogue sorted by layer, département, millésime."""
+    cols = ", ".join(CATALOG_COLUMNS)
+    return con.execute(
+        f"SELECT {cols} FROM catalog ORDER BY layer, departement, millesime"  # noqa: S608
+    ).df()
+
+
+def find_partition(con: duckdb.DuckDBPyConnection, layer: str, departement: str,
+                   millesime: str) -> PartitionInfo | None:
+    """Return the row of one partition, or ``None``."""
+    cols = ", ".join(CATALOG_COLUMNS)
+    row = con.execute(
+        f"SELECT {cols} FROM catalog WHERE layer = ? AND departement = ? AND millesime = ?",  # noqa: S608
+        [layer, departement, millesime],
+    ).fetchone()
+    return None if row is None else PartitionInfo(*row)
+
+
+def upsert_partition(con: duckdb.DuckDBPyConnection, info: PartitionInfo) -> None:
+    """Insert or replace the row of ``info``'s partition (inside the caller's transaction)."""
+    con.execute("DELETE FROM catalog WHERE layer = ? AND departement = ? AND millesime = ?",
+                [info.layer, info.departement, info.millesime])
+    values = asdict(info)
+    con.execute(
+        f"INSERT INTO catalog VALUES ({', '.join('?' for _ in CATALOG_COLUMNS)})",
+        [values[c] for c in CATALOG_COLUMNS],
+    )

@@ -1,0 +1,408 @@
+"""The store: partitioned GeoParquet under ``STORE/layers`` + a DuckDB catalogue.
+
+:class:`Store` is the only entry point of the engine to OCS GE polygons. It is safe to share
+between threads (a Streamlit ``cache_resource``): it holds no open connection, each query opens
+its own short-lived DuckDB connection, and writers serialise on an ``fcntl`` lock file
+(``STORE/.lock``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import logging
+import re
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Protocol
+
+import duckdb
+import duckdb_extension_spatial
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pyproj
+import shapely
+from shapely.geometry.base import BaseGeometry
+
+from ocsge_engine.errors import CrsError, MillesimeError, StoreError
+from ocsge_engine.io.atomic import atomic_path
+from ocsge_engine.store import catalog as cat
+from ocsge_engine.store.catalog import PartitionInfo
+from ocsge_engine.store.parquet import (
+    DIFF_LAYERS, conform, millesime_key, partition_path, polygonal_parts, read_partition,
+    write_partition,
+)
+
+logger = logging.getLogger(__name__)
+
+CATALOG_FILE = "catalog.duckdb"
+LOCK_FILE = ".lock"
+METROPOLE_EPSG = 2154
+COMPLETE_SHARE = 0.999
+_TABLE_RE = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
+_CONNECT_RETRIES = 20
+
+
+class TerritoryLike(Protocol):
+    """What the store needs from a territory (duck-typed ``territories.Territory``)."""
+
+    @property
+    def geometry(self) -> BaseGeometry: ...  # noqa: D102
+
+    @property
+    def departements(self) -> tuple[str, ...]: ...  # noqa: D102
+
+
+@dataclass(frozen=True)
+class Coverage:
+    """How much of a territory a layer/millésime covers.
+
+    Attributes:
+        territory_ha: area of the territory.
+        covered_ha: area of the layer's polygons inside the territory (polygons of one
+            OCS GE layer do not overlap, so the sum of clipped areas is the covered area).
+        share: ``covered_ha / territory_ha``, capped at 1.
+        complete: ``share >= 0.999``.
+    """
+
+    territory_ha: float
+    covered_ha: float
+    share: float
+    complete: bool
+
+
+def spatial_extension_path() -> Path:
+    """Path of the DuckDB spatial extension shipped by ``duckdb-extension-spatial`` (offline)."""
+    return (Path(duckdb_extension_spatial.__file__).parent / "extensions"
+            / f"v{duckdb.__version__}" / "spatial.duckdb_extension")
+
+
+def _connect(db_file: Path, read_only: bool, spatial: bool = False) -> duckdb.DuckDBPyConnection:
+    """Open a DuckDB connection, retrying while another process holds the write lock."""
+    for attempt in range(_CONNECT_RETRIES):
+        try:
+            con = duckdb.connect(str(db_file), read_only=read_only)
+            break
+        except (duckdb.IOException, duckdb.ConnectionException) as err:
+            if attempt == _CONNECT_RETRIES - 1:
+                raise StoreError(f"cannot open {db_file}: {err}",
+                                 "La base OCS GE est occupée ou illisible : réessayez.") from err
+            time.sleep(0.05 * (attempt + 1))  # another process is writing; back off briefly
+    if spatial:
+        con.execute(f"LOAD '{spatial_extension_path()}'")
+    return con
+
+
+class Store:
+    """Partitioned GeoParquet + DuckDB catalogue (see docs/DESIGN.md).
+
+    Attributes:
+        path: the store folder.
+    """
+
+    SCHEMA_VERSION: int = 1
+
+    def __init__(self, path: Path) -> None:
+        """Use :meth:`Store.open`."""
+        self.path = Path(path)
+        self._db_file = self.path / CATALOG_FILE
+        self._cache_lock = threading.Lock()
+        self._catalog_cache: tuple[tuple[int, ...], pd.DataFrame] | None = None
+
+    # --- opening ---------------------------------------------------------------------------
+
+    @classmethod
+    def open(cls, path: Path | str, create: bool = False) -> Store:
+        """Open (or create) a store.
+
+        Args:
+            path: the store folder.
+            create: create an empty store when ``path`` has none.
+
+        Returns:
+            The store.
+
+        Raises:
+            StoreError: no store at ``path`` and ``create`` is false, or its schema version is
+                newer than this engine's.
+        """
+        store = cls(Path(path).expanduser())
+        if not store._db_file.exists():
+            if not create:
+                raise StoreError(f"no store at {store.path}",
+                                 f"Aucune base OCS GE dans {store.path} : lancez d'abord "
+                                 "« python -m ocsge_engine demo » ou « ingest ».")
+            store._create()
+        store._check_version()
+        return store
+
+    def _create(self) -> None:
+        self.path.mkdir(parents=True, exist_ok=True)
+        (self.path / LOCK_FILE).touch()
+        with self._write_lock():
+            with atomic_path(self._db_file, suffix=".duckdb") as tmp:
+                con = duckdb.connect(str(tmp))
+                try:
+                    cat.ensure_schema(con, self.SCHEMA_VERSION)
+                finally:
+                    con.close()
+        logger.info("created store %s (schema version %d)", self.path, self.SCHEMA_VERSION)
+
+    def _check_version(self) -> None:
+        con = _connect(self._db_file, read_only=True)
+        try:
+            version = cat.schema_version(con)
+        finally:
+            con.close()
+        if version is None or version > self.SCHEMA_VERSION:
+            raise StoreError(
+                f"store {self.path} has schema version {version}, engine supports "
+                f"<= {self.SCHEMA_VERSION}",
+                f"La base OCS GE de {self.path} a un format non pris en charge "
+                f"(version {version}) : mettez l'application à jour.",
+            )
+
+    # --- connections and lock ----------------------------------------------------------------
+
+    def connect(self) -> duckdb.DuckDBPyConnection:
+        """Return a new read-only connection with the spatial extension loaded.
+
+        Open one per query or thread and close it; the caller owns it.
+        """
+        return _connect(self._db_file, read_only=True, spatial=True)
+
+    @contextlib.contextmanager
+    def _write_lock(self) -> Iterator[None]:
+        """Serialise writers across threads and processes (``flock`` on ``STORE/.lock``)."""
+        with open(self.path / LOCK_FILE, "a+b") as fh:
+            fcntl.flock(fh, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(fh, fcntl.LOCK_UN)
+
+    @contextlib.contextmanager
+    def _write_transaction(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """Lock, open read-write, ``BEGIN``; commit on success, roll back on any error."""
+        with self._write_lock():
+            con = _connect(self._db_file, read_only=False)
+            try:
+                con.begin()
+                try:
+                    yield con
+                except BaseException:
+                    con.rollback()
+                    raise
+                con.commit()
+            finally:
+                con.close()
+                self._catalog_cache = None
+
+    # --- catalogue --------------------------------------------------------------------------
+
+    def catalog(self) -> pd.DataFrame:
+        """Return one row per partition (see :mod:`ocsge_engine.store.catalog`).
+
+        ``millesime`` is a string: ``"2018"``, or ``"2015_2018"`` for difference layers.
+        The result is cached until the DuckDB file changes; callers get a copy.
+        """
+        key = self._stamp()
+        with self._cache_lock:
+            if self._catalog_cache is not None and self._catalog_cache[0] == key:
+                return self._catalog_cache[1].copy()
+        con = _connect(self._db_file, read_only=True)
+        try:
+            table = cat.read_catalog(con)
+        finally:
+            con.close()
+        with self._cache_lock:
+            self._catalog_cache = (key, table)
+        return table.copy()
+
+    def _stamp(self) -> tuple[int, ...]:
+        stamps: list[int] = []
+        for file in (self._db_file, self._db_file.with_name(CATALOG_FILE + ".wal")):
+            try:
+                st = file.stat()
+                stamps += [st.st_mtime_ns, st.st_size, st.st_ino]
+            except FileNotFoundError:
+                stamps += [0, 0, 0]
+        return tuple(stamps)
+
+    def millesimes(self, territory: TerritoryLike, layer: str = "occupation_sol") -> list[Any]:
+        """Millésimes of ``layer`` present for at least one of the territory's départements.
+
+        Returns:
+            Sorted years (``list[int]``), or periods like ``"2015_2018"`` for diff layers.
+        """
+        table = self._partitions(layer, territory.departements)
+        keys = sorted(set(table["millesime"]))
+        return keys if layer in DIFF_LAYERS else [int(k) for k in keys]
+
+    def _partitions(self, layer: str, departements: tuple[str, ...],
+                    millesime_k: str | None = None) -> pd.DataFrame:
+        deps = {cat.normalize_departement(d) for d in departements}
+        table = self.catalog()
+        mask = (table["layer"] == layer) & table["departement"].isin(deps)
+        if millesime_k is not None:
+            mask &= table["millesime"] == millesime_k
+        return table[mask]
+
+    # --- writing ----------------------------------------------------------------------------
+
+    def write_layer(self, gdf: gpd.GeoDataFrame, *, layer: str, departement: str,
+                    millesime: int | str, source_file: str, source_sha256: str,
+                    synthetic: bool = False, note: str = "") -> PartitionInfo:
+        """Write (replace) one partition atomically and record it in the catalogue.
+
+        Args:
+            gdf: canonical features (columns of ``LAYER_SCHEMAS[layer]``, codes normalised).
+            layer: ``occupation_sol``, ``zone_construite``, ``diff``, ``artif`` or ``artif_diff``.
+            departement: département code (``"33"``).
+            millesime: year, or ``"2015_2018"`` for diff layers.
+            source_file: name of the delivered file.
+            source_sha256: SHA-256 of the delivered file.
+            synthetic: the features are generated (demo), not delivered by IGN.
+            note: free text kept in the catalogue.
+
+        Returns:
+            The catalogue row. When the partition already holds ``source_sha256`` (and its file
+            exists) nothing is written and the existing row is returned.
+
+        Raises:
+            SchemaError: missing canonical columns. CrsError: ``gdf`` has no CRS.
+        """
+        dep = cat.normalize_departement(departement)
+        key = millesime_key(layer, millesime)
+        table = conform(gdf, layer)
+        if table.crs is None:
+            raise CrsError(f"layer {layer} D{dep} {key} has no CRS",
+                           "La couche n'a pas de système de coordonnées (CRS).")
+        path = partition_path(self.path, layer, dep, key)
+        with self._write_transaction() as con:
+            existing = cat.find_partition(con, layer, dep, key)
+            if existing is not None and existing.source_sha256 == source_sha256 and path.exists():
+                logger.info("partition %s D%s %s already holds %s: skipped", layer, dep, key,
+                            source_sha256[:12])
+                return existing
+            info = PartitionInfo(
+                layer=layer, departement=dep, millesime=key, n_features=len(table),
+                area_ha=float(table.geometry.area.sum() / 1e4), crs=table.crs.to_string(),
+                source_file=source_file, source_sha256=source_sha256, synthetic=synthetic,
+                note=note, ingested_at=datetime.now(UTC).replace(tzinfo=None),
+            )
+            with atomic_path(path, suffix=".parquet") as tmp:
+                write_partition(table, tmp)
+                cat.upsert_partition(con, info)
+        logger.info("wrote %s D%s %s: %d features, %.1f ha", layer, dep, key, info.n_features,
+                    info.area_ha)
+        return info
+
+    def write_table(self, name: str, df: pd.DataFrame) -> None:
+        """Create or replace a reference table (``ref_population``…) in one transaction."""
+        if not _TABLE_RE.match(name) or name in ("catalog", "meta"):
+            raise ValueError(f"invalid reference table name {name!r}")
+        with self._write_transaction() as con:
+            con.register("_incoming", df)
+            con.execute(f'CREATE OR REPLACE TABLE "{name}" AS SELECT * FROM _incoming')
+            con.unregister("_incoming")
+        logger.info("wrote reference table %s (%d rows)", name, len(df))
+
+    def read_table(self, name: str) -> pd.DataFrame:
+        """Return a reference table.
+
+        Raises:
+            StoreError: no such table.
+        """
+        if not _TABLE_RE.match(name):
+            raise ValueError(f"invalid reference table name {name!r}")
+        con = _connect(self._db_file, read_only=True)
+        try:
+            return con.execute(f'SELECT * FROM "{name}"').df()
+        except duckdb.CatalogException as err:
+            raise StoreError(f"no table {name} in {self.path}",
+                             f"La table de référence {name} est absente de la base.") from err
+        finally:
+            con.close()
+
+    # --- reading ----------------------------------------------------------------------------
+
+    def polygons(self, territory: TerritoryLike, millesime: int | str | tuple[int, int],
+                 layer: str = "occupation_sol", clip: bool = True,
+                 columns: list[str] | None = None) -> gpd.GeoDataFrame:
+        """Return the features of one layer/millésime that intersect the territory.
+
+        Args:
+            territory: object with ``geometry`` (EPSG:2154) and ``departements``.
+            millesime: year, or period (``"2015_2018"`` / ``(2015, 2018)``) for diff layers.
+            layer: layer name.
+            clip: cut features to the territory (polygonal parts only; slivers that become
+                empty are dropped).
+            columns: attribute columns to read (default: all).
+
+        Returns:
+            A GeoDataFrame in EPSG:2154 (a DROM partition keeps its delivered CRS), index reset.
+
+        Raises:
+            MillesimeError: the layer/millésime is absent for every département of the territory.
+
+        Notes:
+            Reads only row groups whose bbox statistics meet the territory's bbox, then filters
+            with a prepared geometry and clips only features crossing the boundary.
+        """
+        key = millesime_key(layer, millesime)
+        parts = self._partitions(layer, territory.departements, key)
+        if parts.empty:
+            raise MillesimeError(
+                f"{layer} {key} absent for departements {territory.departements}",
+                f"Le millésime {key.replace('_', '-')} ({layer}) n'est pas disponible pour ce "
+                "territoire.",
+            )
+        frames = [self._read_clipped(row, territory.geometry, clip, columns)
+                  for row in parts.itertuples(index=False)]
+        crs = frames[0].crs
+        out = pd.concat([f.to_crs(crs) if f.crs != crs else f for f in frames], ignore_index=True)
+        return gpd.GeoDataFrame(out, geometry="geometry", crs=crs)
+
+    def _read_clipped(self, row: Any, geometry: BaseGeometry, clip: bool,
+                      columns: list[str] | None) -> gpd.GeoDataFrame:
+        crs = pyproj.CRS.from_user_input(row.crs)
+        if crs.to_epsg() != METROPOLE_EPSG:
+            geometry = _reproject(geometry, METROPOLE_EPSG, crs)
+        path = partition_path(self.path, row.layer, row.departement, row.millesime)
+        gdf = read_partition(path, bbox=tuple(geometry.bounds), columns=columns)
+        geoms = gdf.geometry.to_numpy()
+        shapely.prepare(geometry)
+        keep = shapely.intersects(geometry, geoms)
+        gdf, geoms = gdf[keep], geoms[keep]
+        if clip and len(gdf):
+            inside = shapely.contains_properly(geometry, geoms)
+            cut = geoms.copy()
+            cut[~inside] = polygonal_parts(shapely.intersection(geoms[~inside], geometry))
+            nonempty = ~shapely.is_empty(cut)
+            gdf = gdf.set_geometry(cut, crs=gdf.crs)[nonempty]
+        return gdf.reset_index(drop=True)
+
+    def coverage(self, territory: TerritoryLike, millesime: int | str | tuple[int, int],
+                 layer: str = "occupation_sol") -> Coverage:
+        """Share of the territory covered by ``layer`` at ``millesime``.
+
+        Raises:
+            MillesimeError: the layer/millésime is absent for the territory.
+        """
+        clipped = self.polygons(territory, millesime, layer=layer, clip=True, columns=[])
+        territory_ha = float(territory.geometry.area / 1e4)
+        covered_ha = float(clipped.geometry.area.sum() / 1e4)
+        share = min(1.0, covered_ha / territory_ha) if territory_ha > 0 else 0.0
+        return Coverage(territory_ha, covered_ha, share, share >= COMPLETE_SHARE)
+
+
+def _reproject(geometry: BaseGeometry, src_epsg: int, dst: pyproj.CRS) -> BaseGeometry:
+    transformer = pyproj.Transformer.from_crs(src_epsg, dst, always_xy=True)
+    return shapely.transform(geometry, lambda xy: np.column_stack(
+        transformer.transform(xy[:, 0], xy[:, 1])))
