@@ -1,0 +1,450 @@
+"""Territories: communes, EPCI, départements and custom polygons, with their geometry.
+
+A :class:`Territory` is a frozen value object (kind, code, name, EPSG:2154 geometry, départements)
+identified by a string id ``"<kind>:<code>"`` (``commune:33005``, ``epci:243300563``,
+``departement:33``, ``polygon:/path/file.geojson``) used in URLs and on the command line.
+
+Tables (``data/territories/``, built by ``make_territories.py``, see its SOURCE.md):
+
+* communes of the COG 2026 (all of France) with name, département, EPCI and the population
+  municipale 2019, 2020, 2022 and 2023;
+* commune polygons for départements 32, 33, 34 and 69 only (simplified ADMIN EXPRESS 2018, except
+  the 17 SYBARVAL communes whose exact OCS GE polygons are used);
+* EPCI (SIREN, name) = their member communes; département polygon = union of its communes.
+
+Every table is loaded once per process (:func:`functools.lru_cache`), so lookups are fast once warm.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+from shapely.geometry.base import BaseGeometry
+
+from ocsge_engine.config import get_settings
+from ocsge_engine.errors import CrsError, EmptyInputError, GeometryError, TerritoryNotFoundError
+
+logger = logging.getLogger(__name__)
+
+Kind = Literal["commune", "epci", "departement", "polygon"]
+KINDS: tuple[str, ...] = ("commune", "epci", "departement", "polygon")
+POPULATION_YEARS: tuple[int, ...] = (2019, 2020, 2022, 2023)
+TARGET_EPSG = 2154
+POLYGON_SUFFIXES: frozenset[str] = frozenset({".geojson", ".json", ".gpkg", ".shp"})
+_KIND_ALIASES: dict[str, str] = {"dep": "departement", "département": "departement",
+                                 "dept": "departement", "com": "commune", "poly": "polygon"}
+_KIND_ORDER: dict[str, int] = {"commune": 0, "epci": 1, "departement": 2}
+_ABBREVIATIONS: dict[str, str] = {"st": "saint", "ste": "sainte"}
+
+
+@dataclass(frozen=True)
+class Territory:
+    """A territory with its geometry in Lambert-93 (EPSG:2154).
+
+    Attributes:
+        kind: ``"commune"``, ``"epci"``, ``"departement"`` or ``"polygon"``.
+        code: INSEE code, EPCI SIREN, département code, or file stem for a polygon.
+        name: display name (French).
+        geometry: (Multi)Polygon in EPSG:2154.
+        departements: départements whose data the territory needs (sorted).
+        source_path: for ``polygon`` territories, the absolute path of the file (used by :attr:`id`).
+    """
+
+    kind: Kind
+    code: str
+    name: str
+    geometry: BaseGeometry = field(compare=False, repr=False)
+    departements: tuple[str, ...]
+    source_path: str | None = None
+
+    @property
+    def id(self) -> str:
+        """String form used in URLs and the CLI, e.g. ``"commune:33005"``.
+
+        >>> Territory("departement", "33", "Gironde", shapely.Point(0, 0), ("33",)).id
+        'departement:33'
+        """
+        if self.kind == "polygon" and self.source_path:
+            return f"polygon:{self.source_path}"
+        return f"{self.kind}:{self.code}"
+
+    @property
+    def area_ha(self) -> float:
+        """Area of the geometry in hectares."""
+        return float(self.geometry.area) / 1e4
+
+
+# --- name normalisation -------------------------------------------------------------------------
+
+def normalize_name(text: str) -> str:
+    """Key for accent-, case-, hyphen- and apostrophe-insensitive name matching.
+
+    Accents are stripped, case folded, ``st``/``ste`` expanded, and every non-alphanumeric
+    character removed.
+
+    >>> normalize_name("Lège-Cap-Ferret") == normalize_name("lege cap ferret")
+    True
+    >>> normalize_name("St-Magne")
+    'saintmagne'
+    """
+    decomposed = unicodedata.normalize("NFKD", str(text))
+    ascii_text = "".join(ch for ch in decomposed if not unicodedata.combining(ch)).casefold()
+    words = re.split(r"[^0-9a-z]+", ascii_text.replace("œ", "oe").replace("æ", "ae"))
+    return "".join(_ABBREVIATIONS.get(word, word) for word in words if word)
+
+
+# --- cached tables ------------------------------------------------------------------------------
+
+def _territories_dir() -> Path:
+    return get_settings().data_dir / "territories"
+
+
+@lru_cache(maxsize=1)
+def _commune_polygons() -> gpd.GeoDataFrame:
+    """Commune polygons (EPSG:2154) of the embedded départements, indexed by INSEE code."""
+    path = _territories_dir() / "communes.parquet"
+    gdf = gpd.read_parquet(path, columns=["code", "geometry"]).set_index("code")
+    logger.debug("loaded %d commune polygons from %s", len(gdf), path)
+    return gdf
+
+
+@lru_cache(maxsize=1)
+def communes_table() -> pd.DataFrame:
+    """All COG 2026 communes (France) with their EPCI, population and geometry availability.
+
+    Returns:
+        DataFrame with columns ``code``, ``name``, ``departement``, ``siren_epci``, ``nom_epci``,
+        ``pop_2019``, ``pop_2020``, ``pop_2022``, ``pop_2023`` (nullable ``Int64``; empty for a
+        commune that did not exist under the older COG) and ``has_geometry`` (bool), sorted by
+        code. The cached object is shared: copy it before modifying.
+    """
+    folder = _territories_dir()
+    pop = pd.read_csv(folder / "population_communes_2019_2020_2022_2023.csv",
+                      dtype={"code": str, "departement": str, "region": str})
+    epci = pd.read_csv(folder / "communes_epci_2026.csv", dtype=str)
+    table = pop.rename(columns={"nom": "name"}).merge(
+        epci[["code_commune", "siren_epci", "nom_epci"]].rename(columns={"code_commune": "code"}),
+        on="code", how="left")
+    for year in POPULATION_YEARS:
+        table[f"pop_{year}"] = table[f"pop_{year}"].astype("Int64")
+    table["has_geometry"] = table["code"].isin(_commune_polygons().index)
+    columns = ["code", "name", "departement", "siren_epci", "nom_epci",
+               *[f"pop_{y}" for y in POPULATION_YEARS], "has_geometry"]
+    return table[columns].sort_values("code").reset_index(drop=True)
+
+
+@lru_cache(maxsize=1)
+def _departements_table() -> pd.DataFrame:
+    """Départements (code, name) of the COG 2026."""
+    records = json.loads((_territories_dir() / "departements.json").read_text(encoding="utf-8"))
+    return pd.DataFrame([{"code": r["code"], "name": r["nom"]} for r in records])
+
+
+@lru_cache(maxsize=1)
+def _epci_table() -> pd.DataFrame:
+    """EPCI (code = SIREN, name, comma-joined départements of the members)."""
+    communes = communes_table().dropna(subset=["siren_epci"])
+    grouped = communes.groupby("siren_epci", sort=True)
+    return pd.DataFrame({
+        "code": grouped.size().index,
+        "name": grouped["nom_epci"].first().to_numpy(),
+        "departement": grouped["departement"].agg(lambda s: ",".join(sorted(set(s)))).to_numpy(),
+    })
+
+
+@lru_cache(maxsize=1)
+def _search_index() -> pd.DataFrame:
+    """One row per commune, EPCI and département with a normalised name key and a population."""
+    communes = communes_table()
+    pop = communes["pop_2023"].fillna(0).astype("int64")
+    frames = [
+        pd.DataFrame({"kind": "commune", "code": communes["code"], "name": communes["name"],
+                      "departement": communes["departement"], "pop": pop}),
+    ]
+    epci = _epci_table()
+    epci_pop = pop.groupby(communes["siren_epci"]).sum()
+    frames.append(epci.assign(kind="epci", pop=epci["code"].map(epci_pop).fillna(0).astype("int64")))
+    deps = _departements_table()
+    dep_pop = pop.groupby(communes["departement"]).sum()
+    frames.append(deps.assign(kind="departement", departement=deps["code"],
+                              pop=deps["code"].map(dep_pop).fillna(0).astype("int64")))
+    index = pd.concat(frames, ignore_index=True)
+    index["key"] = index["name"].map(normalize_name)
+    index["id"] = index["kind"] + ":" + index["code"]
+    index["kind_order"] = index["kind"].map(_KIND_ORDER)
+    return index
+
+
+@lru_cache(maxsize=1)
+def _centroids() -> tuple[np.ndarray, np.ndarray]:
+    """Codes and centroid coordinates (n×2) of the communes with a polygon."""
+    polygons = _commune_polygons()
+    points = shapely.centroid(polygons.geometry.to_numpy())
+    return polygons.index.to_numpy(), shapely.get_coordinates(points)
+
+
+# --- lookup -------------------------------------------------------------------------------------
+
+def search_territories(text: str, limit: int = 20) -> pd.DataFrame:
+    """Find communes, EPCI and départements by code prefix or normalised name.
+
+    A query made of digits (or ``2A``/``2B``) matches code prefixes; anything else matches names
+    ignoring accents, case, hyphens and apostrophes: exact names first, then prefixes, then
+    substrings; ties are ordered commune < EPCI < département, then by population (largest first).
+
+    Args:
+        text: code prefix or (part of) a name.
+        limit: maximum number of rows.
+
+    Returns:
+        DataFrame with columns ``id``, ``kind``, ``code``, ``name``, ``departement`` (empty when
+        nothing matches or the query is blank).
+    """
+    columns = ["id", "kind", "code", "name", "departement"]
+    query = str(text).strip()
+    index = _search_index()
+    key = normalize_name(query)
+    if not key or limit <= 0:
+        return pd.DataFrame(columns=columns)
+    if re.fullmatch(r"[0-9]+|2[abAB][0-9]*", query.replace(" ", "")):
+        code = query.replace(" ", "").upper()
+        hits = index[index["code"].str.startswith(code)].assign(rank=lambda d: d["code"] != code)
+    else:
+        exact = index["key"] == key
+        prefix = index["key"].str.startswith(key)
+        contains = index["key"].str.contains(key, regex=False)
+        hits = index[contains].assign(rank=np.where(exact[contains], 0,
+                                                    np.where(prefix[contains], 1, 2)))
+    hits = hits.sort_values(["rank", "kind_order", "pop", "code"],
+                            ascending=[True, True, False, True], kind="stable")
+    return hits[columns].head(limit).reset_index(drop=True)
+
+
+def _parse_id(territory_id: str) -> tuple[str, str]:
+    """Split ``"kind:code"`` into a canonical kind and the code."""
+    kind, sep, code = str(territory_id).partition(":")
+    kind = _KIND_ALIASES.get(kind.strip().lower(), kind.strip().lower())
+    if not sep or kind not in KINDS or not code.strip():
+        raise TerritoryNotFoundError(
+            f"malformed territory id {territory_id!r} (expected kind:code, kind in {KINDS})",
+            f"Identifiant de territoire invalide : « {territory_id} » (attendu par exemple "
+            "« commune:33005 », « epci:243300563 », « departement:33 »).")
+    return kind, code.strip()
+
+
+def _resolve_code(kind: str, code: str) -> str:
+    """Return the canonical code of ``kind``; a unique exact name is accepted in place of a code."""
+    index = _search_index()
+    of_kind = index[index["kind"] == kind]
+    if (of_kind["code"] == code.upper()).any():
+        return code.upper()
+    by_name = of_kind[of_kind["key"] == normalize_name(code)]
+    if len(by_name) == 1:
+        return str(by_name["code"].iloc[0])
+    label = {"commune": "commune", "epci": "EPCI", "departement": "département"}[kind]
+    if len(by_name) > 1:
+        raise TerritoryNotFoundError(
+            f"ambiguous {kind} name {code!r}: {', '.join(by_name['code'])}",
+            f"Nom de {label} ambigu : « {code} » ({', '.join(by_name['code'])}) ; "
+            "utilisez le code.")
+    raise TerritoryNotFoundError(f"unknown {kind} {code!r}",
+                                 f"Territoire introuvable : {label} « {code} » inconnu(e).")
+
+
+def _no_geometry(kind: str, code: str, name: str) -> TerritoryNotFoundError:
+    embedded = ", ".join(sorted(set(_commune_polygons().index.str[:2])))
+    return TerritoryNotFoundError(
+        f"no polygon for {kind} {code} (embedded departements: {embedded})",
+        f"Le contour de « {name} » n'est pas disponible : seuls les départements "
+        f"{embedded} sont embarqués.")
+
+
+def _member_codes(kind: str, code: str) -> list[str]:
+    """INSEE codes of the communes making up a commune, EPCI or département."""
+    communes = communes_table()
+    if kind == "commune":
+        return [code]
+    column = "siren_epci" if kind == "epci" else "departement"
+    return communes.loc[communes[column] == code, "code"].tolist()
+
+
+@lru_cache(maxsize=512)
+def _admin_territory(kind: str, code: str) -> Territory:
+    """Build (once) the territory of an administrative unit from its member communes."""
+    row = _search_index().query("kind == @kind and code == @code").iloc[0]
+    polygons = _commune_polygons()
+    members = _member_codes(kind, code)
+    present = [c for c in members if c in polygons.index]
+    if not present:
+        raise _no_geometry(kind, code, str(row["name"]))
+    if len(present) < len(members):
+        logger.warning("%s %s: %d of %d member communes have no polygon, geometry is partial",
+                       kind, code, len(members) - len(present), len(members))
+    geoms = polygons.loc[present, "geometry"].to_numpy()
+    geometry = geoms[0] if len(geoms) == 1 else shapely.union_all(geoms)
+    departements = tuple(sorted(set(str(row["departement"]).split(","))))
+    return Territory(kind, code, str(row["name"]), geometry, departements)  # type: ignore[arg-type]
+
+
+def get_territory(territory_id: str) -> Territory:
+    """Return the territory for an id such as ``"commune:33005"``.
+
+    Args:
+        territory_id: ``commune:<INSEE>``, ``epci:<SIREN>``, ``departement:<code>`` or
+            ``polygon:<path to a GeoJSON/GPKG>``. A unique exact name (accent/case-insensitive)
+            is accepted instead of a code, e.g. ``commune:lege cap ferret``.
+
+    Returns:
+        The territory; administrative ones are cached (geometry unions are computed once).
+
+    Raises:
+        TerritoryNotFoundError: malformed id, unknown code, ambiguous name, or no polygon for the
+            territory (only départements 32, 33, 34, 69 are embedded).
+        CrsError, GeometryError, EmptyInputError: see :func:`territory_from_file`.
+    """
+    kind, code = _parse_id(territory_id)
+    if kind == "polygon":
+        return territory_from_file(code)
+    return _admin_territory(kind, _resolve_code(kind, code))
+
+
+# --- population and neighbours ------------------------------------------------------------------
+
+def population(code: str) -> dict[int, int]:
+    """Population municipale by year for a commune, or summed over an EPCI or a département.
+
+    Args:
+        code: a territory id (``"epci:243300563"``) or a bare code: 5 characters = commune,
+            9 digits = EPCI, 2-3 characters = département.
+
+    Returns:
+        ``{year: population}`` for 2019, 2020, 2022, 2023; a year is left out when a member
+        commune has no value for it (commune created since), rather than giving a partial sum.
+
+    Raises:
+        TerritoryNotFoundError: unknown code or polygon territory.
+
+    >>> population("33009")[2023]
+    11092
+    """
+    if ":" in str(code):
+        kind, code = _parse_id(code)
+    else:
+        code = str(code).strip().upper()
+        kind = "commune" if len(code) == 5 else "epci" if len(code) == 9 else "departement"
+    if kind == "polygon":
+        raise TerritoryNotFoundError(f"no population for polygon {code!r}",
+                                     "La population n'est pas disponible pour un contour libre.")
+    code = _resolve_code(kind, code)
+    table = communes_table().set_index("code").loc[_member_codes(kind, code)]
+    result: dict[int, int] = {}
+    for year in POPULATION_YEARS:
+        values = table[f"pop_{year}"]
+        if len(values) and values.notna().all():
+            result[year] = int(values.sum())
+    return result
+
+
+def nearest_communes(code: str, n: int = 8) -> list[str]:
+    """INSEE codes of the ``n`` communes whose centroids are closest to this commune's centroid.
+
+    Only communes with a polygon (départements 32, 33, 34, 69) are candidates; the commune itself
+    is excluded. Ordered by increasing distance.
+
+    Raises:
+        TerritoryNotFoundError: unknown commune or commune without polygon.
+    """
+    code = _resolve_code("commune", code.removeprefix("commune:"))
+    codes, xy = _centroids()
+    where = np.flatnonzero(codes == code)
+    if not len(where):
+        raise _no_geometry("commune", code, code)
+    distance = np.hypot(*(xy - xy[where[0]]).T)
+    distance[where[0]] = np.inf
+    order = np.argsort(distance, kind="stable")[: max(0, min(n, len(codes) - 1))]
+    return [str(c) for c in codes[order]]
+
+
+# --- custom polygons ----------------------------------------------------------------------------
+
+def _read_polygon_file(path: Path) -> gpd.GeoDataFrame:
+    """Read a polygon file, mapping every failure to a user error."""
+    if not path.is_file():
+        raise TerritoryNotFoundError(f"polygon file not found: {path}",
+                                     f"Fichier de contour introuvable : {path.name}.")
+    if path.suffix.lower() not in POLYGON_SUFFIXES:
+        raise GeometryError(f"unsupported polygon file format {path.suffix!r}: {path}",
+                            f"Format de contour non pris en charge ({path.suffix}) : "
+                            "utilisez un GeoJSON ou un GeoPackage.")
+    try:
+        return gpd.read_file(path)
+    except Exception as err:  # pyogrio raises DataSourceError and friends for corrupt files
+        raise GeometryError(f"cannot read polygon file {path}: {err}",
+                            f"Le fichier de contour {path.name} est illisible.") from err
+
+
+def territory_from_file(path: Path | str) -> Territory:
+    """Custom territory: the union of the polygons of a GeoJSON or GeoPackage file.
+
+    Args:
+        path: ``.geojson``/``.json``, ``.gpkg`` (first layer) or ``.shp`` file with polygons.
+
+    Returns:
+        A ``polygon`` territory (code = file stem, name = the ``nom``/``name`` field when the file
+        has one feature, else the stem) reprojected to EPSG:2154; ``departements`` are those of the
+        embedded communes it intersects.
+
+    Raises:
+        TerritoryNotFoundError: the file does not exist.
+        EmptyInputError: no feature, or only empty geometries.
+        CrsError: the file declares no CRS.
+        GeometryError: unreadable file, unsupported format, non-polygon or invalid geometries.
+    """
+    path = Path(path).expanduser().resolve()
+    gdf = _read_polygon_file(path)
+    geoms = gdf.geometry[gdf.geometry.notna() & ~gdf.geometry.is_empty] if len(gdf) else gdf.geometry
+    if not len(geoms):
+        raise EmptyInputError(f"polygon file {path} has no geometry",
+                              f"Le fichier de contour {path.name} est vide.")
+    if gdf.crs is None:
+        raise CrsError(f"polygon file {path} has no CRS",
+                       f"Le fichier de contour {path.name} n'indique pas son système de "
+                       "coordonnées (CRS).")
+    kinds = set(geoms.geom_type)
+    if not kinds <= {"Polygon", "MultiPolygon"}:
+        raise GeometryError(f"polygon file {path} holds {sorted(kinds)}",
+                            f"Le fichier de contour {path.name} doit contenir des polygones "
+                            f"(trouvé : {', '.join(sorted(kinds))}).")
+    invalid = ~geoms.is_valid
+    if invalid.any():
+        reason = shapely.is_valid_reason(geoms[invalid].iloc[0])
+        raise GeometryError(f"polygon file {path}: {int(invalid.sum())} invalid geometries ({reason})",
+                            f"Le fichier de contour {path.name} contient {int(invalid.sum())} "
+                            f"géométrie(s) invalide(s) ({reason}).")
+    projected = geoms.to_crs(TARGET_EPSG).to_numpy()
+    geometry = projected[0] if len(projected) == 1 else shapely.union_all(projected)
+    name = path.stem
+    for column in ("nom", "name", "NOM", "NAME", "libelle"):
+        if len(gdf) == 1 and column in gdf.columns and isinstance(gdf[column].iloc[0], str):
+            name = gdf[column].iloc[0]
+            break
+    return Territory("polygon", path.stem, name, geometry, _departements_of(geometry),
+                     source_path=str(path))
+
+
+def _departements_of(geometry: BaseGeometry) -> tuple[str, ...]:
+    """Départements of the embedded communes that intersect ``geometry``."""
+    polygons = _commune_polygons()
+    hits = polygons.sindex.query(geometry, predicate="intersects")
+    return tuple(sorted(set(polygons.index[hits].str[:2])))
