@@ -1,0 +1,326 @@
+"""Exchange matrices: tidy table, pivot and row/column self-check.
+
+Two value objects:
+
+* :class:`Transitions`: the finest result of both paths (overlay, DIFF layer), area moved from each
+  CS×US couple of the first millésime to each couple of the second, with the independent couple
+  stocks of both millésimes. Any level (``by``) is an aggregation of it, so switching level never
+  touches geometry again.
+* :class:`ExchangeMatrix`: a :class:`Transitions` aggregated at one level. Its guarantee, checked
+  on construction by :func:`build_matrix`: every row sums to the first millésime's stock of that
+  class and every column to the second's, with a relative error ≤ ``RTOL`` (1e-6), and no cell
+  is negative.
+
+No French text here: labels and colours come from :mod:`ocsge_engine.nomenclature` in ``charts``.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field, replace
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+
+from ocsge_engine.errors import OcsgeError
+from ocsge_engine.flows.levels import By, class_order, classify, validate_by
+
+logger = logging.getLogger(__name__)
+
+Source = Literal["overlay", "diff"]
+TIDY_COLUMNS: tuple[str, str, str] = ("code_from", "code_to", "area_ha")
+TRANSITION_COLUMNS: tuple[str, ...] = ("code_cs_from", "code_us_from", "code_cs_to", "code_us_to",
+                                       "area_ha")
+STOCK_COLUMNS: tuple[str, ...] = ("code_cs", "code_us", "area_ha")
+RTOL = 1e-6
+ATOL_HA = 1e-6  # 0.01 m²: floor for classes whose stock is a sliver
+
+
+class FlowCheckError(OcsgeError, ValueError):
+    """An exchange matrix whose rows/columns do not match the stocks (inconsistent inputs)."""
+
+    default_user_message = (
+        "Les flux calculés ne correspondent pas aux surfaces des deux millésimes : les données "
+        "sont incohérentes (couverture différente ou couche des différences incomplète)."
+    )
+
+
+@dataclass(frozen=True, eq=False)
+class Transitions:
+    """Areas moved between CS×US couples of two millésimes, with both couple stocks.
+
+    Attributes:
+        table: columns ``code_cs_from, code_us_from, code_cs_to, code_us_to, area_ha``; one row
+            per couple pair with a positive area (the diagonal, unchanged land, included).
+        stocks_from: columns ``code_cs, code_us, area_ha``: stock of each couple, first millésime.
+        stocks_to: same for the second millésime, or ``None`` when it is unknown (DIFF path
+            without the second OCCUPATION_SOL layer; the column check is then skipped).
+        source: ``"overlay"`` or ``"diff"``.
+    """
+
+    table: pd.DataFrame
+    stocks_from: pd.DataFrame
+    stocks_to: pd.DataFrame | None
+    source: Source
+
+
+@dataclass(frozen=True, eq=False)
+class ExchangeMatrix:
+    """Exchange matrix between two millésimes at one level.
+
+    Attributes:
+        table: tidy table ``code_from, code_to, area_ha`` (positive cells, canonical order).
+        by: level of the classes.
+        year_from: first millésime (``None`` for pure computations without years).
+        year_to: second millésime.
+        source: ``"overlay"`` (exact intersection of both OCCUPATION_SOL layers) or ``"diff"``
+            (IGN DIFF layer plus the first millésime's stock).
+        stocks_from: stock (ha) of each class at ``year_from``; rows sum to it.
+        stocks_to: stock (ha) of each class at ``year_to``; columns sum to it.
+        transitions: the couple-level result this matrix aggregates (for :meth:`regroup`).
+        disagreement: when the other path was also computed, per cell ``code_from, code_to,
+            area_ha, area_ha_other, delta_ha`` (this minus other), else ``None``.
+    """
+
+    table: pd.DataFrame
+    by: By
+    year_from: int | None
+    year_to: int | None
+    source: Source
+    stocks_from: pd.Series
+    stocks_to: pd.Series
+    transitions: Transitions | None = field(default=None, repr=False)
+    disagreement: pd.DataFrame | None = field(default=None, repr=False)
+
+    @property
+    def classes(self) -> list[str]:
+        """Class codes present in either millésime or in a flow, canonical order."""
+        codes = list(self.stocks_from.index) + list(self.stocks_to.index)
+        codes += list(self.table["code_from"]) + list(self.table["code_to"])
+        return class_order(codes, self.by)
+
+    def pivot(self) -> pd.DataFrame:
+        """Square matrix (ha): index ``code_from``, columns ``code_to``, zeros where no flow.
+
+        Rows sum to :attr:`stocks_from`, columns to :attr:`stocks_to`.
+        """
+        classes = self.classes
+        wide = self.table.pivot_table(index="code_from", columns="code_to", values="area_ha",
+                                      aggfunc="sum", fill_value=0.0)
+        wide = wide.reindex(index=classes, columns=classes, fill_value=0.0).astype(float)
+        wide.index.name, wide.columns.name = "code_from", "code_to"
+        return wide
+
+    def check(self, rtol: float = RTOL) -> None:
+        """Verify rows against :attr:`stocks_from`, columns against :attr:`stocks_to`, no negative cell.
+
+        Raises:
+            FlowCheckError: a row, column or cell is off by more than ``rtol`` × stock (floor
+                ``ATOL_HA``); the message lists the worst classes.
+        """
+        wide = self.pivot()
+        problems = _sum_problems(wide.sum(axis=1), self.stocks_from, "row", rtol)
+        problems += _sum_problems(wide.sum(axis=0), self.stocks_to, "column", rtol)
+        floor = rtol * max(float(self.stocks_from.sum()), 1.0) + ATOL_HA
+        negative = self.table[self.table["area_ha"] < -floor]
+        problems += [f"cell {r.code_from}->{r.code_to} = {r.area_ha:.6f} ha < 0"
+                     for r in negative.itertuples()]
+        if problems:
+            period = f"{self.year_from}->{self.year_to}" if self.year_from else "pair"
+            message = (f"exchange matrix {period} by={self.by} source={self.source} fails its "
+                       f"self-check: {'; '.join(problems[:6])}")
+            logger.error("%s", message)
+            raise FlowCheckError(message)
+
+    def regroup(self, by: By) -> ExchangeMatrix:
+        """The same flows at another level, without recomputing geometry.
+
+        Raises:
+            ValueError: the matrix carries no couple-level :attr:`transitions`.
+        """
+        if self.transitions is None:
+            raise ValueError("this ExchangeMatrix has no couple-level transitions to regroup")
+        return build_matrix(self.transitions, by, self.year_from, self.year_to)
+
+    def losses(self) -> pd.Series:
+        """Area (ha) leaving each class (row sum without the diagonal)."""
+        off = self.table[self.table["code_from"] != self.table["code_to"]]
+        return off.groupby("code_from")["area_ha"].sum().reindex(self.classes, fill_value=0.0)
+
+    def gains(self) -> pd.Series:
+        """Area (ha) entering each class (column sum without the diagonal)."""
+        off = self.table[self.table["code_from"] != self.table["code_to"]]
+        return off.groupby("code_to")["area_ha"].sum().reindex(self.classes, fill_value=0.0)
+
+    def net(self) -> pd.Series:
+        """Net flux (ha) of each class: gains minus losses (equals ``stocks_to - stocks_from``)."""
+        return (self.gains() - self.losses()).rename("net_ha")
+
+    def max_disagreement_ha(self) -> float | None:
+        """Largest absolute cell difference (ha) with the other path, if it was computed."""
+        if self.disagreement is None:
+            return None
+        return float(self.disagreement["delta_ha"].abs().max()) if len(self.disagreement) else 0.0
+
+    def with_disagreement(self, other: ExchangeMatrix) -> ExchangeMatrix:
+        """Return a copy carrying :func:`compare_matrices` against ``other``."""
+        return replace(self, disagreement=compare_matrices(self, other))
+
+
+def _sum_problems(sums: pd.Series, stocks: pd.Series, what: str, rtol: float) -> list[str]:
+    codes = sums.index.union(stocks.index)
+    got = sums.reindex(codes, fill_value=0.0)
+    want = stocks.reindex(codes, fill_value=0.0)
+    error = (got - want).abs()
+    bad = error > rtol * want.abs() + ATOL_HA
+    order = error[bad].sort_values(ascending=False).index
+    return [f"{what} {code}: {got[code]:.6f} ha vs stock {want[code]:.6f} ha" for code in order]
+
+
+def empty_transitions(source: Source) -> Transitions:
+    """Transitions of an empty territory (no polygon in either millésime)."""
+    table = pd.DataFrame({c: pd.Series(dtype=float if c == "area_ha" else object)
+                          for c in TRANSITION_COLUMNS})
+    stocks = pd.DataFrame({c: pd.Series(dtype=float if c == "area_ha" else object)
+                           for c in STOCK_COLUMNS})
+    return Transitions(table, stocks, stocks.copy(), source)
+
+
+def couple_stocks(gdf: pd.DataFrame) -> pd.DataFrame:
+    """Stock (ha) of each CS×US couple of an OCCUPATION_SOL layer.
+
+    Args:
+        gdf: GeoDataFrame with ``code_cs``, ``code_us`` and polygon geometries in metres.
+
+    Returns:
+        Columns ``code_cs, code_us, area_ha``; one row per couple present.
+    """
+    area_ha = np.asarray(gdf.geometry.area, dtype=float) / 1e4
+    frame = pd.DataFrame({"code_cs": np.asarray(gdf["code_cs"], dtype=object),
+                          "code_us": np.asarray(gdf["code_us"], dtype=object),
+                          "area_ha": area_ha})
+    return frame.groupby(["code_cs", "code_us"], as_index=False, sort=True)["area_ha"].sum()
+
+
+def class_stocks(stocks: pd.DataFrame, by: By) -> pd.Series:
+    """Aggregate a couple-stock table to the classes of ``by`` (Series ``area_ha`` by class)."""
+    if stocks.empty:
+        return pd.Series(dtype=float, name="area_ha")
+    classes = classify(stocks["code_cs"], stocks["code_us"], by)
+    sums = pd.Series(stocks["area_ha"].to_numpy(dtype=float), index=classes).groupby(level=0).sum()
+    return sums.reindex(class_order(sums.index, by)).rename("area_ha")
+
+
+def build_matrix(transitions: Transitions, by: By, year_from: int | None = None,
+                 year_to: int | None = None, check: bool = True) -> ExchangeMatrix:
+    """Aggregate couple-level transitions at level ``by`` and self-check the result.
+
+    Args:
+        transitions: couple-level result of the overlay or DIFF path.
+        by: level of the classes.
+        year_from: first millésime, kept on the result.
+        year_to: second millésime.
+        check: run :meth:`ExchangeMatrix.check` (raises :class:`FlowCheckError`).
+
+    Returns:
+        The matrix; rows sum to the first millésime's class stocks, columns to the second's.
+    """
+    validate_by(by)
+    table = transitions.table
+    stocks_from = class_stocks(transitions.stocks_from, by)
+    tidy = _tidy(table, by)
+    if transitions.stocks_to is not None:
+        stocks_to = class_stocks(transitions.stocks_to, by)
+    else:  # DIFF path without the second layer: the column sums are the only estimate
+        logger.warning("no stock for the second millesime: columns of the matrix are unchecked")
+        sums = tidy.groupby("code_to")["area_ha"].sum()
+        stocks_to = sums.reindex(class_order(sums.index, by)).rename("area_ha")
+    matrix = ExchangeMatrix(tidy, by, year_from, year_to, transitions.source, stocks_from,
+                            stocks_to, transitions)
+    if check:
+        matrix.check()
+    return matrix
+
+
+def _tidy(table: pd.DataFrame, by: By) -> pd.DataFrame:
+    if table.empty:
+        return pd.DataFrame({"code_from": pd.Series(dtype=object),
+                             "code_to": pd.Series(dtype=object),
+                             "area_ha": pd.Series(dtype=float)})
+    frame = pd.DataFrame({
+        "code_from": classify(table["code_cs_from"], table["code_us_from"], by),
+        "code_to": classify(table["code_cs_to"], table["code_us_to"], by),
+        "area_ha": table["area_ha"].to_numpy(dtype=float),
+    })
+    tidy = frame.groupby(["code_from", "code_to"], as_index=False, sort=False)["area_ha"].sum()
+    tidy = tidy[tidy["area_ha"] != 0.0]
+    order = {code: i for i, code in enumerate(class_order(
+        list(tidy["code_from"]) + list(tidy["code_to"]), by))}
+    keys = tidy["code_from"].map(order) * len(order) + tidy["code_to"].map(order)
+    tidy = tidy.iloc[np.argsort(keys.to_numpy(), kind="stable")].reset_index(drop=True)
+    return tidy.astype({"code_from": object, "code_to": object, "area_ha": float})
+
+
+def compare_matrices(a: ExchangeMatrix, b: ExchangeMatrix) -> pd.DataFrame:
+    """Per-cell disagreement of two matrices at the same level.
+
+    Returns:
+        Columns ``code_from, code_to, area_ha`` (of ``a``), ``area_ha_other`` (of ``b``) and
+        ``delta_ha = area_ha - area_ha_other``, over the union of cells, sorted by ``|delta_ha|``
+        descending.
+
+    Raises:
+        ValueError: the levels differ.
+    """
+    if a.by != b.by:
+        raise ValueError(f"cannot compare matrices by={a.by} and by={b.by}")
+    merged = a.table.merge(b.table, on=["code_from", "code_to"], how="outer",
+                           suffixes=("", "_other")).fillna({"area_ha": 0.0, "area_ha_other": 0.0})
+    merged["delta_ha"] = merged["area_ha"] - merged["area_ha_other"]
+    order = np.argsort(-merged["delta_ha"].abs().to_numpy(), kind="stable")
+    return merged.iloc[order].reset_index(drop=True)
+
+
+def transitions_from_pieces(codes_from: pd.DataFrame, codes_to: pd.DataFrame,
+                            index_from: np.ndarray, index_to: np.ndarray,
+                            area_m2: np.ndarray) -> pd.DataFrame:
+    """Sum overlay pieces into a couple-level transition table.
+
+    Args:
+        codes_from: ``code_cs``, ``code_us`` of the first layer (positional).
+        codes_to: same for the second layer.
+        index_from: position in ``codes_from`` of each piece.
+        index_to: position in ``codes_to`` of each piece.
+        area_m2: area of each piece (m²).
+
+    Returns:
+        Columns of :data:`TRANSITION_COLUMNS`, positive areas only.
+
+    Notes:
+        Vectorised: couples are factorised to integers and pieces summed with one
+        ``np.bincount``, so the cost is linear in the number of pieces.
+    """
+    cf, couples_from = _factorize_couples(codes_from)
+    ct, couples_to = _factorize_couples(codes_to)
+    n_to = max(len(couples_to), 1)
+    key = cf[index_from].astype(np.int64) * n_to + ct[index_to]
+    sums = np.bincount(key, weights=area_m2, minlength=len(couples_from) * n_to)
+    nonzero = np.flatnonzero(sums > 0.0)
+    kf, kt = np.divmod(nonzero, n_to)
+    return pd.DataFrame({
+        "code_cs_from": couples_from["code_cs"].to_numpy(dtype=object)[kf],
+        "code_us_from": couples_from["code_us"].to_numpy(dtype=object)[kf],
+        "code_cs_to": couples_to["code_cs"].to_numpy(dtype=object)[kt],
+        "code_us_to": couples_to["code_us"].to_numpy(dtype=object)[kt],
+        "area_ha": sums[nonzero] / 1e4,
+    })
+
+
+def _factorize_couples(codes: pd.DataFrame) -> tuple[np.ndarray, pd.DataFrame]:
+    frame = pd.DataFrame({"code_cs": np.asarray(codes["code_cs"], dtype=object),
+                          "code_us": np.asarray(codes["code_us"], dtype=object)})
+    ids, uniques = pd.MultiIndex.from_frame(frame).factorize()
+    couples = pd.DataFrame(list(uniques), columns=["code_cs", "code_us"]) if len(uniques) else \
+        pd.DataFrame({"code_cs": pd.Series(dtype=object), "code_us": pd.Series(dtype=object)})
+    return np.asarray(ids, dtype=np.int64), couples
