@@ -1,0 +1,246 @@
+"""Folium layers of the OCS GE map: coloured polygons, change layer, legend, backgrounds.
+
+Every colouring (CS, US, family, artificialised status) is a function of the CS×US couple, so one
+light polygon table (:func:`ocsge_engine.maps.simplify.light_polygons`) feeds them all. French
+text (layer names, tooltips, legend) lives here, as for every presentation module.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any, Literal
+
+import folium
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+from branca.element import MacroElement
+from jinja2 import Template
+
+from ocsge_engine import nomenclature
+from ocsge_engine.errors import SchemaError
+
+logger = logging.getLogger(__name__)
+
+ColourBy = Literal["cs", "us", "famille", "artif"]
+COLOURINGS: dict[str, str] = {
+    "cs": "Couverture du sol (CS)",
+    "us": "Usage du sol (US)",
+    "famille": "Familles (estimation)",
+    "artif": "Artificialisation (matrice du décret)",
+}
+IGN_ORTHO_URL = (
+    "https://data.geopf.fr/wmts?SERVICE=WMTS&REQUEST=GetTile&VERSION=1.0.0"
+    "&LAYER=ORTHOIMAGERY.ORTHOPHOTOS&STYLE=normal&TILEMATRIXSET=PM&FORMAT=image/jpeg"
+    "&TILEMATRIX={z}&TILEROW={y}&TILECOL={x}"
+)
+IGN_ATTRIBUTION = "© IGN – Géoplateforme (orthophotographies)"
+BACKGROUND_COLOR = "#f4f2ec"
+CHANGE_COLOR = "#111111"
+
+
+def class_codes(frame: pd.DataFrame, by: ColourBy) -> np.ndarray:
+    """Class code of each row for a colouring (a code :func:`nomenclature.color` knows).
+
+    Args:
+        frame: rows with canonical ``code_cs`` and ``code_us``.
+        by: ``cs``, ``us``, ``famille`` (A/N/F estimate) or ``artif`` (decree matrix).
+
+    Returns:
+        Object array of codes: CS/US codes, family codes or ``artificialise`` /
+        ``non_artificialise``.
+
+    >>> class_codes(pd.DataFrame({"code_cs": ["CS2.2.1"], "code_us": ["US5"]}), "artif").tolist()
+    ['artificialise']
+    """
+    if by not in COLOURINGS:
+        raise ValueError(f"unknown colouring {by!r}; expected one of {list(COLOURINGS)}")
+    for col in ("code_cs", "code_us"):
+        if col not in frame.columns:
+            raise SchemaError(f"map layer lacks {col}", "La couche n'a pas les champs CS/US.")
+    cs, us = frame["code_cs"], frame["code_us"]
+    if by == "cs":
+        return cs.to_numpy(dtype=object)
+    if by == "us":
+        return us.to_numpy(dtype=object)
+    if by == "famille":
+        return nomenclature.family(cs, us)
+    artificial = nomenclature.is_artificial(cs, us)
+    return np.where(artificial, "artificialise", "non_artificialise").astype(object)
+
+
+def _code_text(code: object) -> str:
+    if not isinstance(code, str) or not code:
+        return "non renseigné"
+    try:
+        return f"{code} · {nomenclature.label(code)}"
+    except KeyError:
+        return code
+
+
+def _texts(values: pd.Series) -> np.ndarray:
+    mapping = {code: _code_text(code) for code in pd.unique(values)}
+    return values.map(mapping).to_numpy(dtype=object)
+
+
+def _feature_collection(gdf: gpd.GeoDataFrame, properties: pd.DataFrame) -> dict[str, Any]:
+    """GeoJSON dict with integer feature ids (folium maps styles to ids)."""
+    geo = json.loads(gpd.GeoSeries(gdf.geometry.to_numpy(), crs=gdf.crs).to_json())
+    records = properties.to_dict(orient="records")
+    for i, (feature, props) in enumerate(zip(geo["features"], records)):
+        feature["id"] = i
+        feature["properties"] = props
+    geo.pop("bbox", None)
+    return geo
+
+
+def polygons_layer(light: gpd.GeoDataFrame, by: ColourBy, name: str | None = None,
+                   fill_opacity: float = 0.7) -> folium.GeoJson:
+    """GeoJson layer of light polygons coloured by ``by``, with CS/US tooltips and popups.
+
+    Args:
+        light: output of :func:`~ocsge_engine.maps.simplify.light_polygons` (EPSG:4326).
+        by: colouring, see :data:`COLOURINGS`.
+        name: layer name in the layer control (default: the colouring's French title).
+        fill_opacity: polygon fill opacity.
+
+    Returns:
+        A ``folium.GeoJson`` whose features carry ``classe``, ``couverture``, ``usage`` and
+        ``surface`` properties.
+    """
+    classes = class_codes(light, by)
+    colors = {code: nomenclature.color(code) for code in pd.unique(classes)}
+    props = pd.DataFrame({
+        "classe": classes,
+        "couverture": _texts(light["code_cs"]),
+        "usage": _texts(light["code_us"]),
+        "surface": [f"{a:,.2f} ha".replace(",", " ").replace(".", ",") for a in light["area_ha"]],
+    })
+    if by in ("famille", "artif"):
+        props.insert(0, "categorie", [nomenclature.label(c) for c in classes])
+    fields = [c for c in ("categorie", "couverture", "usage", "surface") if c in props.columns]
+    aliases = {"categorie": "Famille (estimation)" if by == "famille" else "Statut",
+               "couverture": "Couverture", "usage": "Usage", "surface": "Surface"}
+
+    def style(feature: dict[str, Any]) -> dict[str, Any]:
+        color = colors[feature["properties"]["classe"]]
+        return {"fillColor": color, "color": color, "weight": 0.5, "fillOpacity": fill_opacity}
+
+    return folium.GeoJson(
+        _feature_collection(light, props),
+        name=name or COLOURINGS[by],
+        style_function=style,
+        highlight_function=lambda _: {"weight": 2, "color": "#000000"},
+        tooltip=folium.GeoJsonTooltip(fields=fields, aliases=[aliases[f] for f in fields],
+                                      sticky=True),
+        popup=folium.GeoJsonPopup(fields=fields, aliases=[aliases[f] for f in fields]),
+        smooth_factor=1.0,
+    )
+
+
+def changes_layer(light_changes: gpd.GeoDataFrame, year_from: int, year_to: int,
+                  show: bool = True) -> folium.GeoJson:
+    """Outlined layer of the parts whose CS or US changed between two millésimes.
+
+    Args:
+        light_changes: light polygons with ``code_cs_from``, ``code_us_from``, ``code_cs_to``,
+            ``code_us_to`` (EPSG:4326).
+        year_from: first millésime (for the layer name and tooltip).
+        year_to: second millésime.
+        show: whether the layer is on when the map opens.
+    """
+    props = pd.DataFrame({
+        "couverture": [f"{a} → {b}" for a, b in zip(_texts(light_changes["code_cs_from"]),
+                                                    _texts(light_changes["code_cs_to"]))],
+        "usage": [f"{a} → {b}" for a, b in zip(_texts(light_changes["code_us_from"]),
+                                               _texts(light_changes["code_us_to"]))],
+        "surface": [f"{a:.2f} ha".replace(".", ",") for a in light_changes["area_ha"]],
+    })
+    aliases = [f"Couverture {year_from} → {year_to}", f"Usage {year_from} → {year_to}",
+               "Surface"]
+    fields = ["couverture", "usage", "surface"]
+    return folium.GeoJson(
+        _feature_collection(light_changes, props),
+        name=f"Changements {year_from} → {year_to}",
+        show=show,
+        style_function=lambda _: {"fillColor": CHANGE_COLOR, "color": CHANGE_COLOR, "weight": 2,
+                                  "fillOpacity": 0.15, "dashArray": "4 3"},
+        tooltip=folium.GeoJsonTooltip(fields=fields, aliases=aliases, sticky=True),
+        popup=folium.GeoJsonPopup(fields=fields, aliases=aliases),
+    )
+
+
+def ortho_layer(show: bool = False) -> folium.TileLayer:
+    """IGN Géoplateforme orthophoto (WMTS, Web Mercator); needs a connection when shown."""
+    return folium.TileLayer(tiles=IGN_ORTHO_URL, attr=IGN_ATTRIBUTION,
+                            name="Orthophoto IGN (en ligne)", overlay=True, control=True,
+                            show=show, max_zoom=19, max_native_zoom=19)
+
+
+class Legend(MacroElement):  # type: ignore[misc]
+    """A Leaflet control listing colour swatches with French labels.
+
+    Rendered as a script (``L.control``), so it also shows inside streamlit-folium's iframe.
+
+    Args:
+        title: legend title.
+        entries: ``(label, hex colour)`` pairs, in display order.
+        position: Leaflet control corner.
+    """
+
+    _template = Template("""
+{% macro script(this, kwargs) %}
+var {{ this.get_name() }} = L.control({position: {{ this.position|tojson }}});
+{{ this.get_name() }}.onAdd = function () {
+    var div = L.DomUtil.create("div", "ocsge-legend");
+    div.style.cssText = "background:rgba(255,255,255,.92);padding:6px 8px;border-radius:4px;"
+        + "font:12px/1.35 sans-serif;max-height:320px;overflow-y:auto;box-shadow:0 1px 4px #0004";
+    div.innerHTML = {{ this.html|tojson }};
+    L.DomEvent.disableScrollPropagation(div);
+    return div;
+};
+{{ this.get_name() }}.addTo({{ this._parent.get_name() }});
+{% endmacro %}
+""")
+
+    def __init__(self, title: str, entries: list[tuple[str, str]],
+                 position: str = "bottomright") -> None:
+        super().__init__()
+        self._name = "Legend"
+        self.position = position
+        rows = "".join(
+            f'<div><span style="display:inline-block;width:12px;height:12px;margin-right:6px;'
+            f'vertical-align:middle;background:{color};border:1px solid #0003"></span>'
+            f"{_escape(text)}</div>"
+            for text, color in entries
+        )
+        self.html = f"<b>{_escape(title)}</b>{rows}"
+
+
+class PlainBackground(MacroElement):  # type: ignore[misc]
+    """Give the map container a light background colour: the offline basemap (no tiles)."""
+
+    _template = Template("""
+{% macro script(this, kwargs) %}
+{{ this._parent.get_name() }}.getContainer().style.background = {{ this.color|tojson }};
+{% endmacro %}
+""")
+
+    def __init__(self, color: str = BACKGROUND_COLOR) -> None:
+        super().__init__()
+        self._name = "PlainBackground"
+        self.color = color
+
+
+def _escape(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def legend_entries(light: gpd.GeoDataFrame, by: ColourBy) -> list[tuple[str, str]]:
+    """``(label, colour)`` of the classes present, largest total area first."""
+    classes = pd.Series(class_codes(light, by))
+    area = pd.Series(light["area_ha"].to_numpy()).groupby(classes).sum()
+    order = area.sort_values(ascending=False).index
+    return [(_code_text(c) if by in ("cs", "us") else nomenclature.label(c),
+             nomenclature.color(c)) for c in order]

@@ -1,0 +1,64 @@
+"""The territory map: leafmap (folium backend) map assembling the OCS GE layers, offline-ready."""
+
+from __future__ import annotations
+
+import logging
+
+import folium
+import geopandas as gpd
+import leafmap.foliumap as leafmap
+
+from ocsge_engine.maps.assets import DEFAULT_BASE_URL, use_local_assets
+from ocsge_engine.maps.layers import (
+    COLOURINGS,
+    ColourBy,
+    Legend,
+    PlainBackground,
+    changes_layer,
+    legend_entries,
+    ortho_layer,
+    polygons_layer,
+)
+
+logger = logging.getLogger(__name__)
+
+
+def territory_map(light: gpd.GeoDataFrame, by: ColourBy, *,
+                  changes: gpd.GeoDataFrame | None = None,
+                  years: tuple[int, int] | None = None,
+                  ortho: bool = False, height: int = 620,
+                  asset_base_url: str = DEFAULT_BASE_URL) -> leafmap.Map:
+    """Build the map of a territory's polygons.
+
+    Args:
+        light: light polygons (:func:`~ocsge_engine.maps.simplify.light_polygons`, EPSG:4326).
+        by: colouring (``cs``, ``us``, ``famille``, ``artif``).
+        changes: light change polygons (``code_*_from`` / ``code_*_to``), drawn outlined on top.
+        years: ``(from, to)`` millésimes of ``changes`` (required with it).
+        ortho: show the IGN orthophoto layer when the map opens (it is always in the layer
+            control, off by default, so an offline map requests no remote tile).
+        height: map height in pixels.
+        asset_base_url: where ``static/vendor`` is served (see :func:`use_local_assets`).
+
+    Returns:
+        A ``leafmap.foliumap.Map`` with no remote asset: plain background, polygons, optional
+        change layer, orthophoto layer (off unless ``ortho``), legend, layer control, fitted to
+        the polygons.
+    """
+    if changes is not None and years is None:
+        raise ValueError("years is required with changes")
+    use_local_assets(asset_base_url)
+    fmap = leafmap.Map(tiles=None, height=height, draw_control=False, measure_control=False,
+                       fullscreen_control=True, scale_control=True, search_control=False,
+                       layers_control=False, attribution_control=True)
+    PlainBackground().add_to(fmap)
+    ortho_layer(show=ortho).add_to(fmap)
+    polygons_layer(light, by).add_to(fmap)
+    if changes is not None and years is not None and not changes.empty:
+        changes_layer(changes, *years).add_to(fmap)
+    Legend(COLOURINGS[by], legend_entries(light, by)).add_to(fmap)
+    folium.LayerControl(collapsed=False, position="topright").add_to(fmap)
+    if not light.empty:
+        minx, miny, maxx, maxy = light.total_bounds
+        fmap.fit_bounds([[float(miny), float(minx)], [float(maxy), float(maxx)]])
+    return fmap
