@@ -16,24 +16,38 @@ Second millésime (2018)::
     B5 [300,400]×[0,60]   CS1.2.2 US6.3
     B6 [300,400]×[60,100] CS1.1.1.2 US4.1.1 (a road on A4)
 
-The territory ``box(25, 0, 375, 80)`` cuts A1/B1 at x=25, A4/B5/B6 at x=375 and everything at
+Everything is shifted by :data:`ORIGIN` (inside Gironde, SYBARVAL) so that a ``polygon:FILE``
+territory resolves to département 33. The territory ``box(25, 0, 375, 80)`` cuts A1/B1 at x=25, A4/B5/B6 at x=375 and everything at
 y=80. Clipped areas (ha): A = 0.6, 0.8, 0.8, 0.6; B = 0.2, 0.4, 0.8, 0.8, 0.45, 0.15.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import geopandas as gpd
 import pytest
 import shapely
+from shapely.geometry.base import BaseGeometry
 
-TERRITORY = shapely.box(25, 0, 375, 80)
+from ocsge_engine.store import Store
+
+ORIGIN = (380_000.0, 6_400_000.0)
+
+
+def box(xmin: float, ymin: float, xmax: float, ymax: float) -> shapely.Polygon:
+    """Rectangle in local metres, shifted to :data:`ORIGIN`."""
+    return shapely.box(xmin + ORIGIN[0], ymin + ORIGIN[1], xmax + ORIGIN[0], ymax + ORIGIN[1])
+
+
+TERRITORY = box(25, 0, 375, 80)
 
 
 def layer(rows: list[tuple[tuple[float, float, float, float], str, str]]) -> gpd.GeoDataFrame:
     """GeoDataFrame from ``(bounds, code_cs, code_us)`` rows, EPSG:2154."""
     return gpd.GeoDataFrame(
         {"code_cs": [r[1] for r in rows], "code_us": [r[2] for r in rows]},
-        geometry=[shapely.box(*r[0]) for r in rows], crs="EPSG:2154")
+        geometry=[box(*r[0]) for r in rows], crs="EPSG:2154")
 
 
 def clip(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
@@ -102,7 +116,7 @@ def diff_layer() -> gpd.GeoDataFrame:
     gdf = gpd.GeoDataFrame(
         {"code_cs_from": [r[1] for r in DIFF_2015_2018], "code_us_from": [r[2] for r in DIFF_2015_2018],
          "code_cs_to": [r[3] for r in DIFF_2015_2018], "code_us_to": [r[4] for r in DIFF_2015_2018]},
-        geometry=[shapely.box(*r[0]) for r in DIFF_2015_2018], crs="EPSG:2154")
+        geometry=[box(*r[0]) for r in DIFF_2015_2018], crs="EPSG:2154")
     return clip(gdf)
 
 
@@ -116,3 +130,51 @@ def expected() -> dict[str, dict[tuple[str, str], float]]:
 def make_layer():
     """``make_layer(rows)`` → GeoDataFrame of rectangles (see :func:`layer`)."""
     return layer
+
+
+# Third millésime (2021) for chains: B2 gets built.
+LAYER_2021 = [(r[0], "CS1.1.1.1", "US5") if r[0] == (50, 0, 100, 100) else r for r in LAYER_2018]
+
+
+@dataclass(frozen=True)
+class Terr:
+    """Duck-typed territory (what the store and the flows need)."""
+
+    geometry: BaseGeometry
+    departements: tuple[str, ...] = ("33",)
+
+
+def _with_schema(gdf: gpd.GeoDataFrame, **columns: object) -> gpd.GeoDataFrame:
+    out = gdf.copy()
+    out.insert(0, "id", [f"F{i}" for i in range(len(out))])
+    for name, value in columns.items():
+        out[name] = value
+    return out
+
+
+@pytest.fixture()
+def territory() -> Terr:
+    """The cutting territory ``box(25, 0, 375, 80)``."""
+    return Terr(TERRITORY)
+
+
+@pytest.fixture(scope="module")
+def flow_store(tmp_path_factory: pytest.TempPathFactory) -> Store:
+    """A store written through the Store API: occupation_sol 2015/2018/2021 and diff 2015_2018.
+
+    Layers are stored unclipped; the store clips them to the territory on read.
+    """
+    store = Store.open(tmp_path_factory.mktemp("flows") / "store", create=True)
+    for year, rows in ((2015, LAYER_2015), (2018, LAYER_2018), (2021, LAYER_2021)):
+        store.write_layer(_with_schema(layer(rows), millesime=year, departement="33"),
+                          layer="occupation_sol", departement="33", millesime=year,
+                          source_file=f"test_{year}.gpkg", source_sha256=f"{year:064d}",
+                          synthetic=True)
+    diff = gpd.GeoDataFrame(
+        {"code_cs_from": [r[1] for r in DIFF_2015_2018], "code_us_from": [r[2] for r in DIFF_2015_2018],
+         "code_cs_to": [r[3] for r in DIFF_2015_2018], "code_us_to": [r[4] for r in DIFF_2015_2018]},
+        geometry=[box(*r[0]) for r in DIFF_2015_2018], crs="EPSG:2154")
+    store.write_layer(_with_schema(diff, millesime_from=2015, millesime_to=2018, departement="33"),
+                      layer="diff", departement="33", millesime="2015_2018",
+                      source_file="test_diff.gpkg", source_sha256="d" * 64, synthetic=True)
+    return store

@@ -108,11 +108,12 @@ def test_empty_layers_give_an_empty_matrix(layers):
 
 def test_invalid_geometry_is_repaired_before_intersection(make_layer):
     # A bow-tie (self-intersecting) first-layer polygon covering two triangles of 0.25 ha each.
-    bowtie = shapely.Polygon([(0, 0), (100, 100), (100, 0), (0, 100)])
+    gdf_to = make_layer([((0, 0, 50, 100), "CS1.1.1.1", "US5"), ((50, 0, 100, 100), "CS2.2.1", "US1.1")])
+    x0, y0 = gdf_to.total_bounds[:2]
+    bowtie = shapely.Polygon([(x0, y0), (x0 + 100, y0 + 100), (x0 + 100, y0), (x0, y0 + 100)])
     gdf_from = gpd.GeoDataFrame({"code_cs": ["CS2.2.1"], "code_us": ["US1.1"]},
                                 geometry=[shapely.make_valid(bowtie)], crs="EPSG:2154")
     raw_from = gdf_from.set_geometry([bowtie], crs="EPSG:2154")
-    gdf_to = make_layer([((0, 0, 50, 100), "CS1.1.1.1", "US5"), ((50, 0, 100, 100), "CS2.2.1", "US1.1")])
     assert not raw_from.geometry.is_valid.all()
     pieces = overlay_pieces(raw_from.geometry.to_numpy(), gdf_to.geometry.to_numpy())
     assert pieces.area_m2.sum() == pytest.approx(5000.0)
