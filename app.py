@@ -18,6 +18,7 @@ st.set_page_config(page_title="Portraits de territoire OCS GE", page_icon="🗺�
 
 PAGES = [
     st.Page("pages/portrait.py", title="Portrait", icon="🏠", url_path="portrait", default=True),
+    st.Page("pages/cartes.py", title="Cartes", icon="🗺️", url_path="cartes"),
 ]
 
 

@@ -81,10 +81,13 @@ def dissolve_couples(gdf: gpd.GeoDataFrame, keys: tuple[str, ...] = ("code_cs", 
 def _union(parts: np.ndarray) -> shapely.Geometry:
     if len(parts) == 1:
         return parts[0]
-    merged = shapely.coverage_union_all(parts)
-    if not shapely.is_valid(merged):  # not a clean coverage (e.g. after clipping): safe path
-        merged = shapely.union_all(shapely.make_valid(parts))
-    return merged
+    try:
+        merged = shapely.coverage_union_all(parts)
+        if shapely.is_valid(merged):
+            return merged
+    except shapely.errors.GEOSException:  # not edge-matched (clipped or synthetic edges)
+        pass
+    return shapely.union_all(shapely.make_valid(parts))
 
 
 def light_polygons(gdf: gpd.GeoDataFrame, tolerance_m: float | None = None,

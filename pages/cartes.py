@@ -1,0 +1,99 @@
+"""Cartes: the territory's OCS GE polygons coloured by CS, US, family or artificialised status.
+
+Thin page: widgets, cached engine calls (light polygons per territory and millésime, change layer
+per pair), one map built by ``ocsge_engine.maps.territory_map``. The map works offline (Leaflet
+served from ``static/vendor``); the IGN orthophoto is an optional layer that needs a connection.
+"""
+
+from __future__ import annotations
+
+import geopandas as gpd
+import streamlit as st
+from streamlit_folium import st_folium
+
+from ocsge_engine.errors import MillesimeError
+from ocsge_engine.maps import (
+    COLOURINGS,
+    changes_from_diff,
+    changes_from_overlay,
+    light_polygons,
+    territory_map,
+)
+from ocsge_engine.maps.changes import CHANGE_COLUMNS
+from pages import _shared as shared
+
+MAP_HEIGHT = 620
+
+
+@st.cache_data(max_entries=32, show_spinner="Préparation de la carte…")
+def light_layer(territory_id: str, millesime: int) -> gpd.GeoDataFrame:
+    """Dissolved, simplified polygons of one millésime (EPSG:4326), cached per territory/year."""
+    territory = shared.cached_territory(territory_id)
+    gdf = shared.get_store().polygons(territory, millesime, columns=["code_cs", "code_us"])
+    return light_polygons(gdf)
+
+
+@st.cache_data(max_entries=32, show_spinner="Calcul des changements…")
+def light_changes(territory_id: str, year_from: int, year_to: int) -> gpd.GeoDataFrame:
+    """Parts whose CS or US changed: IGN's diff layer when stored, else an overlay."""
+    territory = shared.cached_territory(territory_id)
+    store = shared.get_store()
+    try:
+        changes = changes_from_diff(store.polygons(territory, (year_from, year_to), layer="diff"))
+    except MillesimeError:
+        cols = ["code_cs", "code_us"]
+        changes = changes_from_overlay(store.polygons(territory, year_from, columns=cols),
+                                       store.polygons(territory, year_to, columns=cols))
+    return light_polygons(changes, keys=CHANGE_COLUMNS)
+
+
+def _controls(available: list[int]) -> tuple[str, int, bool, bool]:
+    pair = shared.years()
+    cols = st.columns([2, 1, 1, 1])
+    by = cols[0].selectbox("Colorer par", list(COLOURINGS), format_func=COLOURINGS.get,
+                           key="cartes_by")
+    default_year = pair[1] if pair else available[-1]
+    year = cols[1].selectbox("Millésime affiché", available,
+                             index=available.index(default_year), key="cartes_year")
+    show_changes = cols[2].toggle("Changements", value=pair is not None, disabled=pair is None,
+                                  key="cartes_changes",
+                                  help="Polygones dont la couverture ou l'usage a changé "
+                                       "entre les deux millésimes choisis.")
+    ortho = cols[3].toggle("Orthophoto IGN", value=False, key="cartes_ortho",
+                           help="Fond de plan IGN en ligne : nécessite une connexion internet. "
+                                "Hors ligne, la carte garde un fond uni.")
+    return by, year, show_changes and pair is not None, ortho
+
+
+def main() -> None:
+    """Render the page."""
+    st.title("Cartes")
+    shared.synthetic_banner()
+    territory = shared.run_safely(shared.cached_territory, shared.territory_id())
+    available = shared.run_safely(shared.cached_millesimes, shared.territory_id()) or []
+    if territory is None or not available:
+        st.warning("Aucun millésime OCS GE n'est disponible pour ce territoire.")
+        return
+    by, year, show_changes, ortho = _controls(available)
+    light = shared.run_safely(light_layer, territory.id, year)
+    if light is None:
+        return
+    pair = shared.years()
+    changes = shared.run_safely(light_changes, territory.id, *pair) if show_changes and pair \
+        else None
+    if by == "famille":
+        st.caption("Les familles agricole / naturel / forestier sont une **estimation** "
+                   "(règle d'équipe, non réglementaire) ; l'artificialisation suit la matrice "
+                   "du décret n° 2023-1096.")
+    fmap = territory_map(light, by, changes=changes, years=pair if changes is not None else None,
+                         ortho=ortho, height=MAP_HEIGHT)
+    st_folium(fmap, height=MAP_HEIGHT, use_container_width=True, returned_objects=[],
+              key=f"cartes_map_{territory.id}_{year}_{by}_{show_changes}_{ortho}")
+    n_changes = 0 if changes is None else len(changes)
+    st.caption(f"{territory.name} · millésime {year} · {len(light):,} polygones fusionnés et "
+               f"simplifiés pour l'affichage".replace(",", " ")
+               + (f" · {n_changes} zones de changement {pair[0]} → {pair[1]}"
+                  if changes is not None and pair else ""))
+
+
+main()
