@@ -1,0 +1,144 @@
+"""Static export of figures (PNG, SVG via kaleido + Chromium) and of flow data (CSV, JSON, XLSX).
+
+Every function returns the bytes (or text); given a ``path`` it also writes them atomically
+(temporary file, then rename), so a failed export never leaves a half-written file.
+
+Kaleido 1.x drives a headless Chromium: it is found through ``BROWSER_PATH``, which defaults here
+to ``/usr/bin/chromium`` when that file exists and the variable is unset.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+import os
+from pathlib import Path
+from typing import Any, Literal
+
+import pandas as pd
+import plotly.graph_objects as go
+
+from ocsge_engine.errors import OcsgeError
+from ocsge_engine.flows.matrix import TIDY_COLUMNS, ExchangeMatrix
+from ocsge_engine.io.atomic import atomic_write_bytes
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_BROWSER = Path("/usr/bin/chromium")
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+
+class ExportError(OcsgeError, RuntimeError):
+    """A figure could not be rendered to a static image (no browser, kaleido failure)."""
+
+    default_user_message = ("L'export de l'image a échoué : le navigateur Chromium nécessaire "
+                            "au rendu est introuvable ou a échoué.")
+
+
+def _ensure_browser() -> None:
+    if not os.environ.get("BROWSER_PATH") and DEFAULT_BROWSER.exists():
+        os.environ["BROWSER_PATH"] = str(DEFAULT_BROWSER)
+
+
+def figure_bytes(fig: go.Figure, fmt: Literal["png", "svg"], width: int = 1100,
+                 height: int = 650, scale: float = 2.0, path: Path | str | None = None) -> bytes:
+    """Render a figure to PNG or SVG with kaleido.
+
+    Args:
+        fig: the plotly figure.
+        fmt: ``"png"`` or ``"svg"``.
+        width: width in CSS pixels.
+        height: height in CSS pixels.
+        scale: pixel density of a PNG (2 = sharp on paper and high-DPI screens).
+        path: optional file to write atomically.
+
+    Returns:
+        The image bytes.
+
+    Raises:
+        ExportError: kaleido or Chromium failed.
+    """
+    if fmt not in ("png", "svg"):
+        raise ValueError(f"fmt must be png or svg, got {fmt!r}")
+    _ensure_browser()
+    try:
+        data = fig.to_image(format=fmt, width=width, height=height, scale=scale)
+    except Exception as err:  # kaleido raises its own exception family (browser, timeout)
+        logger.error("static export to %s failed: %s", fmt, err)
+        raise ExportError(f"kaleido could not render {fmt}: {err}") from err
+    if path is not None:
+        atomic_write_bytes(path, data)
+    return data
+
+
+def table_csv(table: pd.DataFrame, path: Path | str | None = None) -> str:
+    """CSV text of a table (UTF-8, ``.`` decimal, no index); tidy flows keep the contract columns.
+
+    A tidy flow table is written with exactly ``code_from,code_to,area_ha``.
+    """
+    if set(TIDY_COLUMNS) <= set(table.columns):
+        table = table[list(TIDY_COLUMNS)]
+    text = table.to_csv(index=False, lineterminator="\n")
+    if path is not None:
+        atomic_write_bytes(path, text.encode("utf-8"))
+    return text
+
+
+def matrix_record(matrix: ExchangeMatrix, territory: str | None = None) -> dict[str, Any]:
+    """JSON-ready description of a matrix: metadata, tidy flows, stocks, disagreement.
+
+    Returns:
+        ``{"territory", "year_from", "year_to", "by", "source", "flows": [{code_from, code_to,
+        area_ha}…], "stocks_from": {class: ha}, "stocks_to": {…}, "max_disagreement_ha"}``.
+    """
+    return {
+        "territory": territory, "year_from": matrix.year_from, "year_to": matrix.year_to,
+        "by": matrix.by, "source": matrix.source,
+        "flows": [{"code_from": r.code_from, "code_to": r.code_to, "area_ha": float(r.area_ha)}
+                  for r in matrix.table.itertuples()],
+        "stocks_from": {str(k): float(v) for k, v in matrix.stocks_from.items()},
+        "stocks_to": {str(k): float(v) for k, v in matrix.stocks_to.items()},
+        "max_disagreement_ha": matrix.max_disagreement_ha(),
+    }
+
+
+def matrix_json(matrix: ExchangeMatrix, territory: str | None = None,
+                path: Path | str | None = None) -> str:
+    """:func:`matrix_record` as indented JSON text (optionally written atomically)."""
+    text = json.dumps(matrix_record(matrix, territory), ensure_ascii=False, indent=2)
+    if path is not None:
+        atomic_write_bytes(path, text.encode("utf-8"))
+    return text
+
+
+def matrix_xlsx(matrix: ExchangeMatrix, path: Path | str | None = None) -> bytes:
+    """Excel workbook: sheets ``flux`` (tidy), ``matrice`` (pivot, ha), ``stocks``, ``desaccord``.
+
+    Codes stay as codes (a ``libelle`` column gives the French label) so that the file reads
+    back into the same tidy table.
+    """
+    from ocsge_engine.charts.style import class_label
+
+    stocks = pd.DataFrame({"stock_from_ha": matrix.stocks_from,
+                           "stock_to_ha": matrix.stocks_to}).fillna(0.0)
+    stocks.index.name = "code"
+    stocks.insert(0, "libelle", [class_label(c) for c in stocks.index])
+    buffer = io.BytesIO()
+    with pd.ExcelWriter(buffer, engine="openpyxl") as writer:
+        matrix.table[list(TIDY_COLUMNS)].to_excel(writer, sheet_name="flux", index=False)
+        matrix.pivot().to_excel(writer, sheet_name="matrice")
+        stocks.to_excel(writer, sheet_name="stocks")
+        if matrix.disagreement is not None:
+            matrix.disagreement.to_excel(writer, sheet_name="desaccord", index=False)
+    data = buffer.getvalue()
+    if path is not None:
+        atomic_write_bytes(path, data)
+    return data
+
+
+def read_flows_xlsx(source: Path | str | bytes) -> pd.DataFrame:
+    """Read back the tidy ``flux`` sheet written by :func:`matrix_xlsx`."""
+    handle = io.BytesIO(source) if isinstance(source, bytes) else source
+    table = pd.read_excel(handle, sheet_name="flux", dtype={"code_from": str, "code_to": str})
+    return table.astype({"code_from": object, "code_to": object, "area_ha": float})
