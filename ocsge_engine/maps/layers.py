@@ -194,9 +194,11 @@ class Legend(MacroElement):  # type: ignore[misc]
 var {{ this.get_name() }} = L.control({position: {{ this.position|tojson }}});
 {{ this.get_name() }}.onAdd = function () {
     var div = L.DomUtil.create("div", "ocsge-legend");
-    div.style.cssText = "background:rgba(255,255,255,.92);padding:6px 8px;border-radius:4px;"
-        + "font:12px/1.35 sans-serif;max-height:320px;overflow-y:auto;box-shadow:0 1px 4px #0004";
+    div.style.cssText = "background:rgba(255,255,255,.92);padding:5px 8px;border-radius:4px;"
+        + "font:11px/1.3 sans-serif;max-width:260px;max-height:40vh;overflow-y:auto;"
+        + "box-shadow:0 1px 4px #0004";
     div.innerHTML = {{ this.html|tojson }};
+    L.DomEvent.disableClickPropagation(div);
     L.DomEvent.disableScrollPropagation(div);
     return div;
 };
@@ -205,17 +207,20 @@ var {{ this.get_name() }} = L.control({position: {{ this.position|tojson }}});
 """)
 
     def __init__(self, title: str, entries: list[tuple[str, str]],
-                 position: str = "bottomright") -> None:
+                 position: str = "bottomleft") -> None:
         super().__init__()
         self._name = "Legend"
         self.position = position
         rows = "".join(
-            f'<div><span style="display:inline-block;width:12px;height:12px;margin-right:6px;'
-            f'vertical-align:middle;background:{color};border:1px solid #0003"></span>'
-            f"{_escape(text)}</div>"
+            f'<div title="{_escape(text)}" style="white-space:nowrap;overflow:hidden;'
+            f'text-overflow:ellipsis"><span style="display:inline-block;width:11px;height:11px;'
+            f'margin-right:5px;vertical-align:middle;background:{color};border:1px solid #0003">'
+            f"</span>{_escape(text)}</div>"
             for text, color in entries
         )
-        self.html = f"<b>{_escape(title)}</b>{rows}"
+        # <details open>: the user can fold the legend away from the polygons
+        self.html = (f'<details open><summary style="cursor:pointer;font-weight:bold">'
+                     f"{_escape(title)}</summary>{rows}</details>")
 
 
 class PlainBackground(MacroElement):  # type: ignore[misc]
@@ -234,7 +239,8 @@ class PlainBackground(MacroElement):  # type: ignore[misc]
 
 
 def _escape(text: str) -> str:
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return (text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+            .replace('"', "&quot;"))
 
 
 def legend_entries(light: gpd.GeoDataFrame, by: ColourBy) -> list[tuple[str, str]]:

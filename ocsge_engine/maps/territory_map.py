@@ -51,6 +51,9 @@ def territory_map(light: gpd.GeoDataFrame, by: ColourBy, *,
     fmap = leafmap.Map(tiles=None, height=height, draw_control=False, measure_control=False,
                        fullscreen_control=True, scale_control=True, search_control=False,
                        layers_control=False, attribution_control=True)
+    # leafmap forwards its own kwargs to Leaflet's map options; leaflet.fullscreen then adds a
+    # second button for ``fullscreenControl: true`` next to the explicit control.
+    fmap.options.pop("fullscreenControl", None)
     PlainBackground().add_to(fmap)
     ortho_layer(show=ortho).add_to(fmap)
     polygons_layer(light, by).add_to(fmap)

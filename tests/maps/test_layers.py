@@ -83,3 +83,10 @@ def test_territory_map_with_changes_needs_years(grid):
     light = light_polygons(grid)
     with pytest.raises(ValueError, match="years"):
         territory_map(light, "cs", changes=light)
+
+
+def test_territory_map_single_fullscreen_button_and_legend(grid):
+    html = territory_map(light_polygons(grid), "us").get_root().render()
+    assert html.count("L.control.fullscreen(") == 1
+    assert '"fullscreenControl"' not in html  # would make leaflet.fullscreen add a second one
+    assert html.count("L.control({position:") == 1  # the legend
