@@ -55,7 +55,8 @@ def store_dir(tmp_path) -> Path:
     return tmp_path / "store"
 
 
-def _everything(store_dir: Path, territory_cls) -> gpd.GeoDataFrame:
+def _everything(territory_cls):
+    """A territory covering all of metropolitan France in Lambert-93."""
     return territory_cls(shapely.box(0, 6_000_000, 1_300_000, 7_200_000))
 
 
@@ -68,7 +69,7 @@ def test_shapefile_folder_round_trip(tmp_path, store_dir, ab, ab_repaired_area, 
     assert report.area_ha == pytest.approx(ab_repaired_area) == pytest.approx(AB_AREA_HA, abs=1e-3)
     assert report.source == f"{OCS_DIR}/OCCUPATION_SOL/OCCUPATION_SOL.shp"
     store = Store.open(store_dir)
-    got = store.polygons(_everything(store_dir, Territory), 2018)
+    got = store.polygons(_everything(Territory), 2018)
     assert len(got) == 3970
     assert got.geometry.area.sum() / 1e4 == pytest.approx(AB_AREA_HA, abs=1e-3)
     assert got.geometry.is_valid.all()
@@ -116,7 +117,7 @@ def test_diff_year_fields_variant_real_file(tmp_path, store_dir, shared_data, Te
     (report,) = ingest_paths([folder], store_dir)
     assert (report.layer, report.millesime, report.n_repaired) == ("diff", "2015_2018", 2)
     assert report.area_ha == pytest.approx(AB_AREA_HA, abs=1e-3)
-    got = Store.open(store_dir).polygons(_everything(store_dir, Territory), "2015_2018",
+    got = Store.open(store_dir).polygons(_everything(Territory), "2015_2018",
                                          layer="diff")
     flows = got.assign(ha=got.area / 1e4).groupby(["code_cs_from", "code_cs_to"])["ha"].sum()
     # Largest flows of SOURCE.md.
@@ -231,7 +232,7 @@ def _bad_truncated_7z(tmp_path, ab):
     return archive
 
 
-def _bad_traversal_7z(tmp_path, ab, monkeypatch=None):
+def _bad_traversal_7z(tmp_path, ab):
     archive = tmp_path / f"{OCS_DIR}.7z"
     original = py7zr.py7zr.check_archive_path
     py7zr.py7zr.check_archive_path = lambda name: True  # py7zr refuses to write such names
