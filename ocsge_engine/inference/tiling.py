@@ -141,3 +141,32 @@ def crop_core(prediction: npt.NDArray[np.generic], tile: Tile) -> npt.NDArray[np
     """Keep the core of a ``(..., size, size)`` window prediction."""
     return prediction[..., tile.offset_row:tile.offset_row + tile.core_height,
                       tile.offset_col:tile.offset_col + tile.core_width]
+
+
+def seam_edge_rate(classes: npt.NDArray[np.generic], stride: int) -> tuple[float, float]:
+    """Measure how visible window seams are in a class map.
+
+    For every pair of horizontally / vertically adjacent pixel columns / rows, the *edge rate* is
+    the share of pixel pairs whose classes differ. A seam shows up as a much higher edge rate on
+    the lines between two cores (``stride, 2·stride, …``) than on the other lines.
+
+    Args:
+        classes: ``(H, W)`` class map.
+        stride: core side of the tiling that produced it.
+
+    Returns:
+        ``(seam_rate, other_rate)``: mean edge rate on core borders and on all other lines.
+
+    >>> m = np.zeros((4, 4), dtype=np.uint8); m[:, 2:] = 1
+    >>> seam_edge_rate(m, 2)
+    (0.5, 0.0)
+    """
+    seams, others = [], []
+    for axis in (0, 1):
+        rate = (np.diff(classes, axis=axis) != 0).mean(axis=1 - axis)
+        border = np.zeros(rate.shape[0], dtype=bool)
+        border[np.arange(stride, classes.shape[axis], stride) - 1] = True
+        seams.append(rate[border])
+        others.append(rate[~border])
+    seam, other = np.concatenate(seams), np.concatenate(others)
+    return (float(seam.mean()) if seam.size else 0.0, float(other.mean()) if other.size else 0.0)
