@@ -22,6 +22,9 @@ from ocsge_engine.maps.layers import (
 
 logger = logging.getLogger(__name__)
 
+_LEAFMAP_ONLY_OPTIONS = ("draw_control", "measure_control", "fullscreen_control", "search_control",
+                         "layers_control", "draw_export", "layersControl")
+
 
 def territory_map(light: gpd.GeoDataFrame, by: ColourBy, *,
                   changes: gpd.GeoDataFrame | None = None,
@@ -51,9 +54,10 @@ def territory_map(light: gpd.GeoDataFrame, by: ColourBy, *,
     fmap = leafmap.Map(tiles=None, height=height, draw_control=False, measure_control=False,
                        fullscreen_control=True, scale_control=True, search_control=False,
                        layers_control=False, attribution_control=True)
-    # leafmap forwards its own kwargs to Leaflet's map options; leaflet.fullscreen then adds a
+    # leafmap forwards its own kwargs into Leaflet's map options; leaflet.fullscreen then adds a
     # second button for ``fullscreenControl: true`` next to the explicit control.
-    fmap.options.pop("fullscreenControl", None)
+    for key in _LEAFMAP_ONLY_OPTIONS:
+        fmap.options.pop(key, None)
     PlainBackground().add_to(fmap)
     ortho_layer(show=ortho).add_to(fmap)
     polygons_layer(light, by).add_to(fmap)
