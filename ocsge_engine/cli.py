@@ -120,10 +120,53 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return 0
 
 
+# --- flows --------------------------------------------------------------------------------------
+
+def _parser_flows(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    from ocsge_engine.flows.levels import BY_VALUES
+
+    p = sub.add_parser("flows", help="exchange matrix of a territory between two millésimes")
+    _add_store(p)
+    _add_territory(p)
+    p.add_argument("--from", dest="year_from", type=int, required=True, help="first millésime")
+    p.add_argument("--to", dest="year_to", type=int, required=True, help="second millésime")
+    p.add_argument("--by", choices=BY_VALUES, default="anf", help="level of the classes")
+    p.add_argument("--source", choices=("auto", "overlay", "diff"), default="auto",
+                   help="overlay of both layers, IGN DIFF layer, or auto")
+    p.add_argument("--format", choices=("csv", "json", "xlsx"), default="csv")
+    p.add_argument("--out", type=Path, default=None, help="output file (required for xlsx)")
+    p.set_defaults(handler=cmd_flows)
+
+
+def cmd_flows(args: argparse.Namespace) -> int:
+    """Print (or write) the tidy flows ``code_from,code_to,area_ha`` as CSV, JSON or XLSX."""
+    from ocsge_engine.charts.export import matrix_json, matrix_xlsx, table_csv
+    from ocsge_engine.flows import exchange_matrix
+    from ocsge_engine.store import Store
+
+    if args.format == "xlsx" and args.out is None:
+        print("erreur : le format xlsx nécessite --out FICHIER.xlsx", file=sys.stderr)
+        return 2
+    matrix = exchange_matrix(Store.open(_store_dir(args)), args.territory, args.year_from,
+                             args.year_to, by=args.by, source=args.source,
+                             progress=None if args.quiet else _tqdm_progress("flows"))
+    if args.format == "xlsx":
+        matrix_xlsx(matrix, args.out)
+    elif args.format == "json":
+        text = matrix_json(matrix, territory=args.territory, path=args.out)
+        if args.out is None:
+            print(text)
+    else:
+        text = table_csv(matrix.table, path=args.out)
+        if args.out is None:
+            sys.stdout.write(text)
+    return 0
+
+
 # --- parser -------------------------------------------------------------------------------------
 
 PARSERS: list[Callable[[argparse._SubParsersAction], None]] = [  # type: ignore[type-arg]
-    _parser_ingest, _parser_download, _parser_demo,
+    _parser_ingest, _parser_download, _parser_demo, _parser_flows,
 ]
 
 

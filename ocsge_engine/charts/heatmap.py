@@ -47,4 +47,6 @@ def matrix_heatmap(matrix: ExchangeMatrix, hide_unchanged: bool = False, log_sca
     default = (f"Matrice des échanges, {level_title(matrix.by)} : "
                f"{matrix.year_from} → {matrix.year_to}")
     note = "Diagonale (surfaces inchangées) masquée." if hide_unchanged else None
-    return finish_layout(fig, title or default, matrix.by, note)
+    finish_layout(fig, title or default, matrix.by, note)
+    fig.update_layout(plot_bgcolor="white", margin={"t": 130, "l": 20, "r": 20})
+    return fig

@@ -129,6 +129,8 @@ def overlay_pieces(geoms_from: np.ndarray, geoms_to: np.ndarray,
     index_to = np.concatenate([j_same, rest_to[j_cut]]).astype(np.int64)
     area = np.concatenate([area_from[i_same], area_cut])
     positive = area > 0.0
+    if progress:
+        progress(1.0, "superposition terminée")
     return OverlayPieces(index_from[positive], index_to[positive], area[positive],
                          int(len(i_same)), n_pairs)
 
