@@ -31,6 +31,7 @@ logger = logging.getLogger(__name__)
 
 MIN_SIDE_PX = 32
 ELEVATION_UNIT_M = 0.2
+_FR = {"red": "rouge", "green": "vert", "blue": "bleu", "nir": "proche infrarouge", "elevation": "hauteur"}
 
 
 @dataclass
@@ -161,7 +162,7 @@ def open_band_stack(image: Path | str, nir_path: Path | str | None = None,
             raise ImageryError(
                 f"image {image} has {main.count} band(s); model needs {', '.join(require)} (missing {missing})",
                 f"L'image a {main.count} bande(s) alors que le modèle attend {len(require)} bandes "
-                f"({', '.join(require)}) : ajoutez le proche infrarouge (image IRC).")
+                f"({', '.join(_FR[b] for b in require)}) : ajoutez le proche infrarouge (image IRC).")
         while len(bands) < 4:
             bands.append(_Band(None))
         has_elevation = len(bands) == 5

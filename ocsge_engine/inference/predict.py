@@ -449,3 +449,38 @@ def _write_metadata(result: PredictionResult, out: Path) -> Path:
     tmp.write_text(json.dumps(meta, indent=2, ensure_ascii=False), encoding="utf-8")
     os.replace(tmp, dst)
     return dst
+
+
+def resolve_territory(spec: str | None) -> Any:
+    """Turn a territory argument into a geometry for :func:`predict_image`.
+
+    Args:
+        spec: ``None`` (whole image); ``bbox:XMIN,YMIN,XMAX,YMAX`` in the image CRS, or
+            ``bbox:XMIN,YMIN,XMAX,YMAX,EPSG`` in that EPSG; any territory id of
+            :func:`ocsge_engine.territories.get_territory` (``commune:34172``, ``polygon:FILE``…).
+
+    Returns:
+        ``None``, a shapely box (image CRS) or a GeoSeries with its CRS.
+
+    Raises:
+        GeometryError: malformed bbox.
+        TerritoryNotFoundError: unknown territory id.
+    """
+    if spec is None:
+        return None
+    if spec.startswith("bbox:"):
+        from shapely.geometry import box
+
+        try:
+            values = [float(v) for v in spec[5:].split(",")]
+            if len(values) not in (4, 5) or values[0] >= values[2] or values[1] >= values[3]:
+                raise ValueError(spec)
+        except ValueError as err:
+            raise GeometryError(f"malformed bbox {spec!r}",
+                                "Emprise invalide : utilisez bbox:XMIN,YMIN,XMAX,YMAX[,EPSG].") from err
+        geom = box(*values[:4])
+        return gpd.GeoSeries([geom], crs=f"EPSG:{int(values[4])}") if len(values) == 5 else geom
+    from ocsge_engine.territories import get_territory  # lazy: heavy tables
+
+    territory = get_territory(spec)
+    return gpd.GeoSeries([territory.geometry], crs="EPSG:2154")
