@@ -163,10 +163,49 @@ def cmd_flows(args: argparse.Namespace) -> int:
     return 0
 
 
+# --- predict ------------------------------------------------------------------------------------
+
+def _parser_predict(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    p = sub.add_parser("predict", help="predict land cover on an image (FLAIR U-Net or rule-based fallback)")
+    p.add_argument("--image", required=True, type=Path, help="GeoTIFF/VRT: RGB, RGBN or RGBN+elevation")
+    p.add_argument("--nir", type=Path, default=None, help="IRC image whose band 1 is near-infrared")
+    p.add_argument("--elevation", type=Path, default=None, help="height raster (8-bit 0.2 m units or metres)")
+    p.add_argument("--territory", default=None,
+                   help="bbox:XMIN,YMIN,XMAX,YMAX[,EPSG], polygon:FILE, commune:INSEE… (default: whole image)")
+    p.add_argument("--checkpoint", default=None,
+                   help="model card (.yaml), card name in data/models or weights file; none = rule-based fallback")
+    p.add_argument("--out", required=True, type=Path, help="output folder")
+    p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda", "mps"])
+    p.add_argument("--batch-size", type=int, default=4)
+    p.add_argument("--confidence", action="store_true", help="also write the confidence COG")
+    p.add_argument("--min-area", type=float, default=10.0, help="minimum polygon area in m² (sieve)")
+    p.add_argument("--crs", default=None, help="CRS to assume when the image has none (e.g. EPSG:2154)")
+    p.set_defaults(handler=cmd_predict)
+
+
+def cmd_predict(args: argparse.Namespace) -> int:
+    """Predict, write the COG/GeoPackage/CSV into --out and print a summary with class stats."""
+    from ocsge_engine.inference.predict import PredictSettings, predict_image, resolve_territory
+
+    settings = PredictSettings(batch_size=args.batch_size, device=args.device, confidence=args.confidence,
+                               min_area_m2=args.min_area)
+    result = predict_image(args.image, resolve_territory(args.territory), args.checkpoint, args.out,
+                           None if args.quiet else _tqdm_progress("predict"), nir_path=args.nir,
+                           elevation_path=args.elevation, crs=args.crs, settings=settings)
+    print(f"method: {result.method} ({result.model_name}) on {result.device}, {result.n_windows} windows, "
+          f"{result.elapsed_s:.1f} s")
+    for note in result.notes:
+        print(f"note: {note}")
+    print(f"classes: {result.classes_path}\npolygons: {result.polygons_path} ({len(result.polygons)})")
+    print(result.stats.to_string(index=False))
+    return 0
+
+
 # --- parser -------------------------------------------------------------------------------------
 
 PARSERS: list[Callable[[argparse._SubParsersAction], None]] = [  # type: ignore[type-arg]
     _parser_ingest, _parser_download, _parser_demo, _parser_flows,
+    _parser_predict,
 ]
 
 
