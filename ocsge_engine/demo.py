@@ -562,8 +562,7 @@ def build_demo_store(store_dir: Path | str, force: bool = False,
     store_dir = Path(store_dir)
     store = Store.open(store_dir, create=True)
     params = DemoParams()
-    inputs = load_inputs()
-    source_sha = hashlib.sha256(f"{inputs.sha256}:{params.digest()}".encode()).hexdigest()
+    source_sha = hashlib.sha256(f"{_files_sha256(demo_dir())}:{params.digest()}".encode()).hexdigest()
     catalog = store.catalog()
     present = catalog[(catalog["layer"] == "occupation_sol") & (catalog["departement"] == DEPARTEMENT)
                       & (catalog["source_sha256"] == source_sha)]
@@ -573,7 +572,7 @@ def build_demo_store(store_dir: Path | str, force: bool = False,
                           seconds=time.perf_counter() - start)
     if progress:
         progress(0.02, "lecture des données")
-    partition = build_demo_partition(params=params, inputs=inputs, progress=progress)
+    partition = build_demo_partition(params=params, inputs=load_inputs(), progress=progress)
     report = DemoReport(store_dir, skipped=False, source_sha256=source_sha)
     source_file = "+".join(INPUT_FILES[:3])
     for year in MILLESIMES:

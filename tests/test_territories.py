@@ -13,7 +13,6 @@ import shapely
 from ocsge_engine import territories as T
 from ocsge_engine.errors import CrsError, EmptyInputError, GeometryError, TerritoryNotFoundError
 
-SHARED = Path("/work/shared/data")
 SYBARVAL = T.get_settings().data_dir / "demo" / "Communes_SYBARVAL.shp"
 
 
