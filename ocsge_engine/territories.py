@@ -145,6 +145,12 @@ def communes_table() -> pd.DataFrame:
 
 
 @lru_cache(maxsize=1)
+def _communes_by_code() -> pd.DataFrame:
+    """:func:`communes_table` indexed by INSEE code."""
+    return communes_table().set_index("code")
+
+
+@lru_cache(maxsize=1)
 def _departements_table() -> pd.DataFrame:
     """Départements (code, name) of the COG 2026."""
     records = json.loads((_territories_dir() / "departements.json").read_text(encoding="utf-8"))
@@ -347,7 +353,7 @@ def population(code: str) -> dict[int, int]:
         raise TerritoryNotFoundError(f"no population for polygon {code!r}",
                                      "La population n'est pas disponible pour un contour libre.")
     code = _resolve_code(kind, code)
-    table = communes_table().set_index("code").loc[_member_codes(kind, code)]
+    table = _communes_by_code().loc[_member_codes(kind, code)]
     result: dict[int, int] = {}
     for year in POPULATION_YEARS:
         values = table[f"pop_{year}"]
