@@ -34,6 +34,7 @@ import shapely
 from rasterio import features as rio_features
 from affine import Affine
 from scipy import ndimage
+from scipy.special import ndtr
 from scipy.sparse.csgraph import minimum_spanning_tree
 
 from ocsge_engine.config import get_settings
@@ -98,7 +99,9 @@ class DemoParams:
         agri_share: share of each commune's rural land given to fields.
         road_half_width_m: half width of the main roads.
         road_piece_m: roads are cut into squares of this size (polygons of a few hundred metres).
-        min_part_m2: parts smaller than this left by the overlays are merged away (dropped).
+        min_part_m2: parts smaller than this left by the overlays are dropped.
+        texture_sigma_m: correlation radius of the class texture (stands, neighbourhoods).
+        class_jitter: weight of the independent part of each class draw (1 = no texture).
     """
 
     seed: int = 20152018
@@ -113,6 +116,8 @@ class DemoParams:
     road_half_width_m: float = 6.0
     road_piece_m: float = 500.0
     min_part_m2: float = 0.01
+    texture_sigma_m: float = 400.0
+    class_jitter: float = 0.35
 
     def digest(self) -> str:
         """SHA-256 of the parameters and the builder version."""
@@ -263,6 +268,8 @@ class ZoneGrid:
         x0, y0: upper-left corner; cell (r, c) spans x0 + c·g .. x0 + (c+1)·g, y0 − (r+1)·g .. y0 − r·g.
         cell_m: cell size.
         peaks: (17, 2) coordinates of each commune's urban peak.
+        texture: smooth field, uniform on [0, 1) per cell, that makes neighbouring polygons draw
+            similar classes (forest stands, neighbourhoods).
     """
 
     zones: np.ndarray
@@ -271,6 +278,7 @@ class ZoneGrid:
     y0: float
     cell_m: float
     peaks: np.ndarray
+    texture: np.ndarray
 
 
 def _rasterize(geoms: Sequence[shapely.Geometry], values: Sequence[int], shape: tuple[int, int],
@@ -310,6 +318,7 @@ def build_zones(inputs: DemoInputs, params: DemoParams) -> ZoneGrid:
     density = ndimage.gaussian_filter(density, params.urban_sigma_m / g)
     noise = _smooth_noise(rng, shape, 3.0)
     agri_noise = _smooth_noise(rng, shape, 15.0)
+    texture = ndtr(_smooth_noise(rng, shape, params.texture_sigma_m / g))
 
     zones = np.where(commune >= 0, FOREST, OUTSIDE)
     rr, cc = np.indices(shape)
@@ -335,14 +344,14 @@ def build_zones(inputs: DemoInputs, params: DemoParams) -> ZoneGrid:
     shore = _rasterize([inputs.basin.buffer(params.shore_m)], [1], shape, transform, 0) == 1
     zones[shore & (commune >= 0) & (zones != URBAN)] = SHORE
     logger.debug("demo zones: %s", {ZONE_NAMES[z]: int((zones == z).sum()) for z in ZONE_NAMES})
-    return ZoneGrid(zones.astype(np.int8), commune, float(x0), float(y0), g, peaks)
+    return ZoneGrid(zones.astype(np.int8), commune, float(x0), float(y0), g, peaks, texture)
 
 
 # --- background ---------------------------------------------------------------------------------
 
 def _seed_points(grid: ZoneGrid, rows: np.ndarray, cols: np.ndarray, rng: np.random.Generator,
-                 params: DemoParams) -> tuple[np.ndarray, np.ndarray]:
-    """Poisson seeds in the given raster cells: (n, 2) coordinates and their zone."""
+                 params: DemoParams) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Poisson seeds in the given raster cells: (n, 2) coordinates, zone and texture value."""
     lam = dict(params.points_per_ha)
     cell_ha = grid.cell_m**2 / 1e4
     zone = grid.zones[rows, cols]
@@ -352,21 +361,29 @@ def _seed_points(grid: ZoneGrid, rows: np.ndarray, cols: np.ndarray, rng: np.ran
     offsets = rng.random((len(cell), 2))
     xy = np.column_stack([grid.x0 + (cols[cell] + offsets[:, 0]) * grid.cell_m,
                           grid.y0 - (rows[cell] + offsets[:, 1]) * grid.cell_m])
-    return xy, zone[cell]
+    return xy, zone[cell], grid.texture[rows[cell], cols[cell]]
 
 
-def _draw_classes(zone: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
-    """Draw one CS×US couple per seed from its zone's distribution."""
+def _draw_classes(zone: np.ndarray, texture: np.ndarray, rng: np.random.Generator,
+                  jitter: float) -> tuple[np.ndarray, np.ndarray]:
+    """Draw one CS×US couple per seed from its zone's distribution.
+
+    The draw is ``u = (texture + jitter · U[0, 1)) mod 1``, uniform on [0, 1) (the texture is
+    uniform), looked up in the cumulative probabilities: the zone's proportions hold, and nearby
+    seeds (similar texture) tend to get the same couple.
+    """
     cs = np.empty(len(zone), dtype=object)
     us = np.empty(len(zone), dtype=object)
+    u = np.mod(texture + jitter * rng.random(len(zone)), 1.0)
     for z, table in ZONE_CLASSES.items():
         where = np.flatnonzero(np.where(zone == OUTSIDE, FOREST, zone) == z)
         if not len(where):
             continue
         probs = np.array([p for _, _, p in table])
-        pick = rng.choice(len(table), size=len(where), p=probs / probs.sum())
+        edges = np.cumsum(probs / probs.sum())
+        pick = np.minimum(np.searchsorted(edges, u[where], side="right"), len(table) - 1)
         cs[where] = np.array([c for c, _, _ in table], dtype=object)[pick]
-        us[where] = np.array([u for _, u, _ in table], dtype=object)[pick]
+        us[where] = np.array([u_ for _, u_, _ in table], dtype=object)[pick]
     return cs, us
 
 
@@ -379,8 +396,8 @@ def _commune_cells(i: int, geometry: shapely.Geometry, grid: ZoneGrid,
     r0, r1 = max(rows.min() - margin, 0), min(rows.max() + margin, grid.zones.shape[0] - 1)
     c0, c1 = max(cols.min() - margin, 0), min(cols.max() + margin, grid.zones.shape[1] - 1)
     rr, cc = np.mgrid[r0:r1 + 1, c0:c1 + 1]
-    xy, zone = _seed_points(grid, rr.ravel(), cc.ravel(), rng, params)
-    cs, us = _draw_classes(zone, rng)
+    xy, zone, texture = _seed_points(grid, rr.ravel(), cc.ravel(), rng, params)
+    cs, us = _draw_classes(zone, texture, rng, params.class_jitter)
     envelope = shapely.box(grid.x0 + c0 * grid.cell_m, grid.y0 - (r1 + 1) * grid.cell_m,
                            grid.x0 + (c1 + 1) * grid.cell_m, grid.y0 - r0 * grid.cell_m)
     cells = shapely.get_parts(shapely.voronoi_polygons(shapely.multipoints(xy), extend_to=envelope,

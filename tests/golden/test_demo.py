@@ -172,3 +172,15 @@ def test_reference_tables(demo_store: tuple[Store, demo.DemoReport]) -> None:
     assert communes_flux["flux_artif"].sum() == pytest.approx(201.84, abs=0.01)  # SOURCE.md
     assert communes_flux["flux_desartif"].sum() == pytest.approx(52.60, abs=0.01)
     assert flux.loc[flux["land_type"] == "EPCI", "land_id"].tolist() == ["200046977"]
+
+
+def test_polygon_sizes_and_classes_look_like_ocsge(layers: dict[int, gpd.GeoDataFrame]) -> None:
+    layer = layers[2015]
+    areas_ha = pd.Series(shapely.area(layer.geometry.to_numpy()) / 1e4, index=layer.index)
+    couple = layer["code_cs"] + "×" + layer["code_us"]
+    share = areas_ha.groupby(couple).sum() / areas_ha.sum()
+    assert share.idxmax() == "CS2.1.1.2×US1.2" and share.max() > 0.5
+    median = areas_ha.groupby(couple).median()
+    assert median["CS1.1.1.1×US5"] < 1.0  # town polygons: well under a hectare
+    assert median["CS2.1.1.2×US1.2"] > 3.0 and median["CS2.2.1×US1.1"] > 3.0  # forest, fields
+    assert {"CS1.2.2×US6.3", "CS1.2.2×US1.4", "CS1.1.1.2×US4.1.1"} <= set(share.index)
