@@ -1,0 +1,324 @@
+"""Portrait report: one self-contained HTML page (and its PDF) an elected official can print.
+
+The page holds the territory's identity and headline figures, the plain-French change sentence,
+free-text sections written by the user, the charts (embedded as base64 SVG images, so the file
+needs no network and no other file), the sources (OCS GE millésimes with the delivered file and
+its SHA-256 from the store catalogue, INSEE population) and the date. A demo store says, in the
+report too, that its background is synthetic.
+
+The PDF is printed by headless Chromium from the HTML; both are written to a temporary file, then
+renamed.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import logging
+import os
+import subprocess
+import tempfile
+import warnings
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from string import Template
+from typing import Any
+
+import pandas as pd
+import plotly.graph_objects as go
+
+from ocsge_engine.charts.export import figure_bytes
+from ocsge_engine.charts.sankey import sankey_figure
+from ocsge_engine.charts.stocks import stock_donut
+from ocsge_engine.charts.style import fr_percent
+from ocsge_engine.errors import MillesimeError, OcsgeError
+from ocsge_engine.flows import ExchangeMatrix, exchange_matrix
+from ocsge_engine.indicators.portrait import PortraitFigures, portrait_figures
+from ocsge_engine.io.atomic import atomic_write_bytes
+from ocsge_engine.report.summary import change_sentence, format_ha
+
+logger = logging.getLogger(__name__)
+
+TEMPLATE = Path(__file__).parent / "templates" / "portrait.html"
+CHROMIUM = Path(os.environ.get("OCSGE_CHROMIUM", "/usr/bin/chromium"))
+CHROMIUM_FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                  "--disable-component-update", "--no-pdf-header-footer")
+PDF_TIMEOUT_S = 90.0
+DEFAULT_SECTIONS: dict[str, str] = {
+    "introduction": "Introduction",
+    "analyse": "Analyse et enjeux",
+    "perspectives": "Perspectives",
+}
+SYNTHETIC_TEXT = ("Données de démonstration : fond synthétique, changements réels OCS GE "
+                  "(SYBARVAL 2015 → 2018). Les stocks sont simulés, les flux "
+                  "d'artificialisation sont réels.")
+POPULATION_SOURCE = ("INSEE, populations légales / de référence (population municipale), "
+                     "via @etalab/decoupage-administratif, COG 2026")
+Progress = Callable[[float, str], None]
+
+
+class ReportError(OcsgeError, RuntimeError):
+    """The report could not be produced (Chromium missing, failed or too slow)."""
+
+    default_user_message = ("La génération du PDF a échoué : le navigateur Chromium est "
+                            "introuvable ou n'a pas répondu à temps. Le rapport HTML reste "
+                            "disponible.")
+
+
+@dataclass(frozen=True)
+class ReportChart:
+    """A chart of the report: French title, its SVG image, full width or half width."""
+
+    title: str
+    svg: bytes
+    wide: bool = True
+
+
+@dataclass(frozen=True)
+class ReportSource:
+    """One line of the sources table."""
+
+    name: str
+    detail: str
+    sha256: str = ""
+
+
+# --- contents ------------------------------------------------------------------------------------
+
+def report_sources(catalog: pd.DataFrame, departements: Sequence[str], years: Sequence[int],
+                   population_years: Sequence[int]) -> list[ReportSource]:
+    """Sources of a portrait: each OCCUPATION_SOL partition used, and the INSEE population.
+
+    Args:
+        catalog: the store catalogue (:meth:`Store.catalog`).
+        departements: the territory's départements.
+        years: the millésimes compared.
+        population_years: years of the population series shown.
+
+    Returns:
+        One source per (millésime, département) partition, with its delivered file and SHA-256,
+        then the population source.
+    """
+    wanted = {str(y) for y in years}
+    rows = catalog[(catalog["layer"] == "occupation_sol") & catalog["departement"].isin(
+        list(departements)) & catalog["millesime"].astype(str).isin(wanted)]
+    sources = []
+    for row in rows.sort_values(["millesime", "departement"]).itertuples():
+        detail = f"département {row.departement}, fichier {row.source_file}"
+        if bool(row.synthetic):
+            detail += f" — démonstration ({row.note or 'fond synthétique'})"
+        sources.append(ReportSource(f"OCS GE (IGN), millésime {row.millesime}", detail,
+                                    str(row.source_sha256)))
+    if population_years:
+        span = ", ".join(str(y) for y in sorted(population_years))
+        sources.append(ReportSource(f"Population INSEE ({span})", POPULATION_SOURCE))
+    return sources
+
+
+def portrait_charts(figures: PortraitFigures, matrix: ExchangeMatrix, synthetic: bool
+                    ) -> list[tuple[str, go.Figure]]:
+    """The report's charts: family donuts of both millésimes and the family Sankey."""
+    suffix = " (fond synthétique, changements réels)" if synthetic else ""
+    charts = [(f"Occupation des sols en {year}{suffix}",
+               stock_donut(pd.Series(stocks), "anf", year,
+                           title=f"Occupation des sols en {year}{suffix}"))
+              for year, stocks in ((figures.year_from, figures.stocks_from),
+                                   (figures.year_to, figures.stocks_to))]
+    title = f"Flux entre familles, {figures.year_from} → {figures.year_to}{suffix}"
+    charts.append((title, sankey_figure(matrix, min_flow_ha=0.0, title=title)))
+    return charts
+
+
+def render_charts(charts: Sequence[tuple[str, go.Figure]],
+                  progress: Progress | None = None) -> list[ReportChart]:
+    """Render figures to SVG, keeping one Chromium alive for the batch (≈0.2 s a chart once warm).
+
+    Raises:
+        ExportError: kaleido or Chromium failed.
+    """
+    import kaleido
+
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="The kopts argument is ignored")
+        kaleido.start_sync_server(silence_warnings=True)
+        try:
+            out = []
+            for k, (title, fig) in enumerate(charts):
+                if progress:
+                    progress(k / max(len(charts), 1), f"graphique « {title} »")
+                wide = not any(isinstance(trace, go.Pie) for trace in fig.data)
+                svg = figure_bytes(fig, "svg", width=900 if wide else 480,
+                                   height=520 if wide else 420, scale=1.0)
+                out.append(ReportChart(title, svg, wide))
+            return out
+        finally:
+            kaleido.stop_sync_server(silence_warnings=True)
+
+
+def _figures_rows(fig: PortraitFigures) -> list[tuple[str, str]]:
+    latest = fig.latest_population
+    density = fig.density_per_km2
+    per_inhab = fig.net_per_new_inhabitant_m2()
+    net = fig.net_artificialisation_ha
+    return [
+        ("Superficie", format_ha(fig.area_ha)),
+        (f"Population ({latest[0]})" if latest else "Population",
+         f"{latest[1]:,}".replace(",", " ") if latest else "—"),
+        ("Densité", f"{density:,.0f} hab./km²".replace(",", " ") if density else "—"),
+        ("Couverture OCS GE", ", ".join(f"{y} : {fr_percent(s)}" for y, s in fig.coverage.items())),
+        (f"Part artificialisée ({fig.year_to})", fr_percent(fig.artificialised_share)),
+        (f"Artificialisation brute {fig.year_from}–{fig.year_to}",
+         format_ha(fig.artificialised_gross_ha)),
+        (f"Désartificialisation {fig.year_from}–{fig.year_to}",
+         format_ha(fig.desartificialised_ha)),
+        (f"Artificialisation nette {fig.year_from}–{fig.year_to}",
+         ("+" if net >= 0 else "−") + format_ha(abs(net))),
+        ("m² artificialisés (nets) par nouvel habitant",
+         f"{per_inhab:,.0f} m²".replace(",", " ") if per_inhab is not None else "—"),
+    ]
+
+
+def _paragraphs(text: str) -> str:
+    blocks = [b.strip() for b in text.replace("\r\n", "\n").split("\n\n") if b.strip()]
+    return "".join(f"<p>{html.escape(b).replace(chr(10), '<br>')}</p>" for b in blocks)
+
+
+def portrait_html(figures: PortraitFigures, *, sources: Sequence[ReportSource],
+                  charts: Sequence[ReportChart], sections: Mapping[str, str] | None = None,
+                  synthetic: bool = False, generated_at: datetime | None = None) -> str:
+    """Assemble the self-contained HTML report (pure: no I/O but the template).
+
+    Args:
+        figures: the portrait figures.
+        sources: the sources table (:func:`report_sources`).
+        charts: rendered charts (:func:`render_charts`).
+        sections: free-text sections, French title → text (blank texts are left out; text is
+            escaped, blank lines separate paragraphs).
+        synthetic: the data is the demo's (synthetic background): say so under the title.
+        generated_at: the report date (default: now).
+
+    Returns:
+        The HTML document.
+    """
+    when = generated_at or datetime.now()
+    esc = html.escape
+    rows = "".join(f"<tr><th>{esc(k)}</th><td class='num'>{esc(v)}</td></tr>"
+                   for k, v in _figures_rows(figures))
+    free = "".join(f"<section class='free-text'><h2>{esc(title)}</h2>{_paragraphs(text)}</section>"
+                   for title, text in (sections or {}).items() if text and text.strip())
+    images = "".join(
+        f"<figure class='{'wide' if c.wide else 'half'}'><img alt='{esc(c.title)}' "
+        f"src='data:image/svg+xml;base64,{base64.b64encode(c.svg).decode('ascii')}'></figure>"
+        for c in charts)
+    source_rows = "".join(
+        f"<tr><td>{esc(s.name)}</td><td>{esc(s.detail)}"
+        + (f"<br>SHA-256 : <code>{esc(s.sha256)}</code>" if s.sha256 else "") + "</td></tr>"
+        for s in sources)
+    banner = f"<p class='synthetic'>{esc(SYNTHETIC_TEXT)}</p>" if synthetic else ""
+    subtitle = (f"{esc(figures.territory_id)} · OCS GE {figures.year_from} → {figures.year_to}")
+    return Template(TEMPLATE.read_text(encoding="utf-8")).substitute(
+        title=esc(figures.name), subtitle=subtitle, synthetic=banner,
+        sentence=esc(change_sentence(figures)), figures=rows, sections=free, charts=images,
+        sources=source_rows, date=when.strftime("%d/%m/%Y à %H:%M"))
+
+
+def build_portrait_report(store: Any, territory: Any, years: tuple[int, int] | None,
+                          sections: Mapping[str, str] | None = None,
+                          progress: Progress | None = None,
+                          generated_at: datetime | None = None) -> str:
+    """Compute, render and assemble the portrait report of a territory.
+
+    Args:
+        store: an open :class:`~ocsge_engine.store.Store`.
+        territory: a ``Territory``.
+        years: the ``(from, to)`` millésimes, or ``None`` when the territory has no pair.
+        sections: free-text sections (see :func:`portrait_html`).
+        progress: optional callback ``(fraction, message)``.
+        generated_at: the report date (default: now).
+
+    Returns:
+        The HTML document.
+
+    Raises:
+        MillesimeError: no millésime pair, or a millésime absent for the territory.
+        ExportError: the charts could not be rendered.
+    """
+    if not years or len(years) != 2:
+        raise MillesimeError("portrait report without a millesime pair",
+                             "Le rapport compare deux millésimes : ce territoire n'en a pas deux "
+                             "dans la base, choisissez-en un autre.")
+    year_from, year_to = int(years[0]), int(years[1])
+    report = progress or (lambda fraction, message: None)
+    report(0.0, "calcul des chiffres")
+    figures = portrait_figures(store, territory, year_from, year_to)
+    matrix = exchange_matrix(store, territory, year_from, year_to, by="anf")
+    catalog = store.catalog()
+    synthetic = bool(catalog["synthetic"].any()) if not catalog.empty else False
+    charts = render_charts(portrait_charts(figures, matrix, synthetic),
+                           lambda f, m: report(0.1 + 0.8 * f, m))
+    sources = report_sources(catalog, territory.departements, (year_from, year_to),
+                             list(figures.population))
+    report(1.0, "rapport assemblé")
+    return portrait_html(figures, sources=sources, charts=charts, sections=sections,
+                         synthetic=synthetic, generated_at=generated_at)
+
+
+# --- files ---------------------------------------------------------------------------------------
+
+def write_html(document: str, path: Path | str) -> Path:
+    """Write the HTML report atomically (UTF-8)."""
+    atomic_write_bytes(path, document.encode("utf-8"))
+    return Path(path)
+
+
+def pdf_bytes(document: str, timeout_s: float = PDF_TIMEOUT_S,
+              chromium: Path | str = CHROMIUM) -> bytes:
+    """Print the HTML report to PDF with headless Chromium and return the PDF bytes.
+
+    Args:
+        document: the HTML (self-contained: nothing is fetched from the network).
+        timeout_s: Chromium is killed after this many seconds.
+        chromium: the Chromium executable.
+
+    Returns:
+        The PDF, starting with ``%PDF``.
+
+    Raises:
+        ReportError: Chromium is missing, fails, times out or writes no PDF.
+
+    Notes:
+        Chromium starts in about 1–3 s; a throw-away profile folder avoids clashing with another
+        Chromium of the same user.
+    """
+    chromium = Path(chromium)
+    if not chromium.exists():
+        raise ReportError(f"chromium not found at {chromium}")
+    with tempfile.TemporaryDirectory(prefix="ocsge_report_") as folder:
+        page = Path(folder) / "portrait.html"
+        page.write_text(document, encoding="utf-8")
+        pdf = Path(folder) / "portrait.pdf"
+        command = [str(chromium), *CHROMIUM_FLAGS, f"--user-data-dir={folder}/profile",
+                   f"--print-to-pdf={pdf}", page.as_uri()]
+        try:
+            done = subprocess.run(command, capture_output=True, timeout=timeout_s, check=False)
+        except subprocess.TimeoutExpired as err:
+            raise ReportError(f"chromium did not print the PDF within {timeout_s} s") from err
+        data = pdf.read_bytes() if pdf.exists() else b""
+    if not data.startswith(b"%PDF"):
+        stderr = done.stderr.decode("utf-8", "replace")[-500:]
+        raise ReportError(f"chromium wrote no PDF (exit {done.returncode}): {stderr}")
+    logger.info("printed PDF report (%d bytes)", len(data))
+    return data
+
+
+def html_to_pdf(document: str, path: Path | str, timeout_s: float = PDF_TIMEOUT_S,
+                chromium: Path | str = CHROMIUM) -> Path:
+    """Print the HTML report to a PDF file, atomically (see :func:`pdf_bytes`).
+
+    Raises:
+        ReportError: see :func:`pdf_bytes`; ``path`` is then left untouched.
+    """
+    atomic_write_bytes(path, pdf_bytes(document, timeout_s, chromium))
+    return Path(path)
