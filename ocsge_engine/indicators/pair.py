@@ -1,0 +1,153 @@
+"""A territory's two millésimes and the overlay pieces between them, computed once.
+
+Every indicator of a pair (stocks, artificialisation, imperméabilisation, sprawl) derives from
+the same exact overlay of the two OCCUPATION_SOL layers
+(:func:`ocsge_engine.flows.overlay.overlay_pieces`, identical geometries short-circuited). A
+:class:`Pair` holds both layers and the pieces, so the overlay runs once per
+``(territory, year_from, year_to)`` and the exchange matrix is rebuilt from the pieces with the
+flows engine (:func:`ocsge_engine.flows.matrix.build_matrix`, row/column self-check included).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import numpy.typing as npt
+import shapely
+
+from ocsge_engine.errors import MillesimeError
+from ocsge_engine.flows.exchange import resolve_territory
+from ocsge_engine.flows.levels import By
+from ocsge_engine.flows.matrix import (
+    ExchangeMatrix,
+    Transitions,
+    build_matrix,
+    couple_stocks,
+    transitions_from_pieces,
+)
+from ocsge_engine.flows.overlay import OverlayPieces, overlay_pieces
+
+logger = logging.getLogger(__name__)
+
+_COLUMNS = ["code_cs", "code_us"]
+
+
+@dataclass(frozen=True, eq=False)
+class Pair:
+    """Two OCCUPATION_SOL layers of one territory and their overlay pieces.
+
+    Attributes:
+        layer_from: first millésime (``code_cs``, ``code_us``, geometry), clipped to the territory.
+        layer_to: second millésime, same columns and CRS.
+        pieces: overlay pieces (positions in both layers, area in m²).
+        year_from: first millésime (``None`` for in-memory computations).
+        year_to: second millésime.
+        territory: the territory object (``None`` for in-memory computations).
+    """
+
+    layer_from: gpd.GeoDataFrame
+    layer_to: gpd.GeoDataFrame
+    pieces: OverlayPieces = field(repr=False)
+    year_from: int | None = None
+    year_to: int | None = None
+    territory: Any = field(default=None, repr=False)
+
+    @cached_property
+    def transitions(self) -> Transitions:
+        """Couple-level transitions of the pair (source ``overlay``)."""
+        table = transitions_from_pieces(self.layer_from, self.layer_to, self.pieces.index_from,
+                                        self.pieces.index_to, self.pieces.area_m2)
+        return Transitions(table, couple_stocks(self.layer_from), couple_stocks(self.layer_to),
+                           "overlay")
+
+    def matrix(self, by: By) -> ExchangeMatrix:
+        """Checked exchange matrix at level ``by`` (rows/columns sum to the stocks)."""
+        return build_matrix(self.transitions, by, self.year_from, self.year_to)
+
+    def codes(self, side: str) -> tuple[npt.NDArray[np.object_], npt.NDArray[np.object_]]:
+        """``(code_cs, code_us)`` of every piece on side ``"from"`` or ``"to"``."""
+        layer, index = ((self.layer_from, self.pieces.index_from) if side == "from"
+                        else (self.layer_to, self.pieces.index_to))
+        return (np.asarray(layer["code_cs"], dtype=object)[index],
+                np.asarray(layer["code_us"], dtype=object)[index])
+
+    def piece_geometries(self, which: npt.NDArray[np.bool_]) -> npt.NDArray[np.object_]:
+        """Geometry of the selected pieces (intersections recomputed for those only)."""
+        geoms_from = self.layer_from.geometry.to_numpy()[self.pieces.index_from[which]]
+        geoms_to = self.layer_to.geometry.to_numpy()[self.pieces.index_to[which]]
+        same = shapely.equals_exact(geoms_from, geoms_to, tolerance=0.0)
+        out = geoms_from.copy()
+        if (~same).any():
+            out[~same] = shapely.intersection(shapely.make_valid(geoms_from[~same]),
+                                              shapely.make_valid(geoms_to[~same]))
+        return np.asarray(out, dtype=object)
+
+
+def pair_from_layers(layer_from: gpd.GeoDataFrame, layer_to: gpd.GeoDataFrame,
+                     year_from: int | None = None, year_to: int | None = None,
+                     territory: Any = None) -> Pair:
+    """Overlay two in-memory OCCUPATION_SOL layers (pure compute, no store).
+
+    Args:
+        layer_from: first millésime, columns ``code_cs``, ``code_us``, polygons in metres.
+        layer_to: second millésime, same CRS.
+        year_from: first millésime, kept on the result.
+        year_to: second millésime.
+        territory: optional territory object, kept on the result.
+
+    Returns:
+        The :class:`Pair`.
+    """
+    layer_from = layer_from.reset_index(drop=True)
+    layer_to = layer_to.reset_index(drop=True)
+    pieces = overlay_pieces(layer_from.geometry.to_numpy(), layer_to.geometry.to_numpy())
+    return Pair(layer_from, layer_to, pieces, year_from, year_to, territory)
+
+
+def check_years(available: list[int], year_from: int, year_to: int) -> None:
+    """Validate a millésime pair against the years present in the store.
+
+    Raises:
+        MillesimeError: inverted or equal years, or a year absent (French message lists the
+            available millésimes).
+    """
+    if year_from >= year_to:
+        raise MillesimeError(
+            f"inverted or equal millesimes {year_from} -> {year_to}",
+            f"Le premier millésime ({year_from}) doit précéder le second ({year_to}).")
+    listing = ", ".join(str(y) for y in available) or "aucun"
+    for year in (year_from, year_to):
+        if year not in available:
+            raise MillesimeError(f"millesime {year} absent (available: {available})",
+                                 f"Millésime {year} indisponible pour ce territoire "
+                                 f"(disponibles : {listing}).")
+
+
+def load_pair(store: Any, territory: Any, year_from: int, year_to: int) -> Pair:
+    """Read both OCCUPATION_SOL layers of a territory from the store and overlay them.
+
+    Args:
+        store: an open :class:`ocsge_engine.store.Store`.
+        territory: a ``Territory`` or its id (``"commune:33005"``…).
+        year_from: first millésime.
+        year_to: second millésime, strictly later.
+
+    Returns:
+        The :class:`Pair`.
+
+    Raises:
+        TerritoryNotFoundError: unknown territory id.
+        MillesimeError: inverted years or a millésime absent from the store.
+    """
+    resolved = resolve_territory(territory)
+    year_from, year_to = int(year_from), int(year_to)
+    check_years(list(store.millesimes(resolved)), year_from, year_to)
+    layers = [store.polygons(resolved, y, columns=_COLUMNS) for y in (year_from, year_to)]
+    logger.debug("pair %s %d->%d: %d and %d polygons", getattr(resolved, "id", resolved),
+                 year_from, year_to, len(layers[0]), len(layers[1]))
+    return pair_from_layers(layers[0], layers[1], year_from, year_to, resolved)
