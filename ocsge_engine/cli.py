@@ -201,11 +201,64 @@ def cmd_predict(args: argparse.Namespace) -> int:
     return 0
 
 
+# --- indicators ---------------------------------------------------------------------------------
+
+def _parser_indicators(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    p = sub.add_parser("indicators", help="indicators of a territory between two millésimes")
+    _add_store(p)
+    _add_territory(p)
+    p.add_argument("--from", dest="year_from", type=int, required=True, help="first millésime")
+    p.add_argument("--to", dest="year_to", type=int, required=True, help="second millésime")
+    p.add_argument("--source", choices=("auto", "ign", "matrix"), default="auto",
+                   help="artificialisation from IGN artif layers, the decree matrix, or auto")
+    p.add_argument("--no-thresholds", action="store_true",
+                   help="decree matrix without the 2,500 m² / 50 m² thresholds")
+    p.add_argument("--reduction", type=float, default=0.5, help="ZAN reduction (0.5 = -50 %%)")
+    p.add_argument("--target-ha", type=float, default=None, help="custom ZAN target (ha)")
+    p.add_argument("--compare", action="store_true",
+                   help="add the comparison with neighbours and similar communes")
+    p.add_argument("--peers", default=None, help="comma-separated INSEE codes of the neighbours")
+    p.add_argument("--format", choices=("json", "csv"), default="json")
+    p.add_argument("--out", type=Path, default=None, help="output file (default: stdout)")
+    p.set_defaults(handler=cmd_indicators)
+
+
+def cmd_indicators(args: argparse.Namespace) -> int:
+    """Print (or write) the indicators as nested JSON or a flat ``key,value`` CSV."""
+    import json
+
+    from ocsge_engine.indicators import (
+        IndicatorOptions,
+        Thresholds,
+        ZanOptions,
+        territory_indicators,
+    )
+    from ocsge_engine.io.atomic import atomic_write_bytes
+    from ocsge_engine.store import Store
+
+    options = IndicatorOptions(
+        source=args.source, thresholds=Thresholds(enabled=not args.no_thresholds),
+        zan=ZanOptions(reduction=args.reduction, custom_target_ha=args.target_ha),
+        compare=args.compare,
+        peers=tuple(c.strip() for c in args.peers.split(",")) if args.peers else None)
+    result = territory_indicators(Store.open(_store_dir(args)), args.territory, args.year_from,
+                                  args.year_to, options)
+    if args.format == "json":
+        text = json.dumps(result.to_dict(), ensure_ascii=False, indent=2, default=str) + "\n"
+    else:
+        text = result.to_flat().to_csv(index=False, lineterminator="\n")
+    if args.out is not None:
+        atomic_write_bytes(args.out, text.encode("utf-8"))
+    else:
+        sys.stdout.write(text)
+    return 0
+
+
 # --- parser -------------------------------------------------------------------------------------
 
 PARSERS: list[Callable[[argparse._SubParsersAction], None]] = [  # type: ignore[type-arg]
     _parser_ingest, _parser_download, _parser_demo, _parser_flows,
-    _parser_predict,
+    _parser_predict, _parser_indicators,
 ]
 
 
