@@ -19,6 +19,7 @@ import shutil
 import tempfile
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, Protocol
@@ -39,7 +40,7 @@ from ocsge_engine.inference.checkpoints import LoadedModel, ModelCard, load_chec
 from ocsge_engine.inference.fallback import FALLBACK_CARD, FallbackPredictor
 from ocsge_engine.inference.imagery import BandStack, open_band_stack
 from ocsge_engine.inference.tiling import Tile, TileGrid, crop_core, pad_window
-from ocsge_engine.inference.vectorize import class_stats, polygonize
+from ocsge_engine.inference.vectorize import POLYGON_COLUMNS, class_stats, polygonize
 
 logger = logging.getLogger(__name__)
 
@@ -70,6 +71,7 @@ class PredictSettings:
         confidence: also write the max softmax probability (0-100 %) as a second COG.
         min_area_m2: polygons smaller than this are sieved into their neighbours.
         max_pixels: refuse areas larger than this (vectorisation holds one byte per pixel).
+        vectorize: build the polygons (``False``: empty polygon layer, stats only; benchmarks).
     """
 
     window_px: int = 512
@@ -79,6 +81,7 @@ class PredictSettings:
     confidence: bool = False
     min_area_m2: float = 10.0
     max_pixels: int = 200_000_000
+    vectorize: bool = True
 
 
 @dataclass
@@ -100,6 +103,8 @@ class PredictionResult:
         elapsed_s: wall time.
         notes: English notes (missing bands filled, unverified checkpoint…).
         metadata_path: JSON with all of the above except the tables.
+        timings_s: seconds per stage (``inference`` = read + predict + write windows,
+            ``postprocess`` = sieve, polygons, stats, COG conversion).
     """
 
     classes_path: Path
@@ -116,6 +121,7 @@ class PredictionResult:
     elapsed_s: float
     notes: list[str] = field(default_factory=list)
     metadata_path: Path | None = None
+    timings_s: dict[str, float] = field(default_factory=dict)
 
 
 def select_device(device: Device = "auto") -> str:
@@ -209,6 +215,10 @@ def iter_tiled(grid: TileGrid, read: ReadFn, predictor: Predictor, batch_size: i
                ) -> Iterator[tuple[Tile, npt.NDArray[np.uint8], npt.NDArray[np.uint8] | None]]:
     """Yield ``(tile, classes_core, confidence_core)`` for every tile of ``grid``, batch by batch.
 
+    The next batch is read and padded in one background thread while the current one is
+    predicted (GDAL releases the GIL), so I/O overlaps compute; ``read`` is only ever called from
+    that one thread.
+
     Args:
         grid: tiling of the area.
         read: ``read(row, col, height, width) -> (bands, height, width)`` float32 for the area.
@@ -216,13 +226,20 @@ def iter_tiled(grid: TileGrid, read: ReadFn, predictor: Predictor, batch_size: i
         batch_size: windows per call to the predictor.
     """
     tiles = list(grid)
-    for start in range(0, len(tiles), batch_size):
-        chunk = tiles[start:start + batch_size]
-        batch = np.stack([pad_window(read(t.read_row, t.read_col, t.read_height, t.read_width), t)
-                          for t in chunk])
-        classes, conf = run_batch(predictor, batch)
-        for k, tile in enumerate(chunk):
-            yield tile, crop_core(classes[k], tile), None if conf is None else crop_core(conf[k], tile)
+    chunks = [tiles[i:i + batch_size] for i in range(0, len(tiles), batch_size)]
+
+    def prepare(chunk: list[Tile]) -> npt.NDArray[np.float32]:
+        return np.stack([pad_window(read(t.read_row, t.read_col, t.read_height, t.read_width), t) for t in chunk])
+
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        pending = pool.submit(prepare, chunks[0]) if chunks else None
+        for k, chunk in enumerate(chunks):
+            assert pending is not None
+            batch = pending.result()
+            pending = pool.submit(prepare, chunks[k + 1]) if k + 1 < len(chunks) else None
+            classes, conf = run_batch(predictor, batch)
+            for j, tile in enumerate(chunk):
+                yield tile, crop_core(classes[j], tile), None if conf is None else crop_core(conf[j], tile)
 
 
 def predict_array(predictor: Predictor, array: npt.NDArray[np.float32], tiled: bool = True,
@@ -391,7 +408,9 @@ def predict_image(image_path: Path | str, territory_geometry: Any = None,
         with tempfile.TemporaryDirectory(dir=out, prefix=".predict-") as tmp:
             cls_tmp = Path(tmp) / "classes.tif"
             conf_tmp = Path(tmp) / "confidence.tif" if settings.confidence and loaded else None
+            t1 = time.perf_counter()
             n_windows = _write_rasters(stack, win, geometry, predictor, settings, cls_tmp, conf_tmp, progress)
+            t2 = time.perf_counter()
             if progress:
                 progress(0.92, "vectorisation")
             polygons, stats = _postprocess(cls_tmp, predictor.card, settings)
@@ -401,11 +420,13 @@ def predict_image(image_path: Path | str, territory_geometry: Any = None,
                 _to_cog(conf_tmp, conf_path)
             polygons_path = _write_vector(polygons, out / "polygons.gpkg", Path(tmp))
             _write_csv(stats, out / "stats.csv", Path(tmp))
+            t3 = time.perf_counter()
     result = PredictionResult(
         classes_path=classes_path, confidence_path=conf_path, polygons_path=polygons_path, polygons=polygons,
         stats=stats, method=predictor.card.method, model_name=predictor.card.name,
         checkpoint_sha256=loaded.sha256 if loaded else None, checkpoint_verified=bool(loaded and loaded.verified),
-        device=device, n_windows=n_windows, elapsed_s=time.perf_counter() - t0, notes=notes)
+        device=device, n_windows=n_windows, elapsed_s=time.perf_counter() - t0, notes=notes,
+        timings_s={"setup": t1 - t0, "inference": t2 - t1, "postprocess": t3 - t2})
     result.metadata_path = _write_metadata(result, out)
     if progress:
         progress(1.0, "terminé")
@@ -421,7 +442,10 @@ def _postprocess(cls_path: Path, card: ModelCard, settings: PredictSettings
         transform, crs = ds.transform, ds.crs
     pixel_m2 = abs(transform.a * transform.e)
     min_pixels = max(1, int(round(settings.min_area_m2 / pixel_m2)))
-    polygons = polygonize(classes, transform, crs, card, min_pixels=min_pixels, nodata=NODATA)
+    if settings.vectorize:
+        polygons = polygonize(classes, transform, crs, card, min_pixels=min_pixels, nodata=NODATA)
+    else:
+        polygons = gpd.GeoDataFrame(columns=POLYGON_COLUMNS, geometry="geometry", crs=crs)
     stats = class_stats(classes, card, pixel_m2, nodata=NODATA)
     return polygons, stats
 

@@ -1,0 +1,206 @@
+"""Benchmark of on-demand prediction: ResNet-34 U-Net, 5 bands, 512² windows.
+
+Self-contained: needs only the repository (random seeded weights, synthetic imagery generated on
+the fly), prints one JSON document on stdout, finishes in under 3 minutes on 2 CPU cores.
+
+Modes:
+* ``patches``: model throughput on 512² 5-band patches (patches/s) and peak RSS;
+* ``end-to-end``: :func:`predict_image` on synthetic GeoTIFFs of growing size (each in a fresh
+  process, so its peak RSS is its own): windows/s of the inference stage, total time, peak RSS;
+* ``seams``: fits the R34 for a few steps to the rule-based map of the real Montpellier tile
+  (so its predictions are local, as a trained model's), then compares a 512/128 tiled prediction
+  of a 3×3 mirrored mosaic with a one-shot prediction: agreement and seam edge rates.
+
+Usage::
+
+    .venv/bin/python benchmarks/bench_inference.py                    # patches + end-to-end, CPU
+    .venv/bin/python benchmarks/bench_inference.py --device cuda      # same on GPU (AMP, batch 32)
+    .venv/bin/python benchmarks/bench_inference.py --mode seams
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import multiprocessing as mp
+import platform
+import resource
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+import torch  # noqa: E402
+
+from ocsge_engine.inference.model import RESNET34_SPEC, seeded_model  # noqa: E402
+
+
+def _peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+
+
+def bench_patches(device: str, batch: int, n_batches: int, threads: int) -> dict[str, object]:
+    """Forward passes of the R34 U-Net on random 512² 5-band patches."""
+    torch.set_num_threads(threads)
+    model = seeded_model(RESNET34_SPEC, seed=0).to(device)
+    x = torch.randn(batch, 5, 512, 512, device=device)
+    amp = device == "cuda"
+    with torch.inference_mode(), torch.autocast(device_type="cuda", dtype=torch.float16, enabled=amp):
+        model(x).argmax(1)  # warm-up (cudnn autotune, allocator)
+        if device == "cuda":
+            torch.cuda.synchronize()
+        t0 = time.perf_counter()
+        for _ in range(n_batches):
+            out = model(x).argmax(1).to(torch.uint8)
+        if device == "cuda":
+            torch.cuda.synchronize()
+        elapsed = time.perf_counter() - t0
+    assert out.shape == (batch, 512, 512)
+    result: dict[str, object] = {"mode": "patches", "device": device, "batch": batch, "patches": batch * n_batches,
+                                 "seconds": round(elapsed, 2), "patches_per_s": round(batch * n_batches / elapsed, 3),
+                                 "peak_rss_mb": round(_peak_rss_mb(), 1), "threads": threads, "amp": amp}
+    if device == "cuda":
+        result["peak_gpu_mb"] = round(torch.cuda.max_memory_allocated() / 2**20, 1)
+    return result
+
+
+def _synthetic_image(path: Path, side: int, seed: int = 0) -> None:
+    """Write a ``side²`` 5-band uint8 GeoTIFF in strips (blocky random land cover + noise)."""
+    import rasterio
+    from rasterio.transform import from_origin
+
+    rng = np.random.default_rng(seed)
+    profile = dict(driver="GTiff", width=side, height=side, count=5, dtype="uint8", crs="EPSG:2154",
+                   transform=from_origin(700000, 6600000, 0.2, 0.2), tiled=True, blockxsize=256, blockysize=256)
+    with rasterio.open(path, "w", **profile) as dst:
+        for row in range(0, side, 256):
+            h = min(256, side - row)
+            blocks = rng.integers(0, 256, size=(5, h // 32 + 1, side // 32 + 1), dtype=np.uint8)
+            strip = np.kron(blocks, np.ones((32, 32), np.uint8))[:, :h, :side]
+            noise = rng.integers(0, 16, size=strip.shape, dtype=np.uint8)
+            dst.write(strip // 2 + noise, window=rasterio.windows.Window(0, row, side, h))
+
+
+def _e2e_child(args: tuple[int, str, int, int, str, bool]) -> dict[str, object]:
+    side, device, batch, threads, card_path, vectorize = args
+    from ocsge_engine.inference.predict import PredictSettings, predict_image
+
+    torch.set_num_threads(threads)
+    with tempfile.TemporaryDirectory() as tmp:
+        image = Path(tmp) / "image.tif"
+        _synthetic_image(image, side)
+        res = predict_image(image, checkpoint=Path(card_path), out_dir=Path(tmp) / "out",
+                            settings=PredictSettings(device=device, batch_size=batch, vectorize=vectorize))
+        return {"side_px": side, "area_ha": round((side * 0.2) ** 2 / 1e4, 2), "windows": res.n_windows,
+                "inference_s": round(res.timings_s["inference"], 2),
+                "windows_per_s": round(res.n_windows / res.timings_s["inference"], 3),
+                "postprocess_s": round(res.timings_s["postprocess"], 2), "total_s": round(res.elapsed_s, 2),
+                "polygons": len(res.polygons), "peak_rss_mb": round(_peak_rss_mb(), 1)}
+
+
+def bench_end_to_end(device: str, batch: int, threads: int, sides: list[int], vectorize: bool) -> dict[str, object]:
+    """predict_image on growing synthetic images, each in a fresh process (own peak RSS)."""
+    import yaml
+
+    from ocsge_engine.inference.checkpoints import sha256_file
+
+    with tempfile.TemporaryDirectory() as tmp:
+        weights = Path(tmp) / "r34.pt"
+        torch.save(seeded_model(RESNET34_SPEC, seed=0).state_dict(), weights)
+        card = yaml.safe_load((REPO / "data/models/flair_inc_rgbie_15cl_resnet34_unet.yaml").read_text())
+        card["weights"] = {"file": str(weights), "sha256": sha256_file(weights)}
+        card_path = Path(tmp) / "card.yaml"
+        card_path.write_text(yaml.safe_dump(card))
+        ctx = mp.get_context("spawn")
+        runs = []
+        for side in sides:
+            with ctx.Pool(1) as pool:
+                runs.append(pool.map(_e2e_child, [(side, device, batch, threads, str(card_path), vectorize)])[0])
+    return {"mode": "end-to-end", "device": device, "batch": batch, "threads": threads, "vectorize": vectorize,
+            "runs": runs}
+
+
+def bench_seams(threads: int, steps: int) -> dict[str, object]:
+    """Fit the R34 to the rule map of the real tile, then tiled (512/128) vs one-shot on a mosaic."""
+    import rasterio
+
+    from ocsge_engine.inference.checkpoints import LoadedModel, load_model_card
+    from ocsge_engine.inference.fallback import classify_rules
+    from ocsge_engine.inference.predict import ModelPredictor, predict_array
+    from ocsge_engine.inference.tiling import seam_edge_rate
+
+    torch.set_num_threads(threads)
+    torch.manual_seed(0)
+    folder = REPO.parent / "shared" / "data" / "ortho_montpellier_20cm"
+    with rasterio.open(folder / "test_data_rgb.tif") as rgb, rasterio.open(folder / "test_data_irc.tif") as irc:
+        tile = np.concatenate([rgb.read().astype(np.float32), irc.read([1]).astype(np.float32),
+                               np.zeros((1, 252, 252), np.float32)])
+    mosaic = np.concatenate([np.concatenate([tile, tile[:, :, ::-1], tile], axis=2)] * 1, axis=1)
+    mosaic = np.concatenate([mosaic, mosaic[:, ::-1, :], mosaic], axis=1)  # 756 × 756, 3×3 windows
+    target = torch.from_numpy(classify_rules(mosaic, has_height=False).astype(np.int64))
+    card = load_model_card(REPO / "data/models/flair_inc_rgbie_15cl_resnet34_unet.yaml")
+    model = seeded_model(RESNET34_SPEC, seed=0)
+    mean, std = torch.tensor(card.means).view(1, -1, 1, 1), torch.tensor(card.stds).view(1, -1, 1, 1)
+    x_all = (torch.from_numpy(mosaic)[None] - mean) / std
+    opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+    model.train()
+    rng = np.random.default_rng(0)
+    t0 = time.perf_counter()
+    for _ in range(steps):
+        rows, cols = rng.integers(0, 756 - 128, 4), rng.integers(0, 756 - 128, 4)
+        x = torch.cat([x_all[:, :, r:r + 128, c:c + 128] for r, c in zip(rows, cols)])
+        y = torch.stack([target[r:r + 128, c:c + 128] for r, c in zip(rows, cols)])
+        loss = torch.nn.functional.cross_entropy(model(x)[:, :6], y)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    train_s = time.perf_counter() - t0
+    predictor = ModelPredictor(LoadedModel(card, model.eval(), "", False))
+    # the distilled model only uses logits 0-5; deactivate nothing else, compare raw argmax
+    t1 = time.perf_counter()
+    tiled = predict_array(predictor, mosaic, tiled=True, window_px=512, margin_px=128, batch_size=2)
+    one_shot = predict_array(predictor, mosaic, tiled=False, margin_px=128)
+    seam, other = seam_edge_rate(tiled, 256)
+    seam_1, other_1 = seam_edge_rate(one_shot, 256)
+    return {"mode": "seams", "train_steps": steps, "train_s": round(train_s, 1), "final_loss": round(float(loss), 3),
+            "fit_to_rules": round(float((one_shot == target.numpy()).mean()), 3),
+            "agreement_tiled_vs_one_shot": round(float((tiled == one_shot).mean()), 4),
+            "seam_edge_rate_tiled": round(seam, 4), "other_edge_rate_tiled": round(other, 4),
+            "seam_edge_rate_one_shot": round(seam_1, 4), "other_edge_rate_one_shot": round(other_1, 4),
+            "predict_s": round(time.perf_counter() - t1, 1), "peak_rss_mb": round(_peak_rss_mb(), 1)}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--mode", default="all", choices=["all", "patches", "end-to-end", "seams"])
+    parser.add_argument("--device", default="cpu", choices=["cpu", "cuda", "mps"])
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--batch", type=int, default=None, help="default 1 on CPU, 32 on GPU")
+    parser.add_argument("--sides", default=None, help="end-to-end image sides in px, comma-separated")
+    parser.add_argument("--vectorize", action="store_true", help="include polygonisation in end-to-end")
+    parser.add_argument("--steps", type=int, default=60, help="training steps of the seams mode")
+    args = parser.parse_args()
+    gpu = args.device != "cpu"
+    batch = args.batch or (32 if gpu else 1)
+    sides = [int(s) for s in args.sides.split(",")] if args.sides else ([2048, 4096, 8192] if gpu else [512, 1024, 1536])
+    report: dict[str, object] = {"machine": {"platform": platform.platform(), "cpus": mp.cpu_count(),
+                                             "torch": torch.__version__,
+                                             "gpu": torch.cuda.get_device_name(0) if args.device == "cuda" else None}}
+    results = []
+    if args.mode in ("all", "patches"):
+        results.append(bench_patches(args.device, batch, 20 if gpu else 6, args.threads))
+    if args.mode in ("all", "end-to-end"):
+        results.append(bench_end_to_end(args.device, batch if gpu else 2, args.threads, sides, args.vectorize))
+    if args.mode == "seams":
+        results.append(bench_seams(args.threads, args.steps))
+    report["results"] = results
+    print(json.dumps(report, indent=2))
+
+
+if __name__ == "__main__":
+    main()
