@@ -86,7 +86,7 @@ def _texts(values: pd.Series) -> np.ndarray:
 
 def _feature_collection(gdf: gpd.GeoDataFrame, properties: pd.DataFrame) -> dict[str, Any]:
     """GeoJSON dict with integer feature ids (folium maps styles to ids)."""
-    geo = json.loads(gpd.GeoSeries(gdf.geometry.to_numpy(), crs=gdf.crs).to_json())
+    geo = json.loads(gpd.GeoSeries(gdf.geometry.to_numpy(), crs=gdf.crs).to_json(show_bbox=False))
     records = properties.to_dict(orient="records")
     for i, (feature, props) in enumerate(zip(geo["features"], records)):
         feature["id"] = i

@@ -1,0 +1,186 @@
+"""Dashboard timings: cold start to first render, commune switch (server side), map load.
+
+Targets (issue 5): first render <= 4 s, commune switch <= 200 ms, map <= 2 s.
+
+Usage::
+
+    .venv/bin/python benchmarks/bench_app.py [--store DIR] [--repeat 3]
+
+Builds the demo store into a temporary folder unless ``--store`` is given. Prints one line per
+figure (median of ``--repeat`` runs) and the target it is compared with. Measurements:
+
+* **cold start**: ``streamlit run`` spawned -> ``/_stcore/health`` answers, then browser
+  ``goto`` of the home page -> first script run finished (``stApp`` ``notRunning``).
+* **commune switch (server side)**: ``streamlit.testing`` AppTest of ``app.py``: time of the
+  rerun after the territory changes, first visit of the commune (cold caches) and back to a
+  visited one (warm caches).
+* **map load (browser)**: Cartes page of La Teste-de-Buch (33529): ``goto`` -> Leaflet paths
+  drawn in the map iframe, with the server caches cold, then warm; plus the in-iframe time from
+  the component's first paint to the last path drawn.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO_ROOT))
+
+from tests.browser.conftest import (  # noqa: E402
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    start_server,
+    stop_server,
+    wait_for_app,
+)
+
+MAP_IFRAME = 'iframe[data-testid="stIFrame"]'
+LARGEST = "commune:33529"  # La Teste-de-Buch
+OTHERS = ["commune:33236", "commune:33009", "commune:33051"]  # Lège-Cap-Ferret, Arcachon, Biganos
+TARGETS_S = {"first_render": 4.0, "switch": 0.2, "map": 2.0}
+
+
+def _median(values: list[float]) -> float:
+    return statistics.median(values)
+
+
+def _line(name: str, seconds: list[float], target: float | None = None) -> str:
+    fig = f"{name:<48} median {_median(seconds):7.3f} s  (runs: " \
+          f"{', '.join(f'{s:.3f}' for s in seconds)})"
+    if target is not None:
+        fig += f"  target <= {target:g} s: {'OK' if _median(seconds) <= target else 'MISSED'}"
+    return fig
+
+
+def bench_cold_start(store: Path, repeat: int, log_dir: Path) -> list[str]:
+    """Fresh server per run: spawn -> healthy -> first render of the home page."""
+    from playwright.sync_api import sync_playwright
+
+    healthy, first, total = [], [], []
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        for i in range(repeat):
+            t0 = time.perf_counter()
+            proc, url = start_server(store, log_dir / f"cold_{i}.log")
+            t1 = time.perf_counter()
+            try:
+                page = browser.new_page(viewport={"width": 1400, "height": 1000})
+                page.goto(f"{url}/?territoire={LARGEST}&de=2015&a=2018")
+                wait_for_app(page)
+                t2 = time.perf_counter()
+                page.close()
+            finally:
+                stop_server(proc)
+            healthy.append(t1 - t0)
+            first.append(t2 - t1)
+            total.append(t2 - t0)
+        browser.close()
+    return [_line("server spawn -> /_stcore/health", healthy),
+            _line("browser goto -> first render (home)", first, TARGETS_S["first_render"]),
+            _line("cold start total (spawn -> first render)", total)]
+
+
+def bench_switch(store: Path, repeat: int) -> list[str]:
+    """Server-side rerun after a commune change, with AppTest."""
+    os.environ["OCSGE_STORE_DIR"] = str(store)
+    os.chdir(REPO_ROOT)
+    from streamlit.testing.v1 import AppTest
+
+    cold, warm = [], []
+    for i in range(repeat):
+        at = AppTest.from_file(str(REPO_ROOT / "app.py"), default_timeout=120)
+        at.query_params["territoire"] = LARGEST
+        at.run()
+        _timed_switch(at, OTHERS[i % len(OTHERS)], cold)
+        _timed_switch(at, LARGEST, warm)
+    return [_line("commune switch, new commune (cold caches)", cold),
+            _line("commune switch, visited commune (warm caches)", warm, TARGETS_S["switch"])]
+
+
+def _timed_switch(at: object, territory: str, out: list[float]) -> None:
+    at.session_state["territory_id"] = territory  # type: ignore[attr-defined]
+    t0 = time.perf_counter()
+    at.run()  # type: ignore[attr-defined]
+    out.append(time.perf_counter() - t0)
+    errors = [e.value for e in at.exception]  # type: ignore[attr-defined]
+    if errors:
+        raise RuntimeError(f"app raised on {territory}: {errors[0]}")
+
+
+def bench_map(store: Path, repeat: int, log_dir: Path) -> list[str]:
+    """Cartes page of the largest commune in chromium, server caches cold then warm."""
+    from playwright.sync_api import sync_playwright
+
+    cold, warm, in_frame = [], [], []
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        for i in range(repeat):
+            proc, url = start_server(store, log_dir / f"map_{i}.log")
+            try:
+                for bucket in (cold, warm):
+                    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+                    bucket.append(_timed_map(page, f"{url}/cartes?territoire={LARGEST}"
+                                             "&de=2015&a=2018", in_frame))
+                    page.close()
+            finally:
+                stop_server(proc)
+        browser.close()
+    return [_line("map load La Teste (goto -> paths), cold caches", cold),
+            _line("map load La Teste (goto -> paths), warm caches", warm, TARGETS_S["map"]),
+            _line("map draw inside iframe (nav start -> paths)", in_frame)]
+
+
+def _timed_map(page: object, url: str, in_frame: list[float]) -> float:
+    t0 = time.perf_counter()
+    page.goto(url)  # type: ignore[attr-defined]
+    frame = page.frame_locator(MAP_IFRAME)  # type: ignore[attr-defined]
+    frame.locator("path.leaflet-interactive").first.wait_for(state="attached", timeout=120_000)
+    elapsed = time.perf_counter() - t0
+    iframe = page.locator(MAP_IFRAME).element_handle().content_frame()  # type: ignore[attr-defined]
+    # the iframe's own clock: from its navigation start to now (paths present)
+    in_frame.append(iframe.evaluate("performance.now()") / 1000.0)
+    return elapsed
+
+
+def _with_store(args: argparse.Namespace, run: Callable[[Path, Path], None]) -> None:
+    with tempfile.TemporaryDirectory(prefix="bench_app_") as tmp:
+        tmp_path = Path(tmp)
+        store = args.store
+        if store is None:
+            store = tmp_path / "store"
+            t0 = time.perf_counter()
+            subprocess.run([sys.executable, "-m", "ocsge_engine", "-q", "demo", "--store",
+                            str(store)], cwd=REPO_ROOT, check=True)
+            print(f"demo store built in {time.perf_counter() - t0:.1f} s")
+        run(store, tmp_path)
+
+
+def main() -> None:
+    """Run the three benchmarks and print the figures."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--store", type=Path, default=None, help="existing store (else demo)")
+    parser.add_argument("--repeat", type=int, default=3)
+    args = parser.parse_args()
+    print(f"machine: {os.cpu_count()} CPUs, python {sys.version.split()[0]}")
+
+    def run(store: Path, tmp: Path) -> None:
+        for line in bench_cold_start(store, args.repeat, tmp):
+            print(line, flush=True)
+        for line in bench_map(store, args.repeat, tmp):
+            print(line, flush=True)
+        for line in bench_switch(store, args.repeat):
+            print(line, flush=True)
+
+    _with_store(args, run)
+
+
+if __name__ == "__main__":
+    main()
