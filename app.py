@@ -18,7 +18,10 @@ st.set_page_config(page_title="Portraits de territoire OCS GE", page_icon="🗺�
 
 PAGES = [
     st.Page("pages/portrait.py", title="Portrait", icon="🏠", url_path="portrait", default=True),
+    st.Page("pages/flux.py", title="Flux", icon="🔀", url_path="flux"),
     st.Page("pages/cartes.py", title="Cartes", icon="🗺️", url_path="cartes"),
+    st.Page("pages/signaler.py", title="Signaler", icon="🚩", url_path="signaler"),
+    st.Page("pages/exports.py", title="Exports", icon="📦", url_path="exports"),
 ]
 
 

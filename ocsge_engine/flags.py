@@ -32,12 +32,13 @@ from shapely.geometry.base import BaseGeometry
 
 from ocsge_engine.errors import GeometryError, OcsgeError, StoreError, UnknownCodeError
 from ocsge_engine.io.atomic import atomic_path
-from ocsge_engine.io.gpkg import write_gpkg
+from ocsge_engine.io.gpkg import gpkg_bytes, write_gpkg
 from ocsge_engine.nomenclature import normalize_codes
 
 logger = logging.getLogger(__name__)
 
 FLAGS_FILE = "flags.duckdb"
+GPKG_LAYER = "signalements"
 LOCK_FILE = "flags.lock"
 FLAGS_EPSG = 2154
 MAX_COMMENT_CHARS = 2000
@@ -146,6 +147,50 @@ def validate_flag(territory_id: str, millesime: int, polygon_id: str, geometry: 
                 geometry=geometry, code_cs_current=code_cs_current,
                 code_us_current=code_us_current, code_cs_proposed=cs, code_us_proposed=us,
                 comment=comment)
+
+
+def polygon_flag(polygons: gpd.GeoDataFrame, territory_id: str, millesime: int,
+                 polygon_id: str, code_cs_proposed: object, code_us_proposed: object,
+                 comment: str) -> Flag:
+    """Build the flag of one polygon of a layer (its geometry and current codes come from it).
+
+    Args:
+        polygons: the territory's OCCUPATION_SOL polygons (``id``, ``code_cs``, ``code_us``,
+            geometry in EPSG:2154) at ``millesime``.
+        territory_id: the territory the user is looking at.
+        millesime: the millésime of ``polygons``.
+        polygon_id: the reported polygon's ``id``.
+        code_cs_proposed: proposed CS code (any accepted spelling, e.g. ``"cs2.2.1"``).
+        code_us_proposed: proposed US code.
+        comment: free text.
+
+    Raises:
+        FlagError: no polygon has this id; see :func:`validate_flag` for the others.
+    """
+    match = polygons.loc[polygons["id"].astype(str) == str(polygon_id).strip()]
+    if match.empty:
+        raise FlagError(f"polygon {polygon_id!r} not in {territory_id} {millesime}",
+                        f"Aucun polygone « {polygon_id} » dans ce territoire en {millesime}.")
+    row = match.iloc[0]
+    geometry = match.geometry.iloc[0]
+    if polygons.crs is not None and polygons.crs.to_epsg() != FLAGS_EPSG:
+        geometry = match.geometry.to_crs(FLAGS_EPSG).iloc[0]
+    return validate_flag(territory_id, millesime, str(row["id"]), geometry, row["code_cs"],
+                         row["code_us"], code_cs_proposed, code_us_proposed, comment)
+
+
+def polygon_at(polygons: gpd.GeoDataFrame, lon: float, lat: float) -> str | None:
+    """Id of the polygon under a clicked point (WGS 84 longitude/latitude), or ``None``.
+
+    >>> layer = gpd.GeoDataFrame({"id": ["a"]}, geometry=[shapely.box(0, 0, 1, 1)], crs=4326)
+    >>> polygon_at(layer, 0.5, 0.5), polygon_at(layer, 2.0, 2.0)
+    ('a', None)
+    """
+    point = gpd.GeoSeries([shapely.Point(lon, lat)], crs=4326)
+    if polygons.crs is not None:
+        point = point.to_crs(polygons.crs)
+    hits = polygons.index[polygons.geometry.intersects(point.iloc[0])]
+    return str(polygons.at[hits[0], "id"]) if len(hits) else None
 
 
 class FlagStore:
@@ -273,11 +318,22 @@ class FlagStore:
         Raises:
             FlagError: there is no flag to export.
         """
-        flags = self._nonempty(territory_id)
-        flags = flags.assign(created_at=flags["created_at"].astype(str))
-        write_gpkg({"signalements": flags}, path)
+        flags = self._gpkg_frame(territory_id)
+        write_gpkg({GPKG_LAYER: flags}, path)
         logger.info("exported %d flags to %s", len(flags), path)
         return Path(path)
+
+    def gpkg_bytes(self, territory_id: str | None = None) -> bytes:
+        """The GeoPackage export as bytes (for a download).
+
+        Raises:
+            FlagError: there is no flag to export.
+        """
+        return gpkg_bytes({GPKG_LAYER: self._gpkg_frame(territory_id)})
+
+    def _gpkg_frame(self, territory_id: str | None) -> gpd.GeoDataFrame:
+        flags = self._nonempty(territory_id)
+        return flags.assign(created_at=flags["created_at"].astype(str))
 
     def export_csv(self, path: Path | str | None = None, territory_id: str | None = None) -> str:
         """CSV text of the flags (geometry as WKT), optionally written atomically to ``path``.
@@ -303,4 +359,4 @@ class FlagStore:
 
 def read_flags_gpkg(path: Path | str) -> gpd.GeoDataFrame:
     """Read back a GeoPackage written by :meth:`FlagStore.export_gpkg`."""
-    return gpd.read_file(path, layer="signalements")
+    return gpd.read_file(path, layer=GPKG_LAYER)

@@ -100,3 +100,24 @@ def test_export_without_flags_is_a_user_error(tmp_path: Path) -> None:
         store.export_gpkg(tmp_path / "flags.gpkg")
     assert info.value.user_message == "Aucun signalement à exporter."
     assert not (tmp_path / "flags.gpkg").exists()
+
+
+def test_polygon_flag_takes_geometry_and_codes_from_the_layer(tmp_path: Path) -> None:
+    import geopandas as gpd
+
+    from ocsge_engine.flags import polygon_flag
+
+    layer = gpd.GeoDataFrame({"id": ["a", "b"], "code_cs": ["CS1.1.1.1", "CS2.2.1"],
+                              "code_us": ["US5", "US1.1"]},
+                             geometry=[SQUARE, shapely.box(0, 0, 1, 1)], crs=2154)
+    flag = polygon_flag(layer, "commune:33529", 2018, "a", "CS2.2.1", "US1.1", "")
+    assert (flag.code_cs_current, flag.code_us_current) == ("CS1.1.1.1", "US5")
+    assert flag.geometry.equals(SQUARE)
+    with pytest.raises(FlagError, match="polygon 'zz'") as info:
+        polygon_flag(layer, "commune:33529", 2018, "zz", "CS2.2.1", "US1.1", "")
+    assert "« zz »" in info.value.user_message
+    store = FlagStore(tmp_path)
+    store.add(flag)
+    data = store.gpkg_bytes()
+    (tmp_path / "dl.gpkg").write_bytes(data)
+    assert read_flags_gpkg(tmp_path / "dl.gpkg")["polygon_id"].tolist() == ["a"]

@@ -54,6 +54,16 @@ def write_gpkg(layers: Mapping[str, gpd.GeoDataFrame], path: Path | str) -> Path
     return target
 
 
+def gpkg_bytes(layers: Mapping[str, gpd.GeoDataFrame]) -> bytes:
+    """The GeoPackage of ``layers`` as bytes (for a download), built in a temporary folder.
+
+    Raises:
+        EmptyInputError: ``layers`` is empty.
+    """
+    with tempfile.TemporaryDirectory(prefix="ocsge_gpkg_") as folder:
+        return write_gpkg(layers, Path(folder) / "export.gpkg").read_bytes()
+
+
 def territory_layers(store: Any, territory: Any, year_from: int | None, year_to: int | None,
                      progress: Progress | None = None) -> dict[str, gpd.GeoDataFrame]:
     """The territory's OCCUPATION_SOL polygons at both millésimes and its change layer.

@@ -1,0 +1,76 @@
+"""Reusable page widgets: a chart with its downloads (PNG, SVG, CSV, XLSX).
+
+``show_fig(fig, name, data)`` draws a plotly figure and, under it, four download buttons. Files are
+made only when the user clicks (``st.download_button`` with a callable), through the engine's
+export functions (:mod:`ocsge_engine.charts.export`); rendered images are cached per figure.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+import re
+from collections.abc import Callable
+
+import pandas as pd
+import plotly.graph_objects as go
+import plotly.io as pio
+import streamlit as st
+
+from ocsge_engine.charts.export import figure_bytes, table_csv
+
+logger = logging.getLogger("ocsge_app")
+
+MIME = {
+    "png": "image/png", "svg": "image/svg+xml", "csv": "text/csv",
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    "gpkg": "application/geopackage+sqlite3", "html": "text/html", "pdf": "application/pdf",
+}
+
+
+def file_stem(text: str) -> str:
+    """A safe ASCII file name stem (``"Flux anf 2015-2018"`` → ``"flux_anf_2015-2018"``)."""
+    stem = re.sub(r"[^A-Za-z0-9_-]+", "_", text.strip().lower()).strip("_")
+    return stem or "export"
+
+
+@st.cache_data(max_entries=64, show_spinner="Rendu de l'image…")
+def figure_file(fig_json: str, fmt: str) -> bytes:
+    """PNG or SVG bytes of a figure given as plotly JSON (cached: a figure renders once)."""
+    return figure_bytes(pio.from_json(fig_json), fmt)  # type: ignore[arg-type]
+
+
+def table_xlsx(data: pd.DataFrame) -> bytes:
+    """One-sheet Excel workbook of a table (sheet ``donnees``)."""
+    buffer = io.BytesIO()
+    with pd.ExcelWriter(buffer, engine="openpyxl") as writer:
+        data.to_excel(writer, sheet_name="donnees", index=False)
+    return buffer.getvalue()
+
+
+def show_fig(fig: go.Figure, name: str, data: pd.DataFrame | None = None, *,
+             xlsx: Callable[[], bytes] | None = None, key: str | None = None) -> None:
+    """Draw a figure with download buttons: PNG and SVG images, its data as CSV and XLSX.
+
+    Args:
+        fig: the plotly figure.
+        name: file name stem (made ASCII-safe) and default widget key.
+        data: the table behind the figure, offered as CSV/XLSX (omitted when ``None``).
+        xlsx: builds a richer workbook than the one-sheet default (e.g.
+            :func:`ocsge_engine.charts.export.matrix_xlsx`).
+        key: widget key prefix (default: the file stem); make it unique on the page.
+    """
+    stem = file_stem(name)
+    key = key or stem
+    st.plotly_chart(fig, key=f"{key}_chart")
+    fig_json = fig.to_json()
+    buttons: list[tuple[str, str, Callable[[], bytes | str]]] = [
+        ("PNG", "png", lambda: figure_file(fig_json, "png")),
+        ("SVG", "svg", lambda: figure_file(fig_json, "svg")),
+    ]
+    if data is not None:
+        buttons.append(("CSV", "csv", lambda: table_csv(data)))
+        buttons.append(("XLSX", "xlsx", xlsx or (lambda: table_xlsx(data))))
+    for column, (label, ext, make) in zip(st.columns(len(buttons) + 2), buttons):
+        column.download_button(label, data=make, file_name=f"{stem}.{ext}", mime=MIME[ext],
+                               key=f"{key}_{ext}", on_click="ignore", icon=":material/download:")

@@ -1,0 +1,115 @@
+"""Flux: Sankey diagram and exchange matrix of the territory at the level the user picks.
+
+Thin page: widgets, cached engine calls (one couple-level matrix per territory and pair, regrouped
+per level without touching geometry), charts from ``ocsge_engine.charts`` drawn with their
+downloads. The level lives in the URL (``?niveau=cs2``) next to the territory and millésimes.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from ocsge_engine.charts import matrix_heatmap, matrix_xlsx, sankey_figure
+from ocsge_engine.charts.style import class_label, fr_ha, level_title
+from ocsge_engine.flows import BY_VALUES, ExchangeMatrix, exchange_chain, exchange_matrix
+from pages import _shared as shared
+from pages._widgets import show_fig
+
+LEVEL_PARAM = "niveau"
+DEFAULT_LEVEL = "anf"
+DEFAULT_MIN_FLOW_HA = 0.5
+
+
+@st.cache_data(max_entries=32, show_spinner="Calcul des flux…")
+def couple_matrix(territory_id: str, year_from: int, year_to: int) -> ExchangeMatrix:
+    """CS×US exchange matrix of a pair (the finest level; every other level regroups it)."""
+    return exchange_matrix(shared.get_store(), shared.cached_territory(territory_id), year_from,
+                           year_to, by="cs_us")
+
+
+@st.cache_data(max_entries=128)
+def level_matrix(territory_id: str, year_from: int, year_to: int, by: str) -> ExchangeMatrix:
+    """Exchange matrix of a pair at level ``by`` (regrouped from :func:`couple_matrix`)."""
+    return couple_matrix(territory_id, year_from, year_to).regroup(by)  # type: ignore[arg-type]
+
+
+@st.cache_data(max_entries=32, show_spinner="Calcul de la chaîne de millésimes…")
+def chain_matrices(territory_id: str, years: tuple[int, ...], by: str) -> list[ExchangeMatrix]:
+    """Consecutive exchange matrices of a chain of 3+ millésimes."""
+    return exchange_chain(shared.get_store(), shared.cached_territory(territory_id), list(years),
+                          by=by)  # type: ignore[arg-type]
+
+
+def flows_table(matrix: ExchangeMatrix) -> pd.DataFrame:
+    """Tidy flows with French labels next to the codes (the table shown and exported)."""
+    table = matrix.table.reset_index(drop=True)
+    return table.assign(libelle_from=[class_label(c) for c in table["code_from"]],
+                        libelle_to=[class_label(c) for c in table["code_to"]])[
+        ["code_from", "libelle_from", "code_to", "libelle_to", "area_ha"]]
+
+
+def _initial_level() -> None:
+    """Take the level from the URL on the first render of the page."""
+    if "flux_by" not in st.session_state:
+        wanted = st.query_params.get(LEVEL_PARAM, DEFAULT_LEVEL)
+        st.session_state["flux_by"] = wanted if wanted in BY_VALUES else DEFAULT_LEVEL
+
+
+def _controls(available: list[int]) -> tuple[str, float, bool, tuple[int, ...] | None]:
+    _initial_level()
+    cols = st.columns([2, 1, 1])
+    by = cols[0].selectbox("Niveau de détail", BY_VALUES, key="flux_by",
+                           format_func=lambda b: level_title(b).capitalize())
+    min_flow = cols[1].number_input("Regrouper les flux inférieurs à (ha)", min_value=0.0,
+                                    value=DEFAULT_MIN_FLOW_HA, step=0.5, key="flux_min_ha")
+    hide = cols[2].toggle("Masquer les surfaces inchangées", value=True, key="flux_hide")
+    chain = None
+    if len(available) >= 3:
+        picked = st.multiselect("Chaîne de millésimes (3 ou plus pour un Sankey en étapes)",
+                                available, default=available, key="flux_chain")
+        chain = tuple(sorted(picked)) if len(picked) >= 3 else None
+    st.query_params[LEVEL_PARAM] = by
+    return by, float(min_flow), bool(hide), chain
+
+
+def main() -> None:
+    """Render the page."""
+    territory = shared.run_safely(shared.cached_territory, shared.territory_id())
+    st.title(f"Flux : {territory.name}" if territory else "Flux")
+    shared.synthetic_banner()
+    pair = shared.years()
+    if territory is None or pair is None:
+        st.warning("Ce territoire n'a pas deux millésimes OCS GE dans la base : pas de flux.")
+        return
+    available = shared.run_safely(shared.cached_millesimes, territory.id) or []
+    by, min_flow, hide, chain = _controls(available)
+    if chain:
+        matrices = shared.run_safely(chain_matrices, territory.id, chain, by)
+        if matrices is None:
+            return
+        span = " → ".join(str(y) for y in chain)
+        show_fig(sankey_figure(matrices, min_flow, hide), f"sankey_{by}_{'-'.join(map(str, chain))}",
+                 pd.concat([flows_table(m).assign(year_from=m.year_from, year_to=m.year_to)
+                            for m in matrices], ignore_index=True), key="flux_sankey_chain")
+        st.caption(f"Chaîne {span} ; les matrices ci-dessous portent sur {pair[0]} → {pair[1]}.")
+    matrix = shared.run_safely(level_matrix, territory.id, pair[0], pair[1], by)
+    if matrix is None:
+        return
+    table = flows_table(matrix)
+    stem = f"flux_{territory.code}_{by}_{pair[0]}-{pair[1]}"
+    if not chain:
+        show_fig(sankey_figure(matrix, min_flow, hide), f"sankey_{stem}", table,
+                 xlsx=lambda: matrix_xlsx(matrix), key="flux_sankey")
+    st.caption(f"{len(matrix.classes)} classes · {fr_ha(float(matrix.losses().sum()))} ont "
+               f"changé de classe ({level_title(by)}) entre {pair[0]} et {pair[1]}.")
+    st.subheader("Matrice des échanges")
+    show_fig(matrix_heatmap(matrix, hide_unchanged=hide), f"matrice_{stem}", table,
+             xlsx=lambda: matrix_xlsx(matrix), key="flux_matrix")
+    st.dataframe(table, hide_index=True, key="flux_table", column_config={
+        "code_from": f"Code {pair[0]}", "libelle_from": f"Classe {pair[0]}",
+        "code_to": f"Code {pair[1]}", "libelle_to": f"Classe {pair[1]}",
+        "area_ha": st.column_config.NumberColumn("Surface (ha)", format="%.2f")})
+
+
+main()

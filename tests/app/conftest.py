@@ -1,0 +1,54 @@
+"""AppTest harness: the app on the session's demo store, one fresh store folder per test.
+
+The store folder of each test links to the shared demo store's catalogue and layers, so flags
+(``flags.duckdb``) written by one test never leak into another, and Streamlit's caches are cleared
+so that ``get_store()`` opens that folder.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+import streamlit as st
+from streamlit.testing.v1 import AppTest
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+RUN_TIMEOUT_S = 120
+
+
+@pytest.fixture
+def app_store(demo_store_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+              ) -> Iterator[Path]:
+    """A store folder for one test (links to the demo store), set as ``OCSGE_STORE_DIR``."""
+    store = tmp_path / "store"
+    store.mkdir()
+    for entry in demo_store_dir.iterdir():
+        if entry.name in ("catalog.duckdb", "layers"):
+            (store / entry.name).symlink_to(entry)
+    monkeypatch.setenv("OCSGE_STORE_DIR", str(store))
+    monkeypatch.chdir(REPO_ROOT)
+    st.cache_data.clear()
+    st.cache_resource.clear()
+    yield store
+    st.cache_data.clear()
+    st.cache_resource.clear()
+
+
+@pytest.fixture
+def open_app(app_store: Path) -> Callable[..., AppTest]:
+    """``open_app(page, territoire=…, de=…, a=…, **params)``: the app run on ``page``."""
+
+    def _open(page: str | None = None, **params: str) -> AppTest:
+        at = AppTest.from_file(str(REPO_ROOT / "app.py"), default_timeout=RUN_TIMEOUT_S)
+        for name, value in params.items():
+            at.query_params[name] = value
+        at.run()
+        if page is not None:
+            at.switch_page(page)
+            at.run()
+        assert not at.exception, [e.value for e in at.exception]
+        return at
+
+    return _open

@@ -1,0 +1,64 @@
+"""Flux page: the table equals the engine's exchange matrix; the URL restores territory, years, level."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from ocsge_engine.flows import exchange_matrix
+from ocsge_engine.store import Store
+
+PARAMS = {"territoire": "commune:33529", "de": "2015", "a": "2018"}
+
+
+def _engine_table(store_dir: Path, territory: str, by: str) -> pd.DataFrame:
+    matrix = exchange_matrix(Store.open(store_dir), territory, 2015, 2018, by=by)  # type: ignore[arg-type]
+    return matrix.table.reset_index(drop=True)
+
+
+def _assert_same_flows(shown: pd.DataFrame, expected: pd.DataFrame) -> None:
+    assert list(shown["code_from"]) == list(expected["code_from"])
+    assert list(shown["code_to"]) == list(expected["code_to"])
+    np.testing.assert_allclose(shown["area_ha"].to_numpy(float),
+                               expected["area_ha"].to_numpy(float), rtol=1e-9)
+
+
+@pytest.mark.parametrize("level", ["cs2", "artif"])
+def test_deep_link_restores_level_and_table_equals_engine(open_app, app_store: Path,
+                                                          level: str) -> None:
+    at = open_app("pages/flux.py", niveau=level, **PARAMS)
+    assert at.title[0].value == "Flux : La Teste-de-Buch"
+    assert at.selectbox(key="flux_by").value == level
+    assert at.session_state["years"] == (2015, 2018)
+    _assert_same_flows(at.dataframe[0].value, _engine_table(app_store, "commune:33529", level))
+    assert dict(at.query_params) == {**PARAMS, "niveau": level}
+    assert len(at.get("plotly_chart")) == 2  # Sankey + heat map
+    assert "fond synthétique" in at.info[0].value
+
+
+def test_switching_level_updates_table_and_url(open_app, app_store: Path) -> None:
+    at = open_app("pages/flux.py", **PARAMS)
+    assert at.selectbox(key="flux_by").value == "anf"
+    anf = _engine_table(app_store, "commune:33529", "anf")
+    _assert_same_flows(at.dataframe[0].value, anf)
+    # Family flows of La Teste: artificialisation from naturel/forestier/agricole is real SYBARVAL.
+    became = anf[(anf["code_to"] == "artificialise") & (anf["code_from"] != "artificialise")]
+    assert became["area_ha"].sum() == pytest.approx(26.0, abs=0.05)
+    at.selectbox(key="flux_by").set_value("us1").run()
+    _assert_same_flows(at.dataframe[0].value, _engine_table(app_store, "commune:33529", "us1"))
+    assert at.query_params["niveau"] == "us1"
+
+
+def test_bad_level_in_url_falls_back_to_families(open_app) -> None:
+    at = open_app("pages/flux.py", niveau="nimporte", **PARAMS)
+    assert at.selectbox(key="flux_by").value == "anf"
+    assert at.query_params["niveau"] == "anf"
+
+
+def test_territory_without_data_warns_in_french(open_app) -> None:
+    at = open_app("pages/flux.py", territoire="commune:34172")  # Montpellier: not in the demo
+    assert not at.dataframe
+    assert "pas deux millésimes" in at.warning[0].value
