@@ -35,9 +35,18 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+import importlib.util  # noqa: E402
+
 import torch  # noqa: E402
 
-from ocsge_engine.inference.model import RESNET34_SPEC, seeded_model  # noqa: E402
+# model.py needs only torch: load it by path so the patches mode runs on a bare GPU machine
+# (no rasterio/geopandas there); the other modes import the full package.
+_spec = importlib.util.spec_from_file_location("_ocsge_model", REPO / "ocsge_engine" / "inference" / "model.py")
+assert _spec is not None and _spec.loader is not None
+_model = importlib.util.module_from_spec(_spec)
+sys.modules["_ocsge_model"] = _model
+_spec.loader.exec_module(_model)
+RESNET34_SPEC, seeded_model = _model.RESNET34_SPEC, _model.seeded_model
 
 
 def _peak_rss_mb() -> float:
