@@ -136,3 +136,11 @@ def test_bad_inputs_give_clear_errors(case: str, error: type, match: str, fr: st
         predict_image(image, out_dir=out, **kwargs)  # type: ignore[arg-type]
     assert fr in err.value.user_message
     assert not (out / "classes.tif").exists() and not (out / "polygons.gpkg").exists()
+
+
+def test_stats_only_without_vectorising(montpellier: dict[str, Path], tmp_path: Path) -> None:
+    res = predict_image(montpellier["rgb"], out_dir=tmp_path, nir_path=montpellier["irc"],
+                        settings=PredictSettings(vectorize=False, window_px=128, margin_px=32, batch_size=3))
+    assert res.polygons.empty and res.n_windows == 16  # ceil(252 / 64)² windows
+    assert res.stats["pixels"].sum() == 252 * 252
+    assert set(res.timings_s) == {"setup", "inference", "postprocess"}
