@@ -20,7 +20,7 @@ import geopandas as gpd
 from ocsge_engine.errors import MillesimeError
 from ocsge_engine.flows.diff import DIFF_COLUMNS, transitions_from_diff
 from ocsge_engine.flows.levels import By, validate_by
-from ocsge_engine.flows.matrix import ExchangeMatrix, build_matrix, couple_stocks
+from ocsge_engine.flows.matrix import ExchangeMatrix, Transitions, build_matrix, couple_stocks
 from ocsge_engine.flows.overlay import transitions_from_layers
 
 logger = logging.getLogger(__name__)
@@ -104,23 +104,30 @@ def _check_years(layers: _Layers, year_from: int, year_to: int, source: SourceCh
 def _pair(layers: _Layers, year_from: int, year_to: int, by: By, source: SourceChoice,
           progress: Progress | None) -> ExchangeMatrix:
     primary = _check_years(layers, year_from, year_to, source)
-    gdf_from = layers.ocs(year_from)
+    if primary == "overlay":
+        transitions = transitions_from_layers(layers.ocs(year_from), layers.ocs(year_to), progress)
+        matrix = build_matrix(transitions, by, year_from, year_to)
+        if source == "auto" and layers.has_diff(year_from, year_to):
+            matrix = _with_diff_disagreement(matrix, layers, transitions)
+        return matrix
     stocks_to = couple_stocks(layers.ocs(year_to)) if year_to in layers.years else None
-    if primary == "diff":
-        transitions = transitions_from_diff(layers.diff(year_from, year_to),
-                                            couple_stocks(gdf_from), stocks_to)
-        return build_matrix(transitions, by, year_from, year_to)
-    matrix = build_matrix(transitions_from_layers(gdf_from, layers.ocs(year_to), progress),
-                          by, year_from, year_to)
-    if source == "auto" and layers.has_diff(year_from, year_to):
-        other = build_matrix(transitions_from_diff(layers.diff(year_from, year_to),
-                                                   couple_stocks(gdf_from), stocks_to),
-                             by, year_from, year_to, check=False)
-        matrix = matrix.with_disagreement(other)
-        worst = matrix.max_disagreement_ha() or 0.0
-        log = logger.warning if worst > DISAGREEMENT_WARN_HA else logger.info
-        log("overlay vs diff %d->%d by=%s: largest cell disagreement %.3f ha", year_from,
-            year_to, by, worst)
+    transitions = transitions_from_diff(layers.diff(year_from, year_to),
+                                        couple_stocks(layers.ocs(year_from)), stocks_to)
+    return build_matrix(transitions, by, year_from, year_to)
+
+
+def _with_diff_disagreement(matrix: ExchangeMatrix, layers: _Layers,
+                            overlay: Transitions) -> ExchangeMatrix:
+    """Attach the per-cell disagreement with the DIFF path (same stocks, unchecked)."""
+    assert matrix.year_from is not None and matrix.year_to is not None
+    diff = transitions_from_diff(layers.diff(matrix.year_from, matrix.year_to),
+                                 overlay.stocks_from, overlay.stocks_to)
+    other = build_matrix(diff, matrix.by, matrix.year_from, matrix.year_to, check=False)
+    matrix = matrix.with_disagreement(other)
+    worst = matrix.max_disagreement_ha() or 0.0
+    log = logger.warning if worst > DISAGREEMENT_WARN_HA else logger.info
+    log("overlay vs diff %d->%d by=%s: largest cell disagreement %.3f ha", matrix.year_from,
+        matrix.year_to, matrix.by, worst)
     return matrix
 
 

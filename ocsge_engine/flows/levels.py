@@ -21,6 +21,7 @@ does not depend on the number of polygons.
 from __future__ import annotations
 
 import logging
+from functools import lru_cache
 from typing import Literal, get_args
 
 import numpy as np
@@ -89,7 +90,15 @@ def _classify_couples(cs: pd.Series, us: pd.Series, by: By) -> np.ndarray:
         return (cs.astype(str) + "_" + us.astype(str)).to_numpy(dtype=object)
     kind: nom.Kind = "cs" if by.startswith("cs") else "us"
     codes = cs if kind == "cs" else us
-    return nom.roll_up(codes, kind, int(by[2:])).to_numpy(dtype=object)
+    mapping = _roll_up_map(kind, int(by[2:]))
+    return np.array([mapping.get(c, c) for c in codes], dtype=object)
+
+
+@lru_cache(maxsize=16)
+def _roll_up_map(kind: nom.Kind, level: int) -> dict[str, str]:
+    """Code → code at ``level`` for the whole nomenclature (``nomenclature.roll_up``, cached)."""
+    codes = nom.get_nomenclature(kind).codes
+    return dict(zip(codes, nom.roll_up(pd.Series(codes), kind, level)))
 
 
 def class_order(codes: list[str] | np.ndarray | pd.Index, by: By) -> list[str]:

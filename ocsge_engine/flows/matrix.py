@@ -318,9 +318,11 @@ def transitions_from_pieces(codes_from: pd.DataFrame, codes_to: pd.DataFrame,
 
 
 def _factorize_couples(codes: pd.DataFrame) -> tuple[np.ndarray, pd.DataFrame]:
-    frame = pd.DataFrame({"code_cs": np.asarray(codes["code_cs"], dtype=object),
-                          "code_us": np.asarray(codes["code_us"], dtype=object)})
-    ids, uniques = pd.MultiIndex.from_frame(frame).factorize()
-    couples = pd.DataFrame(list(uniques), columns=["code_cs", "code_us"]) if len(uniques) else \
-        pd.DataFrame({"code_cs": pd.Series(dtype=object), "code_us": pd.Series(dtype=object)})
+    """Integer id of each row's (code_cs, code_us) couple, and the couples table."""
+    cs_ids, cs_uniques = pd.factorize(np.asarray(codes["code_cs"], dtype=object))
+    us_ids, us_uniques = pd.factorize(np.asarray(codes["code_us"], dtype=object))
+    ids, keys = pd.factorize(cs_ids.astype(np.int64) * max(len(us_uniques), 1) + us_ids)
+    cs_of_key, us_of_key = np.divmod(np.asarray(keys, dtype=np.int64), max(len(us_uniques), 1))
+    couples = pd.DataFrame({"code_cs": np.asarray(cs_uniques, dtype=object)[cs_of_key],
+                            "code_us": np.asarray(us_uniques, dtype=object)[us_of_key]})
     return np.asarray(ids, dtype=np.int64), couples

@@ -20,7 +20,9 @@ floating point: when both layers tile the same extent, the pieces of one polygon
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import geopandas as gpd
@@ -43,7 +45,8 @@ from ocsge_engine.flows.matrix import (
 logger = logging.getLogger(__name__)
 
 Progress = Callable[[float, str], None]
-CHUNK_PAIRS = 100_000  # intersections computed per batch (bounds the memory of the pieces)
+CHUNK_PAIRS = 20_000  # intersections per batch (bounds the memory of the pieces)
+MAX_THREADS = 4
 _REQUIRED = ("code_cs", "code_us")
 
 
@@ -70,8 +73,10 @@ def identical_pairs(geoms_from: np.ndarray, geoms_to: np.ndarray
                     ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
     """Match geometries that are identical up to vertex order between two arrays.
 
-    Only geometries whose normalised WKB hash is unique within each array are matched, and each
-    match is confirmed byte for byte, so a hash collision can never pair different shapes.
+    A first pass compares the raw WKB (untouched polygons keep their vertex order from one
+    vintage to the next); the geometries left over are normalised and compared again. Only
+    geometries whose hash is unique within each array are matched, and each match is confirmed
+    byte for byte, so a hash collision can never pair different shapes.
 
     Returns:
         Positions ``(i, j)`` with ``geoms_from[i]`` equal to ``geoms_to[j]``.
@@ -81,8 +86,29 @@ def identical_pairs(geoms_from: np.ndarray, geoms_to: np.ndarray
     >>> [x.tolist() for x in identical_pairs(a, b)]
     [[0], [1]]
     """
-    wkb_from = shapely.to_wkb(shapely.normalize(geoms_from), output_dimension=2)
-    wkb_to = shapely.to_wkb(shapely.normalize(geoms_to), output_dimension=2)
+    rest_from = np.arange(len(geoms_from))
+    rest_to = np.arange(len(geoms_to))
+    found_from, found_to = [], []
+    for normalize in (False, True):
+        if len(rest_from) == 0 or len(rest_to) == 0:
+            break
+        i, j = _match_wkb(geoms_from[rest_from], geoms_to[rest_to], normalize)
+        found_from.append(rest_from[i])
+        found_to.append(rest_to[j])
+        rest_from = np.delete(rest_from, i)
+        rest_to = np.delete(rest_to, j)
+    if not found_from:
+        return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64)
+    return (np.concatenate(found_from).astype(np.int64),
+            np.concatenate(found_to).astype(np.int64))
+
+
+def _match_wkb(geoms_from: np.ndarray, geoms_to: np.ndarray, normalize: bool
+               ) -> tuple[np.ndarray, np.ndarray]:
+    if normalize:
+        geoms_from, geoms_to = shapely.normalize(geoms_from), shapely.normalize(geoms_to)
+    wkb_from = shapely.to_wkb(geoms_from, output_dimension=2)
+    wkb_to = shapely.to_wkb(geoms_to, output_dimension=2)
     hash_from = pd.Series(pd.util.hash_array(wkb_from))
     hash_to = pd.Series(pd.util.hash_array(wkb_to))
     uniq_from = np.flatnonzero(~hash_from.duplicated(keep=False).to_numpy())
@@ -90,10 +116,9 @@ def identical_pairs(geoms_from: np.ndarray, geoms_to: np.ndarray
     lookup = pd.Index(hash_to.to_numpy()[uniq_to])
     found = lookup.get_indexer(hash_from.to_numpy()[uniq_from])
     hit = found >= 0
-    i = uniq_from[hit]
-    j = uniq_to[found[hit]]
-    same = np.fromiter((a == b for a, b in zip(wkb_from[i], wkb_to[j])), dtype=bool, count=len(i))
-    return i[same].astype(np.int64), j[same].astype(np.int64)
+    i, j = uniq_from[hit], uniq_to[found[hit]]
+    same = np.asarray(wkb_from[i] == wkb_to[j], dtype=bool)  # byte check: no hash collision
+    return i[same], j[same]
 
 
 def overlay_pieces(geoms_from: np.ndarray, geoms_to: np.ndarray,
@@ -144,12 +169,18 @@ def _intersect_rest(geoms_from: np.ndarray, geoms_to: np.ndarray, progress: Prog
     tree = shapely.STRtree(geoms_to)
     i, j = tree.query(geoms_from, predicate="intersects")
     areas = np.empty(len(i))
-    for start in range(0, len(i), CHUNK_PAIRS):
-        stop = min(start + CHUNK_PAIRS, len(i))
-        pieces = shapely.intersection(geoms_from[i[start:stop]], geoms_to[j[start:stop]])
-        areas[start:stop] = shapely.area(pieces)
-        if progress:
-            progress(0.2 + 0.8 * stop / len(i), f"{stop}/{len(i)} intersections")
+    chunks = [slice(start, min(start + CHUNK_PAIRS, len(i)))
+              for start in range(0, len(i), CHUNK_PAIRS)]
+
+    def run(chunk: slice) -> None:  # shapely releases the GIL: chunks run in parallel threads
+        areas[chunk] = shapely.area(shapely.intersection(geoms_from[i[chunk]],
+                                                         geoms_to[j[chunk]]))
+
+    workers = max(1, min(len(chunks), os.cpu_count() or 1, MAX_THREADS))
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        for done, _ in enumerate(pool.map(run, chunks), start=1):
+            if progress:
+                progress(0.2 + 0.8 * done / len(chunks), f"{done}/{len(chunks)} lots")
     return i.astype(np.int64), j.astype(np.int64), areas, int(len(i))
 
 
