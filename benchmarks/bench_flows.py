@@ -63,7 +63,7 @@ def _self_check_error(matrix) -> float:  # noqa: ANN001
 
 def worker(case: str, nx: int, ny: int, changed: float) -> dict[str, float]:
     """Run one measurement in this process and return its figures."""
-    from synthetic import layer_pair
+    from synthetic_flows import layer_pair
 
     gdf_from, gdf_to = layer_pair(nx, ny, changed, seed=42)
     base = _rss_mb()
