@@ -88,7 +88,7 @@ def fr_percent(share: float) -> str:
     """A share (0..1) as a French percentage.
 
     >>> fr_percent(0.1234)
-    '12,3 %'
+    '12,3\u202f%'
     """
     return f"{fr_number(100 * share, 1)}\u202f%"
 
