@@ -125,6 +125,12 @@ def bench_map(store: Path, repeat: int, log_dir: Path) -> list[str]:
         for i in range(repeat):
             proc, url = start_server(store, log_dir / f"map_{i}.log")
             try:
+                # a first session through the entry page: a fresh server runs its very first
+                # session in multipage-v1 mode (pages/ folder), which a deep link would measure
+                page = browser.new_page()
+                page.goto(f"{url}/?territoire={LARGEST}&de=2015&a=2018")
+                wait_for_app(page)
+                page.close()
                 for bucket in (cold, warm):
                     page = browser.new_page(viewport={"width": 1400, "height": 1000})
                     bucket.append(_timed_map(page, f"{url}/cartes?territoire={LARGEST}"

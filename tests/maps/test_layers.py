@@ -90,3 +90,10 @@ def test_territory_map_single_fullscreen_button_and_legend(grid):
     assert html.count("L.control.fullscreen(") == 1
     assert '"fullscreenControl"' not in html  # would make leaflet.fullscreen add a second one
     assert html.count("L.control({position:") == 1  # the legend
+
+
+def test_territory_map_of_empty_layer_renders(grid):
+    empty = light_polygons(grid.iloc[:0])
+    html = territory_map(empty, "cs").get_root().render()
+    assert "L.geoJson" in html or "L.geoJSON" in html
+    assert legend_entries(empty, "cs") == []

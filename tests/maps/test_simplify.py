@@ -9,6 +9,7 @@ import shapely
 from ocsge_engine.errors import GeometryError, SchemaError
 from ocsge_engine.maps.simplify import (
     COORD_DECIMALS,
+    _coverage_union,
     dissolve_couples,
     light_polygons,
     tolerance_for_extent,
@@ -31,6 +32,20 @@ def test_dissolve_keeps_corner_touching_parts_apart():
     herb = out[out["code_cs"] == "CS2.2.1"]
     assert len(herb) == 2  # two single parts, each 100 m²
     assert herb.geometry.area.round(6).tolist() == [100.0, 100.0]
+
+
+def test_dissolve_not_edge_matched_group():
+    # B has a vertex at (10, 5) on the edge it shares with A, A does not: a T-junction, which
+    # the coverage union rejects; C, same couple, stands apart
+    a = shapely.box(0, 0, 10, 10)
+    b = shapely.Polygon([(10, 0), (20, 0), (20, 10), (10, 10), (10, 5)])
+    c = shapely.box(100, 0, 110, 10)
+    gdf = squares([(0, 0, "CS2.2.1", "US1.1")] * 3).set_geometry(
+        [shapely.affinity.translate(g, 400_000, 6_400_000) for g in (a, b, c)], crs="EPSG:2154")
+    assert _coverage_union(gdf.geometry.to_numpy()) is None  # the slow path is exercised
+    out = dissolve_couples(gdf)
+    assert sorted(out.geometry.area.round(6).tolist()) == [100.0, 200.0]
+    assert out.geom_type.tolist() == ["Polygon", "Polygon"]
 
 
 def test_dissolve_empty_and_missing_columns(grid):
