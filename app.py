@@ -20,7 +20,13 @@ PAGES = [
     st.Page("pages/portrait.py", title="Portrait", icon="🏠", url_path="portrait", default=True),
     st.Page("pages/flux.py", title="Flux", icon="🔀", url_path="flux"),
     st.Page("pages/cartes.py", title="Cartes", icon="🗺️", url_path="cartes"),
+    st.Page("pages/artificialisation.py", title="Artificialisation", icon="🏗️",
+            url_path="artificialisation"),
+    st.Page("pages/comparer.py", title="Comparer", icon="⚖️", url_path="comparer"),
+    st.Page("pages/croiser.py", title="Croiser", icon="📈", url_path="croiser"),
+    st.Page("pages/trajectoire.py", title="Trajectoire", icon="🎯", url_path="trajectoire"),
     st.Page("pages/signaler.py", title="Signaler", icon="🚩", url_path="signaler"),
+    st.Page("pages/predire.py", title="Prédire", icon="🛰️", url_path="predire"),
     st.Page("pages/exports.py", title="Exports", icon="📦", url_path="exports"),
 ]
 

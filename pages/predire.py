@@ -1,0 +1,137 @@
+"""Prédire: land cover predicted on an aerial image (uploaded GeoTIFF or the Montpellier sample).
+
+Thin page: the engine (:func:`ocsge_engine.inference.ondemand.predict_upload`) runs in a private
+temporary folder and returns every output in memory; the page keeps the result in the session
+only when the prediction succeeded (a bad upload shows a French error and keeps nothing).
+"""
+
+from __future__ import annotations
+
+import geopandas as gpd
+import streamlit as st
+
+from ocsge_engine.charts.cross import prediction_bars
+from ocsge_engine.charts.style import class_label, fr_number
+from ocsge_engine.inference.ondemand import (
+    DEFAULT_MAX_MEGAPIXELS,
+    ImageSource,
+    PredictionBundle,
+    available_models,
+    predict_upload,
+    sample_image,
+    stats_by_cover,
+)
+from ocsge_engine.maps import light_polygons, territory_map
+from pages import _shared as shared
+from pages._widgets import MIME, show_fig
+
+RESULT_KEY = "predire_result"
+FALLBACK = "__rules__"
+FALLBACK_LABEL = "Carte grossière par règles (NDVI, luminosité) — sans modèle"
+SOURCES = {"sample": "Exemple : Montpellier, orthophoto IGN 20 cm (50 m × 50 m)",
+           "upload": "Mon image (GeoTIFF)"}
+AREAS = {"image": "Toute l'image", "territoire": "Limiter au territoire choisi"}
+
+
+@st.cache_data(max_entries=8, show_spinner="Dessin de la carte…")
+def result_map_html(_bundle: PredictionBundle, key: str) -> str:
+    """Map of the predicted polygons (cached per prediction ``key``)."""
+    light = light_polygons(_bundle.polygons)
+    return str(territory_map(light, "cs", height=480).get_root().render())
+
+
+def _source() -> ImageSource | None:
+    choice = st.radio("Image", list(SOURCES), format_func=SOURCES.get, key="predire_source",
+                      horizontal=True)
+    if choice == "sample":
+        st.caption("Source : IGN – BD ORTHO (RVB et infrarouge couleur), via IGNF/ign-pdal-tools ; "
+                   "Licence Ouverte Etalab 2.0.")
+        return sample_image()
+    image = st.file_uploader("Image GeoTIFF (rouge, vert, bleu [, proche infrarouge])",
+                             type=["tif", "tiff"], key="predire_image")
+    nir = st.file_uploader("Image infrarouge couleur (facultative, bande 1 = proche infrarouge)",
+                           type=["tif", "tiff"], key="predire_nir")
+    if image is None:
+        st.info("Déposez une image pour lancer la prédiction.")
+        return None
+    return ImageSource(image.getvalue(), image.name, nir.getvalue() if nir is not None else None)
+
+
+def _model() -> str | None:
+    models = available_models()
+    options = [FALLBACK, *models]
+    choice = st.selectbox("Modèle", options, key="predire_model",
+                          format_func=lambda k: FALLBACK_LABEL if k == FALLBACK
+                          else f"{models[k]} (modèle FLAIR de l'IGN)")
+    if not models:
+        st.caption("Aucun modèle entraîné n'est installé (poids FLAIR absents) : seule la carte "
+                   "par règles est disponible.")
+    return None if choice == FALLBACK else choice
+
+
+def _run(source: ImageSource, area: str, checkpoint: str | None) -> None:
+    geometry = None
+    if area == "territoire":
+        territory = shared.run_safely(shared.cached_territory, shared.territory_id())
+        if territory is None:
+            return
+        geometry = gpd.GeoSeries([territory.geometry], crs=2154)
+    st.session_state.pop(RESULT_KEY, None)
+    with st.status("Prédiction en cours…", expanded=True) as status:
+        bar = st.progress(0.0, text="Lecture de l'image")
+        bundle = shared.run_safely(predict_upload, source, geometry, checkpoint,
+                                   DEFAULT_MAX_MEGAPIXELS,
+                                   lambda f, m: bar.progress(min(1.0, f), text=m))
+        status.update(label="Prédiction terminée" if bundle else "Prédiction impossible",
+                      state="complete" if bundle else "error")
+    if bundle is not None:
+        st.session_state[RESULT_KEY] = (f"{source.name}-{len(source.image)}-{area}-{checkpoint}",
+                                        bundle)
+
+
+def _result(key: str, bundle: PredictionBundle) -> None:
+    if bundle.method == "fallback_rules":
+        st.warning("Résultat : **carte grossière par règles (NDVI, luminosité)**, pas une "
+                   "prédiction de modèle. Sans hauteurs, arbres et pelouses sont confondus, "
+                   "toits et routes aussi.", icon="⚠️")
+    else:
+        st.success(f"Résultat du modèle {bundle.model_name}.")
+    st.caption(f"Zone prédite : {bundle.width_px} × {bundle.height_px} pixels.")
+    st.iframe(result_map_html(bundle, key), height=500)
+    table = stats_by_cover(bundle.stats)
+    shown = table.assign(libelle=[class_label(c) for c in table["code_cs"]])
+    show_fig(prediction_bars(table), "prediction_surfaces", shown, key="predire_fig")
+    st.dataframe(shown[["code_cs", "libelle", "area_ha", "share", "pixels"]], hide_index=True,
+                 key="predire_table", column_config={
+                     "code_cs": "Code", "libelle": "Couverture",
+                     "area_ha": st.column_config.NumberColumn("Surface (ha)", format="%.4f"),
+                     "share": st.column_config.NumberColumn("Part", format="percent"),
+                     "pixels": st.column_config.NumberColumn("Pixels", format="localized")})
+    cols = st.columns(3)
+    cols[0].download_button("Raster des classes (COG)", bundle.cog, "prediction_classes.tif",
+                            mime="image/tiff", key="predire_cog", on_click="ignore")
+    cols[1].download_button("Polygones (GPKG)", bundle.gpkg, "prediction_polygones.gpkg",
+                            mime=MIME["gpkg"], key="predire_gpkg", on_click="ignore")
+    cols[2].download_button("Statistiques (CSV)", bundle.csv, "prediction_statistiques.csv",
+                            mime=MIME["csv"], key="predire_csv", on_click="ignore")
+
+
+def main() -> None:
+    """Render the page."""
+    st.title("Prédire l'occupation du sol sur une image")
+    st.caption("Prédiction à la demande sur une image aérienne récente (20 cm), traduite dans la "
+               "nomenclature de couverture OCS GE. Limite : "
+               f"{fr_number(DEFAULT_MAX_MEGAPIXELS, 0)} mégapixels (1 km² à 20 cm).")
+    source = _source()
+    area = st.radio("Zone", list(AREAS), format_func=AREAS.get, key="predire_area",
+                    horizontal=True)
+    checkpoint = _model()
+    if st.button("Lancer la prédiction", type="primary", key="predire_run",
+                 disabled=source is None) and source is not None:
+        _run(source, area, checkpoint)
+    stored = st.session_state.get(RESULT_KEY)
+    if stored is not None:
+        _result(*stored)
+
+
+main()
