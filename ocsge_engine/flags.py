@@ -1,7 +1,7 @@
 """Flags: polygons that users report as wrongly classified, for the data producers.
 
-A *flag* says « this polygon of this millésime is not CS/US *x*, it is *y* », with a comment. Flags
-live in their own DuckDB file, ``STORE/flags.duckdb``, next to (never inside) the store's
+A *flag* says « this polygon of this millésime is not CS/US *x*, it is *y* », with a comment.
+Flags live in their own DuckDB file, ``STORE/flags.duckdb``, next to (never inside) the store's
 ``catalog.duckdb``: the dashboard reads the catalogue through read-only connections, and DuckDB
 refuses to mix read-only and read-write connections to one file in one process.
 
@@ -132,7 +132,8 @@ def validate_flag(territory_id: str, millesime: int, polygon_id: str, geometry: 
         raise FlagError("flag without polygon id", "Choisissez d'abord un polygone à signaler.")
     if geometry is None or geometry.is_empty or geometry.geom_type not in ("Polygon",
                                                                            "MultiPolygon"):
-        raise GeometryError(f"flag geometry is not a polygon: {getattr(geometry, 'geom_type', None)}",
+        kind = getattr(geometry, "geom_type", None)
+        raise GeometryError(f"flag geometry is not a polygon: {kind}",
                             "Le polygone signalé n'a pas de géométrie utilisable.")
     if (cs, us) == (code_cs_current, code_us_current):
         raise FlagError(f"proposed codes {cs}/{us} equal the current ones",

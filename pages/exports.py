@@ -17,6 +17,7 @@ from pages import _shared as shared
 from pages._widgets import MIME
 
 REPORT_STATE = "exports_report"
+GPKG_STATE = "exports_layers"
 
 
 @st.cache_data(max_entries=8, show_spinner=False)
@@ -50,12 +51,12 @@ def _layers_section(territory_id: str, stem: str) -> None:
             status.update(label="Couches prêtes" if data else "Échec de l'export",
                           state="complete" if data else "error")
         if data:
-            st.session_state["exports_gpkg"] = (territory_id, pair, data)
-    ready = st.session_state.get("exports_gpkg")
+            st.session_state[GPKG_STATE] = (territory_id, pair, data)
+    ready = st.session_state.get(GPKG_STATE)
     if ready and ready[:2] == (territory_id, pair):
         st.download_button("Télécharger le GeoPackage", data=ready[2],
                            file_name=f"couches_{stem}.gpkg", mime=MIME["gpkg"],
-                           key="exports_gpkg", on_click="ignore", icon=":material/download:")
+                           key="exports_gpkg_download", on_click="ignore", icon=":material/download:")
 
 
 def _report_section(territory: object, stem: str) -> None:

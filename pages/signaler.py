@@ -50,8 +50,12 @@ def _store() -> FlagStore:
     return flag_store(str(get_settings().store_dir))
 
 
-def _code_choices(kind: str) -> list[str]:
-    return get_nomenclature(kind).leaves  # type: ignore[arg-type]
+@st.cache_data
+def nomenclature_table() -> pd.DataFrame:
+    """Leaf CS and US codes with their French labels (the codes a flag may propose)."""
+    return pd.DataFrame([(code, class_label(code)) for kind in ("cs", "us")
+                         for code in get_nomenclature(kind).leaves],  # type: ignore[arg-type]
+                        columns=["Code", "Libellé"])
 
 
 def _pick(polygons: gpd.GeoDataFrame, territory_id: str, year: int) -> None:
@@ -92,14 +96,16 @@ def _form(polygons: gpd.GeoDataFrame, territory_id: str, year: int) -> None:
         st.caption(f"Classification actuelle ({year}) : {row.code_cs} – {class_label(row.code_cs)}"
                    f" · {row.code_us} – {class_label(row.code_us)}")
     with st.form("signal_form", clear_on_submit=False):
-        cs = st.selectbox("Couverture proposée (CS)", _code_choices("cs"), key="signal_cs",
-                          accept_new_options=True,
-                          format_func=lambda c: f"{c} – {class_label(c)}")
-        us = st.selectbox("Usage proposé (US)", _code_choices("us"), key="signal_us",
-                          accept_new_options=True,
-                          format_func=lambda c: f"{c} – {class_label(c)}")
+        cols = st.columns(2)
+        cs = cols[0].text_input("Couverture proposée (code CS)", key="signal_cs",
+                                placeholder="ex. CS2.2.1", help="Code de la nomenclature OCS GE "
+                                "(voir la liste ci-dessous) ; « 2.2.1 » est accepté.")
+        us = cols[1].text_input("Usage proposé (code US)", key="signal_us",
+                                placeholder="ex. US1.1", help="Code de la nomenclature OCS GE.")
         comment = st.text_area("Commentaire", key="signal_comment", max_chars=2000)
         submitted = st.form_submit_button("Enregistrer le signalement", type="primary")
+    with st.expander("Nomenclature OCS GE (codes CS et US)"):
+        st.dataframe(nomenclature_table(), hide_index=True, key="signal_nomenclature")
     if submitted:
         flag = shared.run_safely(polygon_flag, polygons, territory_id, year, polygon_id, cs, us,
                                  comment)
