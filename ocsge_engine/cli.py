@@ -21,12 +21,18 @@ Handler = Callable[[argparse.Namespace], int]
 
 
 def _tqdm_progress(desc: str) -> Callable[[float, str], None]:
-    """Return a progress callback ``(fraction, message)`` drawing a tqdm bar on stderr."""
+    """Return a progress callback ``(fraction, message)`` drawing a tqdm bar on stderr.
+
+    The bar is created on the first call, so a command that fails early prints only its error.
+    """
     from tqdm import tqdm
 
-    bar = tqdm(total=100, desc=desc, unit="%", file=sys.stderr, leave=False)
+    bars: list[tqdm] = []  # type: ignore[type-arg]
 
     def update(fraction: float, message: str) -> None:
+        if not bars:
+            bars.append(tqdm(total=100, desc=desc, unit="%", file=sys.stderr, leave=False))
+        bar = bars[0]
         bar.n = round(100 * max(0.0, min(1.0, fraction)))
         bar.set_postfix_str(message[:40])
         bar.refresh()
@@ -283,6 +289,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return handler(args)
     except OcsgeError as err:
-        logger.error("%s", err)
-        print(f"erreur : {err.user_message}", file=sys.stderr)
+        # One line for the user (French), the English cause in brackets for logs and scripts.
+        print(f"erreur : {err.user_message} [{type(err).__name__}: {err}]", file=sys.stderr)
+        logger.debug("user error", exc_info=True)
         return 2
