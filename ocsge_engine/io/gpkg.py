@@ -103,11 +103,28 @@ def territory_layers(store: Any, territory: Any, year_from: int | None, year_to:
     try:
         changes = changes_from_diff(store.polygons(territory, (year_from, year_to), layer="diff"))
     except MillesimeError:
-        changes = changes_from_overlay(layers[f"occupation_sol_{year_from}"],
-                                       layers[f"occupation_sol_{year_to}"])
+        before, after = _changed_only(layers[f"occupation_sol_{year_from}"],
+                                      layers[f"occupation_sol_{year_to}"])
+        changes = changes_from_overlay(before, after)
     layers[f"changements_{year_from}_{year_to}"] = changes
     report(1.0, "couches prêtes")
     return layers
+
+
+def _changed_only(before: gpd.GeoDataFrame, after: gpd.GeoDataFrame
+                  ) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
+    """Drop the polygons present in both millésimes with the same geometry and codes.
+
+    Polygons of one layer do not overlap, so such a polygon meets nothing in the other layer but
+    its twin (boundaries aside): the overlay of what is left yields the same change pieces, about
+    10× faster on the demo (most polygons are untouched).
+    """
+    from ocsge_engine.flows.overlay import identical_pairs
+
+    i, j = identical_pairs(before.geometry.to_numpy(), after.geometry.to_numpy())
+    same = ((before["code_cs"].to_numpy()[i] == after["code_cs"].to_numpy()[j])
+            & (before["code_us"].to_numpy()[i] == after["code_us"].to_numpy()[j]))
+    return (before.drop(index=before.index[i[same]]), after.drop(index=after.index[j[same]]))
 
 
 def export_territory_layers(store: Any, territory: Any, year_from: int | None,
