@@ -66,10 +66,10 @@ def test_artificialisation_matches_engine_and_deep_link(open_app: OpenApp, app_s
     assert shown["Stock imperméable 2018"] == fr_ha(ind.imper.stock_to_ha)
     text = " ".join(c.value for c in at.caption)
     assert f"{fr_number(2500, 0)} m²" in text and fr_ha(ind.artif.dropped_gain_ha) in text
-    matrix = at.dataframe(key="artif_matrix").value
+    matrix = at.dataframe[0].value
     assert matrix.shape == (14, 20)
     assert bool(matrix.loc["CS1.1.1.1 Zones bâties"].all())  # built land: artificialised for any use
-    sprawl = at.dataframe(key="artif_sprawl").value.set_index("Indicateur")["Valeur"]
+    sprawl = at.dataframe[1].value.set_index("Indicateur")["Valeur"]
     assert sprawl["Nouvelles taches artificialisées"] == fr_number(ind.sprawl.new_patches, 0)
     assert sprawl["Nouveaux bâtiments isolés (mitage)"] == fr_number(
         ind.sprawl.isolated_built_count, 0)
@@ -84,7 +84,7 @@ def test_comparer_deep_link_peers_and_commune_outside_store(open_app: OpenApp, a
     assert at.toggle(key="comparer_similar").value is False
     expected = comparison_table(Store.open(app_store), ARCACHON, 2015, 2018,
                                 peers=["33199", "33063"], similar=False)
-    table = at.dataframe(key="comparer_table").value.set_index("code")
+    table = at.dataframe[0].value.set_index("code")
     assert sorted(table.index) == ["33009", "33199"]
     for row in expected[expected["available"]].itertuples():
         assert table.loc[row.code, "net_ha"] == pytest.approx(row.net_ha)
@@ -107,7 +107,7 @@ def test_croiser_population_indicators_and_uploads(open_app: OpenApp, app_store:
     shown = metrics(at)
     assert shown["Population (2023)"] == fr_number(series[2023], 0)
     assert shown["Densité (2023)"] == f"{fr_number(series[2023] / 7.69687425, 1)} hab./km²"
-    communes = at.dataframe(key="croiser_table").value.set_index("code")
+    communes = at.dataframe[-1].value.set_index("code")
     assert len(communes) == 17  # the 17 SYBARVAL communes of the demo
     expected = commune_row(Store.open(app_store), "33009", 2015, 2018, "base")
     assert communes.loc["33009", "net_ha"] == pytest.approx(expected["net_ha"])
@@ -120,7 +120,7 @@ def test_croiser_population_indicators_and_uploads(open_app: OpenApp, app_store:
     assert "logements" in at.selectbox(key="croiser_y").options
     at.selectbox(key="croiser_y").set_value("logements").run()
     assert at.query_params["y"] == "logements"
-    joined = at.dataframe(key="croiser_table").value.set_index("code")
+    joined = at.dataframe[-1].value.set_index("code")
     assert joined["logements"].to_dict() == {"33009": 120.0, "33529": 340.5}
 
     no_code = b"nom;valeur\nArcachon;1\nLa Teste;2\n"
@@ -149,7 +149,7 @@ def test_trajectoire_deep_link_custom_target_and_missing_series(open_app: OpenAp
     assert shown["Enveloppe 2021–2030"] == fr_ha(zan.allowed_ha)
     assert shown["Projection 2030"] == fr_ha(zan.projected_ha)
     assert any(zan.source in i.value for i in at.info)  # the data used is named
-    table = at.dataframe(key="zan_table").value
+    table = at.dataframe[0].value
     pd.testing.assert_frame_equal(table.reset_index(drop=True), zan.table, check_dtype=False)
 
     at.toggle(key="zan_custom").set_value(True).run()
