@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from ocsge_engine.errors import SchemaError
+from ocsge_engine.flows.overlay import identical_pairs
 
 logger = logging.getLogger(__name__)
 
@@ -63,8 +64,9 @@ def changes_from_overlay(before: gpd.GeoDataFrame, after: gpd.GeoDataFrame,
         GeoDataFrame with :data:`CHANGE_COLUMNS` and geometry, in ``before``'s CRS.
 
     Notes:
-        ``geopandas.overlay`` uses a spatial index; on 20,000 polygons a side it takes seconds,
-        so callers cache the result.
+        Polygons drawn identically in both millésimes (most of them: IGN redraws only what
+        changed) are matched by :func:`ocsge_engine.flows.overlay.identical_pairs` and kept
+        whole; only the others go through ``geopandas.overlay``.
     """
     cols = ["code_cs", "code_us"]
     for name, frame in (("before", before), ("after", after)):
@@ -75,10 +77,24 @@ def changes_from_overlay(before: gpd.GeoDataFrame, after: gpd.GeoDataFrame,
         return gpd.GeoDataFrame(columns=[*CHANGE_COLUMNS, "geometry"], geometry="geometry",
                                 crs=before.crs)
     left = before[[*cols, before.geometry.name]].rename(
-        columns={"code_cs": "code_cs_from", "code_us": "code_us_from"})
+        columns={"code_cs": "code_cs_from", "code_us": "code_us_from"}).reset_index(drop=True)
     right = after[[*cols, after.geometry.name]].rename(
         columns={"code_cs": "code_cs_to", "code_us": "code_us_to"}).to_crs(before.crs)
-    pieces = gpd.overlay(left, right, how="intersection", keep_geom_type=True)
+    right = right.reset_index(drop=True)
+    # polygons drawn identically in both millésimes: whole-polygon pieces, no intersection
+    i_same, j_same = identical_pairs(left.geometry.to_numpy(), right.geometry.to_numpy())
+    same = pd.concat([left.iloc[i_same].reset_index(drop=True).drop(columns=left.geometry.name),
+                      right.iloc[j_same].reset_index(drop=True).drop(columns=right.geometry.name)],
+                     axis=1)
+    same = gpd.GeoDataFrame(same, geometry=left.geometry.to_numpy()[i_same], crs=before.crs)
+    rest_left = left.drop(index=i_same)
+    rest_right = right.drop(index=j_same)
+    parts = [same]
+    if len(rest_left) and len(rest_right):
+        parts.append(gpd.overlay(rest_left, rest_right, how="intersection", keep_geom_type=True))
+    pieces = pd.concat(parts, ignore_index=True)
     pieces = pieces[_changed_mask(pieces) & (pieces.geometry.area >= min_area_m2)]
-    logger.debug("overlay changes: %d pieces", len(pieces))
-    return pieces[[*CHANGE_COLUMNS, "geometry"]].reset_index(drop=True)
+    logger.debug("overlay changes: %d identical polygons, %d changed pieces", len(i_same),
+                 len(pieces))
+    return gpd.GeoDataFrame(pieces[[*CHANGE_COLUMNS, "geometry"]].reset_index(drop=True),
+                            geometry="geometry", crs=before.crs)

@@ -58,3 +58,14 @@ def test_changes_from_diff_filters_unchanged_rows():
     assert out["code_us_to"].tolist() == ["US5", "US5"]
     with pytest.raises(SchemaError):
         changes_from_diff(diff.drop(columns="code_us_to"))
+
+
+def test_overlay_identical_geometry_with_new_codes_is_a_whole_change():
+    before = squares([(0, 0, "CS2.2.1", "US1.1"), (1, 0, "CS2.2.1", "US1.1"),
+                      (2, 0, "CS2.1.1.1", "US1.2")])
+    after = before.copy()
+    after.loc[1, ["code_cs", "code_us"]] = ["CS1.1.1.1", "US5"]  # same shape, new codes
+    out = changes_from_overlay(before, after)
+    assert len(out) == 1
+    assert out.iloc[0].geometry.equals(before.geometry.iloc[1])
+    assert (out.iloc[0].code_cs_from, out.iloc[0].code_cs_to) == ("CS2.2.1", "CS1.1.1.1")
