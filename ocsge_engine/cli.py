@@ -260,11 +260,74 @@ def cmd_indicators(args: argparse.Namespace) -> int:
     return 0
 
 
+# --- batch --------------------------------------------------------------------------------------
+
+def _parser_batch(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    p = sub.add_parser("batch", help="national scale on Dask: every commune's flows, batch prediction")
+    bsub = p.add_subparsers(dest="batch_command", required=True)
+    f = bsub.add_parser("flows", help="flows and indicators of every commune, one task per département and pair")
+    _add_store(f)
+    f.add_argument("--departements", default=None, help="comma-separated codes (default: all in the store)")
+    f.add_argument("--scheduler", default=None, help="Dask scheduler address (default: a local cluster)")
+    f.add_argument("--workers", type=int, default=None, help="local workers (default: one per core)")
+    f.add_argument("--retries", type=int, default=2, help="automatic retries of a failed task")
+    f.add_argument("--force", action="store_true", help="recompute partitions already up to date")
+    f.add_argument("--no-sprawl", action="store_true", help="skip the sprawl indicators (about 2x faster)")
+    p_pred = bsub.add_parser("predict", help="predict a large image set as COG tiles and a VRT")
+    p_pred.add_argument("images", nargs="+", type=Path, help="GeoTIFF/VRT images (RGBN, + elevation)")
+    p_pred.add_argument("--out", required=True, type=Path, help="output folder")
+    p_pred.add_argument("--checkpoint", default=None, help="model card or name; none = rule-based fallback")
+    p_pred.add_argument("--scheduler", default=None, help="Dask scheduler address (default: a local cluster)")
+    p_pred.add_argument("--workers", type=int, default=None, help="local workers (default: one per core)")
+    p_pred.add_argument("--block-px", type=int, default=4096, help="block side in pixels (one task each)")
+    p_pred.add_argument("--batch-size", type=int, default=4)
+    p_pred.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda", "mps"])
+    p_pred.add_argument("--gpu", action="store_true", help="tasks need the worker resource GPU=1")
+    p.set_defaults(handler=cmd_batch)
+
+
+def cmd_batch(args: argparse.Namespace) -> int:
+    """Run ``batch flows`` or ``batch predict``; print the dashboard link and a summary.
+
+    Exit code 1 when some partitions or blocks failed (the others are kept), 0 otherwise.
+    """
+    progress = None if args.quiet else _tqdm_progress(f"batch {args.batch_command}")
+    if args.batch_command == "flows":
+        from ocsge_engine.batch import BatchOptions, run_flows
+
+        deps = [d.strip() for d in args.departements.split(",") if d.strip()] if args.departements else None
+        report = run_flows(_store_dir(args), deps, scheduler=args.scheduler, n_workers=args.workers,
+                           options=BatchOptions(sprawl=not args.no_sprawl), retries=args.retries,
+                           force=args.force, progress=progress)
+        print(f"dashboard: {report.dashboard_link}")
+        for outcome in report.outcomes:
+            key = outcome.key
+            print(f"D{key.departement} {key.pair}: {outcome.status} ({outcome.n_communes} communes, "
+                  f"{outcome.elapsed_s:.1f} s) {outcome.reason}".rstrip())
+        print(report.summary())
+        return 0 if report.ok else 1
+    from ocsge_engine.batch.predict import predict_batch
+    from ocsge_engine.inference.predict import PredictSettings
+
+    settings = PredictSettings(batch_size=args.batch_size, device=args.device)
+    result = predict_batch(list(args.images), args.out, args.checkpoint, scheduler=args.scheduler,
+                           block_px=args.block_px, settings=settings, gpu=args.gpu,
+                           progress=progress, n_workers=args.workers)
+    print(f"dashboard: {result.dashboard_link}")
+    print(f"{result.n_done} blocks predicted, {result.n_skipped} already done, {len(result.failed)} failed "
+          f"in {result.elapsed_s:.1f} s")
+    for name, error in result.failed:
+        print(f"failed: {name}: {error}")
+    for vrt in result.vrts:
+        print(f"vrt: {vrt}")
+    return 0 if not result.failed else 1
+
+
 # --- parser -------------------------------------------------------------------------------------
 
 PARSERS: list[Callable[[argparse._SubParsersAction], None]] = [  # type: ignore[type-arg]
     _parser_ingest, _parser_download, _parser_demo, _parser_flows,
-    _parser_predict, _parser_indicators,
+    _parser_predict, _parser_indicators, _parser_batch,
 ]
 
 
