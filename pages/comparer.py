@@ -55,10 +55,13 @@ def cached_comparison(territory_id: str, year_from: int, year_to: int, peers: tu
 
 def _controls(code: str, departements: tuple[str, ...]) -> tuple[tuple[str, ...], bool]:
     names = commune_names(departements)
-    if "comparer_peers" not in st.session_state:
-        wanted = st.query_params.get(PEERS_PARAM)
+    if st.session_state.get("comparer_for") != code:
+        # first view: peers from the URL; another commune chosen later: its nearest communes
+        first = "comparer_for" not in st.session_state
+        wanted = st.query_params.get(PEERS_PARAM) if first else None
         default = wanted.split(",") if wanted else cached_nearest(code)
         st.session_state["comparer_peers"] = [c for c in default if c in names and c != code]
+        st.session_state["comparer_for"] = code
     if "comparer_similar" not in st.session_state:
         st.session_state["comparer_similar"] = st.query_params.get(SIMILAR_PARAM, "1") != "0"
     peers = st.multiselect("Communes voisines comparées (modifiables)", list(names),

@@ -12,7 +12,6 @@ from ocsge_engine.charts.style import fr_ha, fr_number
 from ocsge_engine.charts.zan import zan_figure
 from ocsge_engine.indicators import ZanOptions, ZanTrajectory, consumption_series, zan_trajectory
 from pages import _shared as shared
-
 from pages._widgets import show_fig
 
 REDUCTION_PARAM = "reduction"

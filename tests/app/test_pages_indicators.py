@@ -27,7 +27,7 @@ from ocsge_engine.indicators import (
 from ocsge_engine.indicators.local_data import LocalDataError, read_local_csv
 from ocsge_engine.indicators.compare import commune_row
 from ocsge_engine.store import Store
-from ocsge_engine.territories import population
+from ocsge_engine.territories import nearest_communes, population
 
 ARCACHON = "commune:33009"
 OpenApp = Callable[..., AppTest]
@@ -95,6 +95,11 @@ def test_comparer_deep_link_peers_and_commune_outside_store(open_app: OpenApp, a
     at.multiselect(key="comparer_peers").unselect("33063").run()
     assert at.query_params["voisines"] == "33199"
     assert not any("hors de la base" in i.value for i in at.info)
+
+    at.session_state["territory_id"] = "commune:33005"  # another commune: its own neighbours
+    at.run()
+    assert at.multiselect(key="comparer_peers").value == nearest_communes("33005", 8)
+    assert at.query_params["voisines"] == ",".join(nearest_communes("33005", 8))
 
 
 def test_croiser_population_indicators_and_uploads(open_app: OpenApp, app_store: Path) -> None:
