@@ -28,7 +28,7 @@ def couple_matrix(territory_id: str, year_from: int, year_to: int) -> ExchangeMa
                            year_to, by="cs_us")
 
 
-@st.cache_data(max_entries=128)
+@st.cache_data(max_entries=128, show_spinner="Calcul des flux…")
 def level_matrix(territory_id: str, year_from: int, year_to: int, by: str) -> ExchangeMatrix:
     """Exchange matrix of a pair at level ``by`` (regrouped from :func:`couple_matrix`)."""
     return couple_matrix(territory_id, year_from, year_to).regroup(by)  # type: ignore[arg-type]
