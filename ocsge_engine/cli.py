@@ -136,7 +136,10 @@ def _parser_flows(sub: argparse._SubParsersAction) -> None:  # type: ignore[type
     _add_territory(p)
     p.add_argument("--from", dest="year_from", type=int, required=True, help="first millésime")
     p.add_argument("--to", dest="year_to", type=int, required=True, help="second millésime")
-    p.add_argument("--by", choices=BY_VALUES, default="anf", help="level of the classes")
+    p.add_argument("--by", choices=(*BY_VALUES, "process"), default="anf",
+                   help="level of the classes, or 'process' (named land-take processes)")
+    p.add_argument("--processes", type=Path, default=None,
+                   help="process table CSV for --by process (default: data/reference/processes.csv)")
     p.add_argument("--source", choices=("auto", "overlay", "diff"), default="auto",
                    help="overlay of both layers, IGN DIFF layer, or auto")
     p.add_argument("--format", choices=("csv", "json", "xlsx"), default="csv")
@@ -153,6 +156,8 @@ def cmd_flows(args: argparse.Namespace) -> int:
     if args.format == "xlsx" and args.out is None:
         print("erreur : le format xlsx nécessite --out FICHIER.xlsx", file=sys.stderr)
         return 2
+    if args.by == "process":
+        return _flows_by_process(args)
     matrix = exchange_matrix(Store.open(_store_dir(args)), args.territory, args.year_from,
                              args.year_to, by=args.by, source=args.source,
                              progress=None if args.quiet else _tqdm_progress("flows"))
@@ -164,6 +169,51 @@ def cmd_flows(args: argparse.Namespace) -> int:
             print(text)
     else:
         text = table_csv(matrix.table, path=args.out)
+        if args.out is None:
+            sys.stdout.write(text)
+    return 0
+
+
+def _flows_by_process(args: argparse.Namespace) -> int:
+    """``flows --by process``: area of each named process (``process,label_fr,area_ha``)."""
+    import json
+
+    from ocsge_engine.charts.export import table_csv
+    from ocsge_engine.flows import exchange_matrix
+    from ocsge_engine.flows.processes import (
+        default_process_table,
+        process_totals,
+        read_process_table,
+    )
+    from ocsge_engine.io.atomic import atomic_write_bytes
+    from ocsge_engine.store import Store
+
+    table = read_process_table(args.processes) if args.processes else default_process_table()
+    matrix = exchange_matrix(Store.open(_store_dir(args)), args.territory, args.year_from,
+                             args.year_to, by="cs_us", source=args.source,
+                             progress=None if args.quiet else _tqdm_progress("flows"))
+    totals = process_totals(matrix, table)
+    if args.format == "xlsx":
+        import io
+
+        import pandas as pd
+
+        buffer = io.BytesIO()
+        with pd.ExcelWriter(buffer, engine="openpyxl") as writer:
+            totals.to_excel(writer, sheet_name="processus", index=False)
+            table.rules.to_excel(writer, sheet_name="regles", index=False)
+        atomic_write_bytes(args.out, buffer.getvalue())
+    elif args.format == "json":
+        record = {"territory": args.territory, "year_from": matrix.year_from,
+                  "year_to": matrix.year_to, "by": "process", "source": matrix.source,
+                  "processes": totals.to_dict(orient="records")}
+        text = json.dumps(record, ensure_ascii=False, indent=2) + "\n"
+        if args.out is not None:
+            atomic_write_bytes(args.out, text.encode("utf-8"))
+        else:
+            sys.stdout.write(text)
+    else:
+        text = table_csv(totals, path=args.out)
         if args.out is None:
             sys.stdout.write(text)
     return 0
