@@ -95,6 +95,10 @@ def main() -> None:
     changes = shared.run_safely(light_changes, territory.id, *pair) if pair else None
     if light is None:
         return
+    if light.empty:
+        st.warning(f"Aucun polygone OCS GE pour {territory.name} en {year} : le territoire est "
+                   "hors de l'emprise des données chargées.")
+        return
     if by == "famille":
         st.caption("Les familles agricole / naturel / forestier sont une **estimation** "
                    "(règle d'équipe, non réglementaire) ; l'artificialisation suit la matrice "
