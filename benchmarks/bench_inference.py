@@ -176,7 +176,7 @@ def bench_seams(threads: int, steps: int) -> dict[str, object]:
     one_shot = predict_array(predictor, mosaic, tiled=False, margin_px=128)
     seam, other = seam_edge_rate(tiled, 256)
     seam_1, other_1 = seam_edge_rate(one_shot, 256)
-    return {"mode": "seams", "train_steps": steps, "train_s": round(train_s, 1), "final_loss": round(float(loss), 3),
+    return {"mode": "seams", "train_steps": steps, "train_s": round(train_s, 1), "final_loss": round(float(loss.detach()), 3),
             "fit_to_rules": round(float((one_shot == target.numpy()).mean()), 3),
             "agreement_tiled_vs_one_shot": round(float((tiled == one_shot).mean()), 4),
             "seam_edge_rate_tiled": round(seam, 4), "other_edge_rate_tiled": round(other, 4),
@@ -196,7 +196,7 @@ def main() -> None:
     args = parser.parse_args()
     gpu = args.device != "cpu"
     batch = args.batch or (32 if gpu else 1)
-    sides = [int(s) for s in args.sides.split(",")] if args.sides else ([2048, 4096, 8192] if gpu else [512, 1024, 1536])
+    sides = [int(s) for s in args.sides.split(",")] if args.sides else ([2048, 4096, 8192] if gpu else [384, 768, 1280])
     report: dict[str, object] = {"machine": {"platform": platform.platform(), "cpus": mp.cpu_count(),
                                              "torch": torch.__version__,
                                              "gpu": torch.cuda.get_device_name(0) if args.device == "cuda" else None}}
