@@ -29,16 +29,17 @@ COUPLES: tuple[tuple[str, str], ...] = (
 )
 
 
-def _grid(centre: shapely.Point) -> list[shapely.Polygon]:
-    x0, y0 = centre.x - SIDE_M / 2, centre.y - SIDE_M / 2
-    n = int(SIDE_M / CELL_M)
-    return [shapely.box(x0 + i * CELL_M, y0 + j * CELL_M, x0 + (i + 1) * CELL_M,
-                        y0 + (j + 1) * CELL_M) for i in range(n) for j in range(n)]
+def _grid(centre: shapely.Point, side_m: float, cell_m: float) -> list[shapely.Polygon]:
+    x0, y0 = centre.x - side_m / 2, centre.y - side_m / 2
+    n = int(side_m / cell_m)
+    return [shapely.box(x0 + i * cell_m, y0 + j * cell_m, x0 + (i + 1) * cell_m,
+                        y0 + (j + 1) * cell_m) for i in range(n) for j in range(n)]
 
 
-def _layers(departement: str, seed: int) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
+def _layers(departement: str, centre: str, seed: int, side_m: float, cell_m: float
+            ) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
     rng = np.random.default_rng([seed, int(departement)])
-    cells = _grid(get_territory(f"commune:{CENTRES[departement]}").geometry.centroid)
+    cells = _grid(get_territory(f"commune:{centre}").geometry.centroid, side_m, cell_m)
     first = rng.integers(len(COUPLES), size=len(cells))
     geoms_a, codes_a = cells, [COUPLES[k] for k in first]
     geoms_b, codes_b = [], []
@@ -67,11 +68,12 @@ def _frame(geoms: list[shapely.Polygon], codes: list[tuple[str, str]], departeme
         "millesime": year, "departement": departement}, geometry=geoms, crs=2154)
 
 
-def build_synthetic_store(path: Path, seed: int = 8) -> Path:
-    """Write the two-département synthetic store at ``path`` and return it."""
+def build_synthetic_store(path: Path, seed: int = 8, side_m: float = SIDE_M,
+                          cell_m: float = CELL_M, centres: dict[str, str] | None = None) -> Path:
+    """Write the synthetic store at ``path`` (one square per département of ``centres``)."""
     store = Store.open(path, create=True)
-    for departement in CENTRES:
-        for gdf in _layers(departement, seed):
+    for departement, centre in (centres or CENTRES).items():
+        for gdf in _layers(departement, centre, seed, side_m, cell_m):
             year = int(gdf["millesime"].iloc[0])
             digest = hashlib.sha256(b"".join(shapely.to_wkb(gdf.geometry.to_numpy()))
                                     + repr(gdf["code_cs"].tolist()).encode()).hexdigest()
