@@ -62,7 +62,7 @@ def _departement_areas() -> pd.Series:
     return (communes.geometry.area / 1e4).groupby(dep).sum()
 
 
-def _estimate(density_per_ha: float, ms_per_polygon: float, cores: int) -> None:
+def _estimate(density_per_ha: float, ms_per_polygon: float) -> None:
     areas = _departement_areas()
     summary = pd.read_csv(REPO / "data/reference/ocsge_millesimes_summary.csv", dtype=str)
     summary["pairs"] = summary["n_millesimes"].astype(int) - 1
@@ -93,7 +93,6 @@ def main() -> None:
     parser.add_argument("--cell-m", type=float, default=150.0)
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
-    cores = 2
     with tempfile.TemporaryDirectory() as tmp:
         store = build_synthetic_store(Path(tmp) / "synthetic", side_m=args.side_km * 1e3,
                                       cell_m=args.cell_m, centres=CENTRES)
@@ -113,7 +112,7 @@ def main() -> None:
         print("\nSYBARVAL demo (D33, 1 task), 1 worker, sprawl on then off:")
         print(pd.DataFrame(demo_rows).round(3).to_string(index=False))
         density = 33_179 / 146_515  # demo polygons per hectare (one millésime)
-        _estimate(density, demo_rows[0]["ms_per_polygon_task"], cores)
+        _estimate(density, demo_rows[0]["ms_per_polygon_task"])
 
 
 if __name__ == "__main__":

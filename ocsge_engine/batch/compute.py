@@ -30,7 +30,7 @@ import pandas as pd
 
 from ocsge_engine.batch.communes import CommuneSet, assign, clip_layer
 from ocsge_engine.errors import OcsgeError
-from ocsge_engine.flows.levels import By, validate_by
+from ocsge_engine.flows.levels import validate_by
 from ocsge_engine.indicators.artif import FluxResult, Thresholds, flux_from_pair
 from ocsge_engine.indicators.pair import Pair, pair_from_layers
 from ocsge_engine.indicators.population import per_inhabitant
