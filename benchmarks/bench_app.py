@@ -15,6 +15,8 @@ figure (median of ``--repeat`` runs) and the target it is compared with. Measure
 * **commune switch (server side)**: ``streamlit.testing`` AppTest of ``app.py``: time of the
   rerun after the territory changes, first visit of the commune (cold caches) and back to a
   visited one (warm caches).
+* **large territory**: the ~20k-polygon case (COBAN, 18,034 polygons): light polygons, folium
+  render, and chromium drawing the standalone map HTML (no Streamlit around it).
 * **map load (browser)**: Cartes page of La Teste-de-Buch (33529): ``goto`` -> Leaflet paths
   drawn in the map iframe, with the server caches cold, then warm; plus the in-iframe time from
   the component's first paint to the last path drawn.
@@ -46,6 +48,7 @@ from tests.browser.conftest import (  # noqa: E402
 MAP_IFRAME = 'iframe[data-testid="stIFrame"]'
 LARGEST = "commune:33529"  # La Teste-de-Buch
 OTHERS = ["commune:33236", "commune:33009", "commune:33051"]  # Lège-Cap-Ferret, Arcachon, Biganos
+LARGE_TERRITORY = "epci:243301504"  # CA du Bassin d'Arcachon Nord (COBAN), 18,034 polygons
 TARGETS_S = {"first_render": 4.0, "switch": 0.2, "map": 2.0}
 
 
@@ -165,6 +168,44 @@ def _timed_map(page: object, url: str, in_frame: list[float]) -> float:
     return elapsed
 
 
+def bench_large(store: Path, repeat: int, log_dir: Path) -> list[str]:
+    """The ~20k-polygon case: COBAN (18,034 polygons in 2018), standalone map HTML in chromium."""
+    from playwright.sync_api import sync_playwright
+
+    from ocsge_engine.maps import light_polygons, territory_map
+    from ocsge_engine.store import Store
+    from ocsge_engine.territories import get_territory
+
+    gdf = Store.open(store).polygons(get_territory(LARGE_TERRITORY), 2018,
+                                     columns=["code_cs", "code_us"])
+    t0 = time.perf_counter()
+    light = light_polygons(gdf)
+    t1 = time.perf_counter()
+    html = territory_map(light, "cs", asset_base_url=(REPO_ROOT / "static" / "vendor").as_uri()
+                         ).get_root().render()
+    t2 = time.perf_counter()
+    page_file = log_dir / "large_map.html"
+    page_file.write_text(html, encoding="utf-8")
+    draws = []
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM,
+                                     args=[*CHROMIUM_ARGS, "--allow-file-access-from-files"])
+        for _ in range(repeat):
+            page = browser.new_page(viewport={"width": 1400, "height": 900})
+            page.goto(page_file.as_uri())
+            page.wait_for_function(
+                "document.querySelectorAll('path.leaflet-interactive').length >= "
+                f"{len(light)}", timeout=120_000)
+            draws.append(page.evaluate("performance.now()") / 1000.0)
+            page.close()
+        browser.close()
+    return [f"large territory: {len(gdf)} polygons -> {len(light)} light features, "
+            f"{len(html) / 1e6:.1f} MB HTML",
+            _line("  light_polygons (dissolve + simplify)", [t1 - t0]),
+            _line("  folium build + render", [t2 - t1]),
+            _line("  chromium draw (navigation -> all paths)", draws, TARGETS_S["map"])]
+
+
 def _with_store(args: argparse.Namespace, run: Callable[[Path, Path], None]) -> None:
     with tempfile.TemporaryDirectory(prefix="bench_app_") as tmp:
         tmp_path = Path(tmp)
@@ -190,6 +231,8 @@ def main() -> None:
         for line in bench_cold_start(store, args.repeat, tmp):
             print(line, flush=True)
         for line in bench_map(store, args.repeat, tmp):
+            print(line, flush=True)
+        for line in bench_large(store, args.repeat, tmp):
             print(line, flush=True)
         for line in bench_switch(store, args.repeat):
             print(line, flush=True)
