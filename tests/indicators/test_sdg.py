@@ -1,0 +1,53 @@
+"""SDG 11.3.1 on hand-computable numbers, and on the demo store."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from ocsge_engine.indicators.sdg import growth_rate, sdg_11_3_1, territory_sdg
+from ocsge_engine.store import Store
+
+
+def test_lcr_pgr_ratio_by_hand():
+    # urban 200 -> 242 ha over 2 years; population 1000 -> 1100 over the same 2 years
+    r = sdg_11_3_1(200.0, 242.0, 2019, 2021, {2019: 1000, 2021: 1100})
+    assert r.lcr == pytest.approx(math.log(1.21) / 2)          # = ln(1.1) = 0.0953...
+    assert r.pgr == pytest.approx(math.log(1.1) / 2)
+    assert r.ratio == pytest.approx(2.0)                        # ln(1.21) = 2 ln(1.1)
+    # 42 ha = 420,000 m² over 2 years for 100 new inhabitants over 2 years -> 4,200 m²
+    assert r.m2_per_new_inhabitant == pytest.approx(4200.0)
+    assert r.population_years == (2019, 2021) and not r.proxy
+
+
+def test_population_years_differ_from_millesimes():
+    # millésimes 2015 -> 2018, INSEE years 2019..2023: both nearest are 2019 -> whole series proxy
+    r = sdg_11_3_1(100.0, 103.0, 2015, 2018, {2019: 1000, 2023: 1040})
+    assert r.proxy and r.population_years == (2019, 2023)
+    assert r.pgr == pytest.approx(math.log(1.04) / 4)
+    assert r.lcr == pytest.approx(math.log(1.03) / 3)
+    assert r.m2_per_new_inhabitant == pytest.approx((3e4 / 3) / (40 / 4))  # 1,000 m²
+
+
+def test_shrinking_population_and_empty_stock():
+    r = sdg_11_3_1(100.0, 110.0, 2019, 2020, {2019: 1000, 2020: 900})
+    assert r.pgr < 0 and r.ratio < 0 and r.m2_per_new_inhabitant is None
+    assert sdg_11_3_1(0.0, 5.0, 2019, 2020, {2019: 1, 2020: 2}).lcr is None
+    assert growth_rate(10, 10, 3) == 0.0
+    with pytest.raises(ValueError):
+        sdg_11_3_1(1.0, 2.0, 2020, 2020, {})
+
+
+def test_demo_commune(demo_store_dir):
+    from ocsge_engine.flows import exchange_matrix
+    from ocsge_engine.territories import population
+
+    store = Store.open(demo_store_dir)
+    r = territory_sdg(store, "commune:33529", 2015, 2018)
+    artif = exchange_matrix(store, "commune:33529", 2015, 2018, by="artif")
+    assert r.urban_from_ha == pytest.approx(artif.stocks_from["artificialise"])
+    assert r.urban_to_ha == pytest.approx(artif.stocks_to["artificialise"])
+    pop = population("33529")
+    assert r.pgr == pytest.approx(math.log(pop[2023] / pop[2019]) / 4)
+    assert r.ratio == pytest.approx(r.lcr / r.pgr)
