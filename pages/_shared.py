@@ -6,8 +6,11 @@ This is the only app-side module that knows about caching. Cache keys are small 
 
 from __future__ import annotations
 
+import inspect
 import logging
+import runpy
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -20,11 +23,27 @@ from ocsge_engine.territories import Territory, get_territory, search_territorie
 
 logger = logging.getLogger("ocsge_app")
 
+APP_PATH = Path(__file__).resolve().parent.parent / "app.py"
 DEFAULT_TERRITORY = "commune:33529"  # La Teste-de-Buch, largest demo commune
 SYNTHETIC_NOTICE = (
     "Données de démonstration : **fond synthétique, changements réels OCS GE** "
     "(SYBARVAL 2015 → 2018). Les stocks sont simulés, les flux d'artificialisation sont réels."
 )
+
+
+def ensure_frame() -> None:
+    """Run the page inside the ``app.py`` frame (sidebar, navigation, URL parameters).
+
+    Streamlit serves the first session of a fresh server in its legacy multipage mode, because the
+    ``pages/`` folder sits next to ``app.py``: a deep link such as ``/cartes`` would then run the
+    page script alone. Every page calls this first; when ``app.py`` is not on the call stack, it
+    runs ``app.py`` (whose ``st.navigation`` runs this page again, framed) and stops this run.
+    """
+    if any(Path(frame.filename).resolve() == APP_PATH for frame in inspect.stack()):
+        return
+    logger.info("page run outside the app frame; running app.py")
+    runpy.run_path(str(APP_PATH), run_name="__main__")
+    st.stop()
 
 
 @st.cache_resource

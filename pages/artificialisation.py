@@ -25,6 +25,8 @@ from ocsge_engine.indicators.decree import decree_matrix
 from pages import _shared as shared
 from pages._widgets import show_fig
 
+shared.ensure_frame()
+
 THRESHOLD_PARAM = "seuils"
 SPRAWL_ROWS: tuple[tuple[str, str, str, str], ...] = (
     ("new_patches", "Nouvelles taches artificialisées", "n",

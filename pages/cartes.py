@@ -22,6 +22,8 @@ from ocsge_engine.maps import (
 from ocsge_engine.maps.changes import CHANGE_COLUMNS
 from pages import _shared as shared
 
+shared.ensure_frame()
+
 MAP_HEIGHT = 620
 
 

@@ -16,6 +16,8 @@ from ocsge_engine.territories import communes_table, nearest_communes
 from pages import _shared as shared
 from pages._widgets import show_fig
 
+shared.ensure_frame()
+
 PEERS_PARAM = "voisines"
 SIMILAR_PARAM = "similaires"
 ROLE_LABELS = {"territoire": "Territoire", "voisine": "Voisine", "population": "Population proche"}

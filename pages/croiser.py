@@ -22,6 +22,8 @@ from ocsge_engine.indicators.local_data import (
 from pages import _shared as shared
 from pages._widgets import show_fig
 
+shared.ensure_frame()
+
 LOCAL_KEY = "croiser_local"
 DEFAULT_X, DEFAULT_Y = "density_per_km2", "artif_m2_per_inhabitant"
 

@@ -16,6 +16,8 @@ from ocsge_engine.report.portrait_report import DEFAULT_SECTIONS, build_portrait
 from pages import _shared as shared
 from pages._widgets import MIME
 
+shared.ensure_frame()
+
 REPORT_STATE = "exports_report"
 GPKG_STATE = "exports_layers"
 

@@ -16,6 +16,8 @@ from ocsge_engine.flows import BY_VALUES, ExchangeMatrix, exchange_chain, exchan
 from pages import _shared as shared
 from pages._widgets import show_fig
 
+shared.ensure_frame()
+
 LEVEL_PARAM = "niveau"
 DEFAULT_LEVEL = "anf"
 DEFAULT_MIN_FLOW_HA = 0.5

@@ -8,8 +8,12 @@ import pandas as pd
 
 from ocsge_engine.charts.stocks import stock_donut
 from ocsge_engine.indicators.portrait import PortraitFigures, portrait_figures
-from ocsge_engine.report.summary import change_sentence, format_ha
+from ocsge_engine.charts.indicators import METHOD_LABELS
+from ocsge_engine.charts.style import fr_ha, fr_percent
+from ocsge_engine.report.summary import change_sentence
 from pages import _shared as shared
+
+shared.ensure_frame()
 
 
 @st.cache_data(max_entries=128, show_spinner="Calcul du portrait…")
@@ -21,7 +25,7 @@ def cached_portrait(territory_id: str, year_from: int, year_to: int) -> Portrait
 
 def _identity(fig: PortraitFigures, territory: object) -> None:
     cols = st.columns(4)
-    cols[0].metric("Superficie", format_ha(fig.area_ha))
+    cols[0].metric("Superficie", fr_ha(fig.area_ha))
     latest = fig.latest_population
     cols[1].metric(f"Population ({latest[0]})" if latest else "Population",
                    f"{latest[1]:,}".replace(",", " ") if latest else "—")
@@ -35,9 +39,9 @@ def _identity(fig: PortraitFigures, territory: object) -> None:
 
 def _headlines(fig: PortraitFigures) -> None:
     cols = st.columns(3)
-    cols[0].metric(f"Part artificialisée ({fig.year_to})", f"{fig.artificialised_share:.1%}".replace(".", ","))
+    cols[0].metric(f"Part artificialisée ({fig.year_to})", fr_percent(fig.artificialised_share))
     cols[1].metric(f"Artificialisation nette {fig.year_from}–{fig.year_to}",
-                   ("+" if fig.net_artificialisation_ha >= 0 else "−") + format_ha(abs(fig.net_artificialisation_ha)))
+                   ("+" if fig.net_artificialisation_ha >= 0 else "−") + fr_ha(abs(fig.net_artificialisation_ha)))
     per_inhab = fig.net_per_new_inhabitant_m2()
     cols[2].metric("m² artificialisés (nets) par nouvel habitant",
                    f"{per_inhab:,.0f} m²".replace(",", " ") if per_inhab is not None else "—",
@@ -58,6 +62,8 @@ elif territory is not None:
         st.markdown(f"<p data-testid='summary-sentence'>{change_sentence(figures)}</p>",
                     unsafe_allow_html=True)
         _headlines(figures)
+        st.caption(f"Méthode de mesure de l'artificialisation : "
+                   f"{METHOD_LABELS.get(figures.method, figures.method)}.")
         synthetic = bool(shared.cached_catalog()["synthetic"].any())
         left, right = st.columns(2)
         suffix = " (fond synthétique, changements réels OCS GE)" if synthetic else ""

@@ -25,6 +25,8 @@ from ocsge_engine.maps import light_polygons, territory_map
 from pages import _shared as shared
 from pages._widgets import MIME, show_fig
 
+shared.ensure_frame()
+
 RESULT_KEY = "predire_result"
 FALLBACK = "__rules__"
 FALLBACK_LABEL = "Carte grossière par règles (NDVI, luminosité) — sans modèle"

@@ -21,6 +21,8 @@ from ocsge_engine.nomenclature import get_nomenclature
 from pages import _shared as shared
 from pages._widgets import MIME
 
+shared.ensure_frame()
+
 MAP_HEIGHT = 480
 ALL = "Toutes"
 

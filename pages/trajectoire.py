@@ -14,6 +14,8 @@ from ocsge_engine.indicators import ZanOptions, ZanTrajectory, consumption_serie
 from pages import _shared as shared
 from pages._widgets import show_fig
 
+shared.ensure_frame()
+
 REDUCTION_PARAM = "reduction"
 TARGET_PARAM = "objectif_ha"
 DEFAULT_REDUCTION = 50

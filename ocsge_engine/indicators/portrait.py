@@ -1,6 +1,10 @@
 """Headline figures of a territory portrait: identity, family stocks, net artificialisation.
 
-Everything here is computed from the store and the exchange-matrix engine; no French text.
+Everything here is computed from the store with one overlay of the two millésimes
+(:func:`~ocsge_engine.indicators.pair.load_pair`): the family stocks come from its A/N/F exchange
+matrix, the artificialisation figures from :func:`~ocsge_engine.indicators.artif.artificialisation`
+(IGN's fields when ingested, else the decree matrix with the 2,500 m² / 50 m² thresholds), so the
+home page shows the same numbers as the Artificialisation page. No French text here.
 Families (A/N/F) follow the team heuristic of ``artificialisation_rules.md`` §6: an estimate.
 """
 
@@ -12,7 +16,9 @@ from typing import Any
 
 import pandas as pd
 
-from ocsge_engine.flows import exchange_matrix
+from ocsge_engine.flows.exchange import resolve_territory
+from ocsge_engine.indicators.artif import artificialisation
+from ocsge_engine.indicators.pair import load_pair
 from ocsge_engine.nomenclature import FAMILIES
 from ocsge_engine.territories import Territory, population
 
@@ -32,6 +38,11 @@ class PortraitFigures:
         coverage: millésime → share of the territory covered by OCCUPATION_SOL (0–1).
         stocks_from, stocks_to: family → hectares at each millésime (rows sum to the covered area).
         flows: tidy family exchange table (``code_from``, ``code_to``, ``area_ha``).
+        artificialised_gross_ha: surface that became artificialised (counted gains).
+        desartificialised_ha: surface that stopped being artificialised (counted losses).
+        artificialised_stock_ha: artificialised surface at ``year_to``.
+        origin_ha: NAF family → hectares of the counted gains (estimate).
+        method: how artificialisation was measured (``ign_artif``, ``decree_matrix_thresholds``…).
     """
 
     territory_id: str
@@ -44,6 +55,11 @@ class PortraitFigures:
     stocks_from: dict[str, float]
     stocks_to: dict[str, float]
     flows: pd.DataFrame = field(repr=False)
+    artificialised_gross_ha: float = 0.0
+    desartificialised_ha: float = 0.0
+    artificialised_stock_ha: float = 0.0
+    origin_ha: dict[str, float] = field(default_factory=dict)
+    method: str = ""
 
     @property
     def latest_population(self) -> tuple[int, int] | None:
@@ -63,32 +79,18 @@ class PortraitFigures:
     def artificialised_share(self) -> float:
         """Share (0–1) of the covered area artificialised at ``year_to``."""
         total = sum(self.stocks_to.values())
-        return self.stocks_to.get("artificialise", 0.0) / total if total else 0.0
-
-    @property
-    def artificialised_gross_ha(self) -> float:
-        """Hectares that became artificialised (from any NAF family)."""
-        return self.naf_to_artificial_ha(None)
-
-    @property
-    def desartificialised_ha(self) -> float:
-        """Hectares that left the artificialised family."""
-        table = self.flows
-        mask = (table["code_from"] == "artificialise") & (table["code_to"] != "artificialise")
-        return float(table.loc[mask, "area_ha"].sum())
+        return self.artificialised_stock_ha / total if total else 0.0
 
     @property
     def net_artificialisation_ha(self) -> float:
-        """Net change of the artificialised stock (gross artificialisation − désartificialisation)."""
+        """Net artificialisation: counted gains minus counted losses."""
         return self.artificialised_gross_ha - self.desartificialised_ha
 
     def naf_to_artificial_ha(self, family: str | None) -> float:
         """Hectares of one NAF family (or all when ``None``) that became artificialised."""
-        table = self.flows
-        mask = (table["code_to"] == "artificialise") & (table["code_from"] != "artificialise")
-        if family is not None:
-            mask &= table["code_from"] == family
-        return float(table.loc[mask, "area_ha"].sum())
+        if family is None:
+            return self.artificialised_gross_ha
+        return float(self.origin_ha.get(family, 0.0))
 
     def net_per_new_inhabitant_m2(self) -> float | None:
         """Net artificialisation (m²) per inhabitant gained over the population series, if any gain."""
@@ -108,23 +110,27 @@ class PortraitFigures:
             "artificialised_gross_ha": self.artificialised_gross_ha,
             "desartificialised_ha": self.desartificialised_ha,
             "net_artificialisation_ha": self.net_artificialisation_ha,
+            "origin_ha": self.origin_ha, "method": self.method,
         }
 
 
-def portrait_figures(store: Any, territory: Territory, year_from: int, year_to: int
+def portrait_figures(store: Any, territory: Territory | str, year_from: int, year_to: int
                      ) -> PortraitFigures:
     """Compute the headline figures of ``territory`` between two millésimes.
 
     Args:
         store: an open :class:`~ocsge_engine.store.Store`.
-        territory: the territory (any kind).
+        territory: the territory (any kind) or its id (``"commune:33005"``).
         year_from: first millésime.
         year_to: second millésime (> ``year_from``).
 
     Returns:
         The figures; family stocks equal the row/column sums of the family exchange matrix.
     """
-    matrix = exchange_matrix(store, territory, year_from, year_to, by="anf")
+    territory = resolve_territory(territory)
+    pair = load_pair(store, territory, year_from, year_to)
+    matrix = pair.matrix("anf")
+    flux = artificialisation(store, territory, year_from, year_to, pair=pair)
     coverage = {year: float(store.coverage(territory, year).share) for year in (year_from, year_to)}
     stocks_from = {f: float(matrix.stocks_from.get(f, 0.0)) for f in FAMILIES}
     stocks_to = {f: float(matrix.stocks_to.get(f, 0.0)) for f in FAMILIES}
@@ -137,4 +143,7 @@ def portrait_figures(store: Any, territory: Territory, year_from: int, year_to: 
         territory_id=territory.id, name=territory.name, area_ha=territory.area_ha, population=pop,
         year_from=year_from, year_to=year_to, coverage=coverage, stocks_from=stocks_from,
         stocks_to=stocks_to, flows=matrix.table,
+        artificialised_gross_ha=float(flux.gross_gain_ha), desartificialised_ha=float(flux.gross_loss_ha),
+        artificialised_stock_ha=float(flux.stock_to_ha), origin_ha={k: float(v) for k, v in flux.origin.items()},
+        method=flux.method,
     )

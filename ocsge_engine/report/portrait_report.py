@@ -37,7 +37,8 @@ from ocsge_engine.errors import MillesimeError, OcsgeError
 from ocsge_engine.flows import ExchangeMatrix, exchange_matrix
 from ocsge_engine.indicators.portrait import PortraitFigures, portrait_figures
 from ocsge_engine.io.atomic import atomic_write_bytes
-from ocsge_engine.report.summary import change_sentence, format_ha
+from ocsge_engine.charts.style import fr_ha
+from ocsge_engine.report.summary import change_sentence
 
 logger = logging.getLogger(__name__)
 
@@ -163,18 +164,18 @@ def _figures_rows(fig: PortraitFigures) -> list[tuple[str, str]]:
     per_inhab = fig.net_per_new_inhabitant_m2()
     net = fig.net_artificialisation_ha
     return [
-        ("Superficie", format_ha(fig.area_ha)),
+        ("Superficie", fr_ha(fig.area_ha)),
         (f"Population ({latest[0]})" if latest else "Population",
          f"{latest[1]:,}".replace(",", " ") if latest else "—"),
         ("Densité", f"{density:,.0f} hab./km²".replace(",", " ") if density else "—"),
         ("Couverture OCS GE", ", ".join(f"{y} : {fr_percent(s)}" for y, s in fig.coverage.items())),
         (f"Part artificialisée ({fig.year_to})", fr_percent(fig.artificialised_share)),
         (f"Artificialisation brute {fig.year_from}–{fig.year_to}",
-         format_ha(fig.artificialised_gross_ha)),
+         fr_ha(fig.artificialised_gross_ha)),
         (f"Désartificialisation {fig.year_from}–{fig.year_to}",
-         format_ha(fig.desartificialised_ha)),
+         fr_ha(fig.desartificialised_ha)),
         (f"Artificialisation nette {fig.year_from}–{fig.year_to}",
-         ("+" if net >= 0 else "−") + format_ha(abs(net))),
+         ("+" if net >= 0 else "−") + fr_ha(abs(net))),
         ("m² artificialisés (nets) par nouvel habitant",
          f"{per_inhab:,.0f} m²".replace(",", " ") if per_inhab is not None else "—"),
     ]

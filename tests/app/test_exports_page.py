@@ -9,7 +9,7 @@ import geopandas as gpd
 import pyogrio
 
 from ocsge_engine.indicators.portrait import portrait_figures
-from ocsge_engine.report.summary import format_ha
+from ocsge_engine.charts.style import fr_ha
 from ocsge_engine.store import Store
 from ocsge_engine.territories import get_territory
 
@@ -41,7 +41,7 @@ def test_layers_and_report(open_app, app_store: Path, tmp_path: Path) -> None:
     figures = portrait_figures(Store.open(app_store), get_territory("commune:33236"), 2015, 2018)
     assert "Portrait de territoire : Lège-Cap-Ferret" in document
     assert "<p>Commune du bassin d&#x27;Arcachon.</p>" in document
-    assert format_ha(figures.artificialised_gross_ha) in document
+    assert fr_ha(figures.artificialised_gross_ha) in document
     assert Store.open(app_store).catalog()["source_sha256"].iloc[0] in document
     assert "fond synthétique" in document
     assert report["pdf"].startswith(b"%PDF")

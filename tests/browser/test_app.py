@@ -69,11 +69,8 @@ def test_cartes_map_draws_polygons_offline(app_url: str, offline_page: OfflinePa
     assert [f for f in offline_page.failed if "/app/static/" in f] == []
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "Streamlit runs the first session of a fresh server in multipage-v1 mode because a pages/ "
-    "folder sits next to app.py: a deep link /cartes then runs pages/cartes.py without the "
-    "frame (no territory sidebar). Fix: rename pages/ (e.g. views/)."))
 def test_deep_link_on_fresh_server(demo_store, browser, tmp_path):
+    """A deep link on a fresh server runs the page inside the app frame (pages/_shared.ensure_frame)."""
     proc, url = start_server(demo_store, tmp_path / "fresh.log")
     try:
         context = browser.new_context(viewport={"width": 1400, "height": 1000})

@@ -20,7 +20,8 @@ from ocsge_engine.report.portrait_report import (
     report_sources,
     write_html,
 )
-from ocsge_engine.report.summary import change_sentence, format_ha
+from ocsge_engine.charts.style import fr_ha
+from ocsge_engine.report.summary import change_sentence
 from ocsge_engine.store import Store
 from ocsge_engine.territories import get_territory
 
@@ -45,9 +46,9 @@ def test_html_holds_name_numbers_sentence_and_date(store: Store, report: str) ->
     assert "<h1>Portrait de territoire : La Teste-de-Buch</h1>" in report
     assert change_sentence(figures).replace("'", "&#x27;") in report
     net = figures.net_artificialisation_ha
-    assert net > 0 and f"+{format_ha(net)}" in report
-    assert format_ha(figures.artificialised_gross_ha) in report
-    assert format_ha(figures.area_ha) in report
+    assert net > 0 and f"+{fr_ha(net)}" in report
+    assert fr_ha(figures.artificialised_gross_ha) in report
+    assert fr_ha(figures.area_ha) in report
     assert f"{figures.latest_population[1]:,}".replace(",", " ") in report
     assert "14/03/2026 à 09:30" in report
 
