@@ -373,11 +373,60 @@ def cmd_batch(args: argparse.Namespace) -> int:
     return 0 if not result.failed else 1
 
 
+# --- report -------------------------------------------------------------------------------------
+
+def _parser_report(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    p = sub.add_parser("report", help="reproducible ZIP bundle: portrait report, charts, data, "
+                                      "changes layer, metadata")
+    _add_store(p)
+    _add_territory(p)
+    p.add_argument("--from", dest="year_from", type=int, default=None,
+                   help="first millésime (default: the territory's first)")
+    p.add_argument("--to", dest="year_to", type=int, default=None,
+                   help="second millésime (default: the territory's last)")
+    p.add_argument("--out", type=Path, required=True, help="output FILE.zip")
+    p.add_argument("--date", default=None, help="report date YYYY-MM-DD (default: undated)")
+    p.add_argument("--processes", type=Path, default=None, help="process table CSV")
+    p.add_argument("--min-disagreement-ha", type=float, default=0.5,
+                   help="DIFF/overlay disagreement threshold of the pseudo-change (ha)")
+    p.add_argument("--typology-resolution", type=float, default=10.0,
+                   help="pixel size of the sprawl typology (m)")
+    p.add_argument("--no-images", action="store_true", help="CSV only, no PNG/SVG")
+    p.add_argument("--no-pdf", action="store_true", help="HTML report without its PDF")
+    p.set_defaults(handler=cmd_report)
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    """Write the bundle ZIP and print its path."""
+    from ocsge_engine.errors import MillesimeError
+    from ocsge_engine.flows.exchange import resolve_territory
+    from ocsge_engine.report.bundle import BundleOptions, write_bundle
+    from ocsge_engine.store import Store
+
+    store = Store.open(_store_dir(args))
+    territory = resolve_territory(args.territory)
+    years = [int(y) for y in store.millesimes(territory)]
+    year_from = args.year_from if args.year_from is not None else (years[0] if years else None)
+    year_to = args.year_to if args.year_to is not None else (years[-1] if years else None)
+    if year_from is None or year_to is None:
+        raise MillesimeError(f"no millesime for {territory.id}",
+                             "Ce territoire n'a aucun millésime dans la base.")
+    processes = args.processes.read_text(encoding="utf-8-sig") if args.processes else None
+    options = BundleOptions(date=args.date, processes_csv=processes,
+                            min_disagreement_ha=args.min_disagreement_ha,
+                            typology_resolution_m=args.typology_resolution,
+                            images=not args.no_images, pdf=not args.no_pdf)
+    path = write_bundle(store, territory, year_from, year_to, args.out, options,
+                        None if args.quiet else _tqdm_progress("report"))
+    print(path)
+    return 0
+
+
 # --- parser -------------------------------------------------------------------------------------
 
 PARSERS: list[Callable[[argparse._SubParsersAction], None]] = [  # type: ignore[type-arg]
     _parser_ingest, _parser_download, _parser_demo, _parser_flows,
-    _parser_predict, _parser_indicators, _parser_batch,
+    _parser_predict, _parser_indicators, _parser_batch, _parser_report,
 ]
 
 

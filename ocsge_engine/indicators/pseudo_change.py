@@ -24,6 +24,7 @@ import logging
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
@@ -308,3 +309,31 @@ def prediction_drafts(changed: gpd.GeoDataFrame, reference: gpd.GeoDataFrame, te
                                    polygon["code_cs"], polygon["code_us"], row.code_cs_to,
                                    polygon["code_us"], comment))
     return flags
+
+
+def area_to_check_by_process(result: PseudoChange, table: Any = None) -> pd.Series:
+    """Suspect area (ha) per process code: implausible flows plus ``|delta_ha|`` of CS×US cells.
+
+    Disagreement cells count only when the matrix was at the ``cs_us`` level (their codes are
+    couples ``CS_US``). A pair flagged by both signals counts once, with the larger area.
+
+    Args:
+        result: :func:`pseudo_change` output.
+        table: a :class:`~ocsge_engine.flows.processes.ProcessTable` (default table if ``None``).
+    """
+    from ocsge_engine.flows.processes import assign_processes
+
+    frames = [result.implausible[list(PAIR_COLUMNS) + ["area_ha"]]]
+    cells = result.disagreement
+    if len(cells) and cells["code_from"].str.contains("_").all():
+        parts_f = cells["code_from"].str.split("_", n=1)
+        parts_t = cells["code_to"].str.split("_", n=1)
+        frames.append(pd.DataFrame({"code_cs_from": parts_f.str[0], "code_us_from": parts_f.str[1],
+                                    "code_cs_to": parts_t.str[0], "code_us_to": parts_t.str[1],
+                                    "area_ha": cells["delta_ha"].abs().to_numpy(float)}))
+    pairs = pd.concat(frames, ignore_index=True)
+    if pairs.empty:
+        return pd.Series(dtype=float, name="area_ha")
+    pairs = pairs.groupby(list(PAIR_COLUMNS), as_index=False)["area_ha"].max()
+    pairs["process"] = assign_processes(pairs, table)
+    return pairs.groupby("process")["area_ha"].sum().rename("area_ha")

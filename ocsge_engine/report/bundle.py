@@ -1,0 +1,281 @@
+"""Reproducible bundle: one ZIP with the portrait report, every chart and its data, the changes
+layer and the metadata needed to reproduce them.
+
+Contents of ``FILE.zip`` (entries sorted by name)::
+
+    rapport/portrait.html, rapport/portrait.pdf      portrait report (report/portrait_report.py)
+    graphiques/<name>.png, .svg, .csv                every chart, its image and its data
+    tables/*.csv, tables/sdg_11_3_1.json             tables without a chart
+    couches/changements_<y1>_<y2>.gpkg               the territory's change polygons
+    metadata.json                                    millésimes, sources + SHA-256, version,
+                                                     every parameter
+
+Determinism: the same inputs give byte-identical **text and tables** (CSV, JSON, and the ZIP
+entries' names and dates): rows are sorted, floats printed by pandas/json (``repr``), no timestamp
+except the optional ``date`` parameter, ZIP entries dated 1980-01-01. Rendered images, the PDF and
+the GeoPackage embed renderer ids and SQLite timestamps, so their bytes may differ between runs;
+their content does not.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+import zipfile
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from datetime import date, datetime
+from hashlib import sha256
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import plotly.graph_objects as go
+
+from ocsge_engine.errors import MillesimeError
+from ocsge_engine.io.atomic import atomic_write_bytes
+
+logger = logging.getLogger(__name__)
+
+BUNDLE_FORMAT = 1
+ZIP_DATE = (1980, 1, 1, 0, 0, 0)
+Progress = Callable[[float, str], None]
+
+
+@dataclass(frozen=True)
+class BundleOptions:
+    """Every parameter of a bundle (written to ``metadata.json``).
+
+    Attributes:
+        date: the report date printed in the HTML (``None``: no date, for reproducibility).
+        processes_csv: text of the process table (``None``: the default table).
+        min_disagreement_ha: threshold of the DIFF/overlay pseudo-change signal.
+        typology_resolution_m: pixel size of the sprawl typology.
+        images: render PNG and SVG images of the charts.
+        pdf: print the report to PDF.
+        report: include the portrait report (HTML).
+        sections: free-text sections of the report, title → text.
+    """
+
+    date: str | None = None
+    processes_csv: str | None = None
+    min_disagreement_ha: float = 0.5
+    typology_resolution_m: float = 10.0
+    images: bool = True
+    pdf: bool = True
+    report: bool = True
+    sections: tuple[tuple[str, str], ...] = field(default_factory=tuple)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain view; the process table appears by its SHA-256 (its text is in the bundle)."""
+        out = asdict(self)
+        text = out.pop("processes_csv")
+        out["processes_sha256"] = sha256(text.encode("utf-8")).hexdigest() if text else None
+        out["sections"] = [list(s) for s in self.sections]
+        return out
+
+
+def engine_version() -> str:
+    """``"<format>+<git commit>"`` of the engine's checkout, or ``"<format>+unknown"``."""
+    root = Path(__file__).resolve().parents[2] / ".git"
+    try:
+        head = (root / "HEAD").read_text().strip()
+        if head.startswith("ref: "):
+            ref = head[5:]
+            path = root / ref
+            head = path.read_text().strip() if path.exists() else _packed_ref(root, ref)
+        return f"{BUNDLE_FORMAT}+{head[:12]}"
+    except OSError:
+        return f"{BUNDLE_FORMAT}+unknown"
+
+
+def _packed_ref(root: Path, ref: str) -> str:
+    for line in (root / "packed-refs").read_text().splitlines():
+        if line.endswith(" " + ref):
+            return line.split()[0]
+    return "unknown"
+
+
+class _Entries:
+    """The bundle's files in memory, name → bytes."""
+
+    def __init__(self) -> None:
+        self.files: dict[str, bytes] = {}
+
+    def text(self, name: str, text: str) -> None:
+        self.files[name] = text.encode("utf-8")
+
+    def csv(self, name: str, table: pd.DataFrame) -> None:
+        self.text(name, table.to_csv(index=False, lineterminator="\n"))
+
+    def zip_bytes(self) -> bytes:
+        buffer = io.BytesIO()
+        with zipfile.ZipFile(buffer, "w") as archive:
+            for name in sorted(self.files):
+                info = zipfile.ZipInfo(name, date_time=ZIP_DATE)
+                info.compress_type = zipfile.ZIP_DEFLATED
+                info.external_attr = 0o644 << 16
+                archive.writestr(info, self.files[name])
+        return buffer.getvalue()
+
+
+def build_bundle(store: Any, territory: Any, year_from: int, year_to: int,
+                 options: BundleOptions | None = None, progress: Progress | None = None
+                 ) -> bytes:
+    """Compute everything and return the ZIP bytes (see the module docstring).
+
+    Raises:
+        MillesimeError: inverted years or a millésime absent for the territory.
+        ProcessTableError: an invalid process table.
+        ExportError, ReportError: images or PDF could not be rendered.
+    """
+    from ocsge_engine.flows.exchange import resolve_territory
+
+    options = options or BundleOptions()
+    report = progress or (lambda fraction, message: None)
+    resolved = resolve_territory(territory)
+    if int(year_from) >= int(year_to):
+        raise MillesimeError(f"inverted millesimes {year_from} -> {year_to}",
+                             f"Le premier millésime ({year_from}) doit précéder le second "
+                             f"({year_to}).")
+    entries = _Entries()
+    report(0.0, "flux et processus")
+    charts, tables = _contents(store, resolved, int(year_from), int(year_to), options, report)
+    for name, table in tables.items():
+        entries.csv(f"tables/{name}.csv", table)
+    for name, (fig, table) in charts.items():
+        entries.csv(f"graphiques/{name}.csv", table)
+    report(0.6, "couche des changements")
+    entries.files[f"couches/changements_{year_from}_{year_to}.gpkg"] = _changes_gpkg(
+        store, resolved, int(year_from), int(year_to))
+    if options.images:
+        from ocsge_engine.charts.export import figure_bytes
+
+        for k, (name, (fig, _)) in enumerate(sorted(charts.items())):
+            report(0.65 + 0.2 * k / max(len(charts), 1), f"image {name}")
+            for fmt in ("png", "svg"):
+                entries.files[f"graphiques/{name}.{fmt}"] = figure_bytes(fig, fmt)  # type: ignore[arg-type]
+    if options.report:
+        report(0.85, "rapport")
+        _add_report(entries, store, resolved, int(year_from), int(year_to), options)
+    entries.text("metadata.json", json.dumps(
+        _metadata(store, resolved, int(year_from), int(year_to), options, entries),
+        ensure_ascii=False, indent=2, sort_keys=True) + "\n")
+    report(1.0, "archive prête")
+    return entries.zip_bytes()
+
+
+def write_bundle(store: Any, territory: Any, year_from: int, year_to: int, path: Path | str,
+                 options: BundleOptions | None = None, progress: Progress | None = None) -> Path:
+    """:func:`build_bundle` written atomically to ``path`` (temporary file, then rename)."""
+    data = build_bundle(store, territory, year_from, year_to, options, progress)
+    atomic_write_bytes(path, data)
+    logger.info("bundle written to %s (%d bytes)", path, len(data))
+    return Path(path)
+
+
+def _contents(store: Any, territory: Any, year_from: int, year_to: int, options: BundleOptions,
+              report: Progress) -> tuple[dict[str, tuple[go.Figure, pd.DataFrame]],
+                                         dict[str, pd.DataFrame]]:
+    from ocsge_engine.charts.processes import process_bars, process_sankey
+    from ocsge_engine.charts.sankey import sankey_figure
+    from ocsge_engine.charts.typology import typology_bars, typology_table
+    from ocsge_engine.flows import exchange_matrix
+    from ocsge_engine.flows.processes import (
+        default_process_table,
+        process_flows,
+        process_totals,
+        read_process_table,
+    )
+    from ocsge_engine.indicators.pseudo_change import area_to_check_by_process, pseudo_change
+    from ocsge_engine.indicators.sdg import territory_sdg
+    from ocsge_engine.indicators.typology import TypologyOptions, territory_typology
+
+    table = (read_process_table(options.processes_csv.encode("utf-8")) if options.processes_csv
+             else default_process_table())
+    matrix = exchange_matrix(store, territory, year_from, year_to, by="cs_us")
+    anf = matrix.regroup("anf")
+    flows = process_flows(matrix, table)
+    totals = process_totals(matrix, table)
+    suspect = pseudo_change(matrix, min_disagreement_ha=options.min_disagreement_ha)
+    to_check = area_to_check_by_process(suspect, table)
+    totals_out = totals.assign(a_verifier_ha=[float(to_check.get(p, 0.0))
+                                              for p in totals["process"]])
+    report(0.3, "typologie du bâti")
+    typ_options = TypologyOptions(resolution_m=options.typology_resolution_m)
+    typologies = {y: territory_typology(store, territory, y, typ_options)
+                  for y in (year_from, year_to)}
+    areas = {y: t.areas() for y, t in typologies.items()}
+    charts = {
+        "flux_familles": (sankey_figure(anf, hide_unchanged=True), _sorted(anf.table)),
+        "processus_sankey": (process_sankey(flows, table, year_from=year_from, year_to=year_to),
+                             _sorted(flows)),
+        "processus_barres": (process_bars(totals, to_check, table), totals_out),
+        "typologie": (typology_bars(areas), typology_table(areas)),
+    }
+    sdg = territory_sdg(store, territory, year_from, year_to)
+    tables = {
+        "flux_cs_us": _sorted(matrix.table),
+        "changements_a_verifier": _sorted(suspect.implausible),
+        "desaccord_diff_overlay": _sorted(suspect.disagreement),
+        "processus_regles": table.rules,
+        "sdg_11_3_1": pd.DataFrame([{k: v for k, v in sdg.to_dict().items()
+                                     if not isinstance(v, tuple)}
+                                    | {"population_years": _years(sdg.population_years)}]),
+    }
+    return charts, tables
+
+
+def _years(pair: tuple[int, int] | None) -> str:
+    return "" if pair is None else f"{pair[0]}-{pair[1]}"
+
+
+def _sorted(table: pd.DataFrame) -> pd.DataFrame:
+    """Rows sorted on every non-float column, then floats (a stable, input-order-free order)."""
+    keys = [c for c in table.columns if table[c].dtype == object or str(table[c].dtype) == "str"]
+    keys += [c for c in table.columns if c not in keys]
+    return table.sort_values(keys, kind="stable").reset_index(drop=True) if len(table) else table
+
+
+def _changes_gpkg(store: Any, territory: Any, year_from: int, year_to: int) -> bytes:
+    from ocsge_engine.io.gpkg import gpkg_bytes, territory_layers
+
+    layers = territory_layers(store, territory, year_from, year_to)
+    name = f"changements_{year_from}_{year_to}"
+    return gpkg_bytes({name: layers[name]})
+
+
+def _add_report(entries: _Entries, store: Any, territory: Any, year_from: int, year_to: int,
+                options: BundleOptions) -> None:
+    from ocsge_engine.report.portrait_report import build_portrait_report, pdf_bytes
+
+    when = datetime.combine(date.fromisoformat(options.date), datetime.min.time()) \
+        if options.date else datetime(1970, 1, 1)
+    document = build_portrait_report(store, territory, (year_from, year_to),
+                                     dict(options.sections) or None, generated_at=when)
+    if not options.date:  # no date asked: do not print the placeholder
+        document = document.replace("01/01/1970 à 00:00", "non datée")
+    entries.text("rapport/portrait.html", document)
+    if options.pdf:
+        entries.files["rapport/portrait.pdf"] = pdf_bytes(document)
+
+
+def _metadata(store: Any, territory: Any, year_from: int, year_to: int, options: BundleOptions,
+              entries: _Entries) -> dict[str, Any]:
+    catalog = store.catalog()
+    used = catalog[catalog["departement"].isin(list(territory.departements))
+                   & catalog["millesime"].astype(str).isin(
+                       [str(year_from), str(year_to), f"{year_from}_{year_to}"])]
+    sources = [{"layer": r.layer, "departement": r.departement, "millesime": str(r.millesime),
+                "source_file": r.source_file, "source_sha256": r.source_sha256,
+                "synthetic": bool(r.synthetic)}
+               for r in used.sort_values(["layer", "millesime", "departement"]).itertuples()]
+    deterministic = {name: sha256(data).hexdigest() for name, data in sorted(entries.files.items())
+                     if name.endswith((".csv", ".json"))}
+    return {"bundle_format": BUNDLE_FORMAT, "engine_version": engine_version(),
+            "territory": {"id": territory.id, "name": territory.name,
+                          "departements": list(territory.departements)},
+            "millesimes": [year_from, year_to], "sources": sources,
+            "parameters": options.to_dict(), "files": sorted(entries.files) + ["metadata.json"],
+            "sha256_tables": deterministic}

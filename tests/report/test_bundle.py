@@ -1,0 +1,107 @@
+"""Reproducible bundle: same inputs give identical CSVs and metadata; the full ZIP via the CLI."""
+
+from __future__ import annotations
+
+import io
+import json
+import zipfile
+
+import pandas as pd
+import pytest
+
+from ocsge_engine.cli import main
+from ocsge_engine.flows import exchange_matrix
+from ocsge_engine.flows.processes import default_process_table
+from ocsge_engine.report.bundle import ZIP_DATE, BundleOptions, build_bundle
+from ocsge_engine.store import Store
+
+TERRITORY = "commune:33009"  # Arcachon, 770 ha: a small demo commune
+FAST = BundleOptions(images=False, pdf=False, report=False, typology_resolution_m=20.0)
+
+
+@pytest.fixture(scope="module")
+def store(demo_store_dir):
+    return Store.open(demo_store_dir)
+
+
+@pytest.fixture(scope="module")
+def two_bundles(store):
+    return [zipfile.ZipFile(io.BytesIO(build_bundle(store, TERRITORY, 2015, 2018, FAST)))
+            for _ in range(2)]
+
+
+def test_text_and_tables_are_byte_identical(two_bundles):
+    a, b = two_bundles
+    assert a.namelist() == b.namelist() == sorted(a.namelist())
+    texts = [n for n in a.namelist() if n.endswith((".csv", ".json"))]
+    assert len(texts) >= 10
+    for name in texts:
+        assert a.read(name) == b.read(name), name
+    assert all(info.date_time == ZIP_DATE for info in a.infolist())
+
+
+def test_metadata(two_bundles, store):
+    meta = json.loads(two_bundles[0].read("metadata.json"))
+    assert meta["millesimes"] == [2015, 2018]
+    assert meta["territory"]["id"] == TERRITORY
+    assert {s["millesime"] for s in meta["sources"]} == {"2015", "2018"}
+    catalog = store.catalog()
+    shas = set(catalog.loc[catalog["layer"] == "occupation_sol", "source_sha256"])
+    assert {s["source_sha256"] for s in meta["sources"]} <= shas
+    assert meta["parameters"]["typology_resolution_m"] == 20.0
+    for name, digest in meta["sha256_tables"].items():
+        import hashlib
+        assert hashlib.sha256(two_bundles[0].read(name)).hexdigest() == digest
+    assert "couches/changements_2015_2018.gpkg" in meta["files"]
+    assert "T" not in json.dumps(meta["parameters"])  # no timestamp in the parameters
+
+
+def test_tables_match_the_engine(two_bundles, store):
+    z = two_bundles[0]
+    matrix = exchange_matrix(store, TERRITORY, 2015, 2018, by="cs_us")
+    flows = pd.read_csv(z.open("tables/flux_cs_us.csv"))
+    assert flows["area_ha"].sum() == pytest.approx(float(matrix.stocks_from.sum()), rel=1e-9)
+    bars = pd.read_csv(z.open("graphiques/processus_barres.csv"))
+    assert list(bars["process"]) == default_process_table().codes
+    assert bars["area_ha"].sum() == pytest.approx(float(matrix.stocks_from.sum()), rel=1e-9)
+    typology = pd.read_csv(z.open("graphiques/typologie.csv"))
+    assert set(typology["millesime"]) == {2015, 2018}
+
+
+def test_an_edited_process_table_changes_the_bundle(store, two_bundles):
+    rules = default_process_table().rules.copy()
+    rules.loc[rules["code"] == "densification", "label_fr"] = "Construction en ville"
+    edited = build_bundle(store, TERRITORY, 2015, 2018,
+                          BundleOptions(images=False, pdf=False, report=False,
+                                        typology_resolution_m=20.0,
+                                        processes_csv=rules.to_csv(index=False)))
+    z = zipfile.ZipFile(io.BytesIO(edited))
+    assert "Construction en ville" in z.read("graphiques/processus_barres.csv").decode()
+    meta = json.loads(z.read("metadata.json"))
+    assert meta["parameters"]["processes_sha256"]
+    assert z.read("tables/flux_cs_us.csv") == two_bundles[0].read("tables/flux_cs_us.csv")
+
+
+def test_cli_bad_years_exit_2(demo_store_dir, tmp_path, capsys):
+    out = tmp_path / "b.zip"
+    code = main(["-q", "report", "--store", str(demo_store_dir), "--territory", TERRITORY,
+                 "--from", "2018", "--to", "2015", "--out", str(out)])
+    assert code == 2 and not out.exists()
+    assert "doit précéder" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_cli_full_bundle(demo_store_dir, tmp_path):
+    out = tmp_path / "bundle.zip"
+    code = main(["-q", "report", "--store", str(demo_store_dir), "--territory", TERRITORY,
+                 "--out", str(out), "--date", "2026-01-15"])
+    assert code == 0
+    z = zipfile.ZipFile(out)
+    names = set(z.namelist())
+    for chart in ("flux_familles", "processus_sankey", "processus_barres", "typologie"):
+        assert {f"graphiques/{chart}.{ext}" for ext in ("png", "svg", "csv")} <= names
+        assert z.read(f"graphiques/{chart}.png").startswith(b"\x89PNG")
+    assert z.read("rapport/portrait.pdf").startswith(b"%PDF")
+    assert "15/01/2026" in z.read("rapport/portrait.html").decode()
+    assert z.read("couches/changements_2015_2018.gpkg")[:15] == b"SQLite format 3"
+    assert json.loads(z.read("metadata.json"))["parameters"]["date"] == "2026-01-15"
