@@ -160,3 +160,22 @@ def test_polygon_file_errors(tmp_path: Path) -> None:
         T.territory_from_file(garbage.rename(tmp_path / "garbage.txt"))
     with pytest.raises(TerritoryNotFoundError):
         T.get_territory(f"polygon:{tmp_path / 'missing.geojson'}")
+
+
+def test_commune_polygons_bulk_accessor() -> None:
+    """Same rows as the communes table's ``has_geometry``, same geometry objects as get_territory."""
+    gironde = T.commune_polygons(["33"])
+    table = T.communes_table()
+    expected = table.loc[(table["departement"] == "33") & table["has_geometry"], "code"]
+    assert list(gironde.columns) == ["code", "name", "departement", "geometry"]
+    assert gironde["code"].tolist() == expected.tolist() == sorted(expected)
+    assert len(gironde) == 534 and gironde.crs.to_epsg() == 2154
+    arcachon = gironde.set_index("code").loc["33009"]
+    assert arcachon["name"] == "Arcachon" and arcachon["departement"] == "33"
+    assert arcachon["geometry"].equals_exact(T.get_territory("commune:33009").geometry, 0)
+    both = T.commune_polygons(("32", "33"))
+    assert set(both["departement"]) == {"32", "33"} and len(both) == 534 + 458
+    assert len(T.commune_polygons()) == int(table["has_geometry"].sum())
+    assert T.commune_polygons(["99"]).empty
+    gironde.loc[0, "name"] = "changed"  # a copy: the cache is not touched
+    assert T.commune_polygons(["33"]).loc[0, "name"] == "Abzac"

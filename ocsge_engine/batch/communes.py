@@ -26,7 +26,7 @@ import pandas as pd
 import shapely
 
 from ocsge_engine.store.parquet import polygonal_parts
-from ocsge_engine.territories import POPULATION_YEARS, communes_table
+from ocsge_engine.territories import POPULATION_YEARS, commune_polygons, communes_table
 
 logger = logging.getLogger(__name__)
 
@@ -59,14 +59,6 @@ class CommuneSet:
         return digest.hexdigest()
 
 
-def _commune_polygons() -> gpd.GeoDataFrame:
-    # territories has no public bulk accessor yet (get_territory is ~25 ms per commune); the
-    # geometries are the very objects get_territory("commune:…") returns.
-    from ocsge_engine.territories import _commune_polygons as polygons
-
-    return polygons()
-
-
 def departement_communes(departement: str) -> CommuneSet:
     """Communes of a département with their polygon and population series.
 
@@ -78,7 +70,7 @@ def departement_communes(departement: str) -> CommuneSet:
     """
     table = communes_table()
     rows = table[(table["departement"] == departement) & table["has_geometry"]]
-    polygons = _commune_polygons()
+    polygons = commune_polygons([departement]).set_index("code")
     codes = rows["code"].astype(str).tolist()
     populations = []
     for row in rows.itertuples(index=False):

@@ -40,7 +40,7 @@ import shapely
 from ocsge_engine.errors import OcsgeError, TerritoryNotFoundError
 from ocsge_engine.flows.exchange import resolve_territory
 from ocsge_engine.indicators.compare import COMPARISON_COLUMNS, commune_row
-from ocsge_engine.territories import communes_table, get_territory, population
+from ocsge_engine.territories import commune_polygons, get_territory, population
 
 logger = logging.getLogger(__name__)
 
@@ -249,12 +249,8 @@ def read_local_csv(data: bytes, name: str = "") -> LocalTable:
 
 def _commune_polygons_of(departements: set[str]) -> tuple[np.ndarray, np.ndarray]:
     """Codes and polygons of the communes of some départements (one read of the COG polygons)."""
-    from ocsge_engine.territories import _commune_polygons  # no public bulk accessor yet
-
-    table = communes_table()
-    codes = table.loc[table["departement"].isin(departements) & table["has_geometry"], "code"]
-    polygons = _commune_polygons().loc[codes.tolist()]
-    return polygons.index.to_numpy(), polygons.geometry.to_numpy()
+    polygons = commune_polygons(departements)
+    return polygons["code"].to_numpy(), polygons.geometry.to_numpy()
 
 
 def store_communes(store: Any, year_from: int, year_to: int, min_share: float = 0.5) -> list[str]:
