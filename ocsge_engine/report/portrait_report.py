@@ -18,7 +18,6 @@ import logging
 import os
 import subprocess
 import tempfile
-import warnings
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -134,28 +133,20 @@ def portrait_charts(figures: PortraitFigures, matrix: ExchangeMatrix, synthetic:
 
 def render_charts(charts: Sequence[tuple[str, go.Figure]],
                   progress: Progress | None = None) -> list[ReportChart]:
-    """Render figures to SVG, keeping one Chromium alive for the batch (≈0.2 s a chart once warm).
+    """Render figures to SVG (one persistent Chromium per process: ≈0.2 s a chart once warm).
 
     Raises:
         ExportError: kaleido or Chromium failed.
     """
-    import kaleido
-
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message="The kopts argument is ignored")
-        kaleido.start_sync_server(silence_warnings=True)
-        try:
-            out = []
-            for k, (title, fig) in enumerate(charts):
-                if progress:
-                    progress(k / max(len(charts), 1), f"graphique « {title} »")
-                wide = not any(isinstance(trace, go.Pie) for trace in fig.data)
-                svg = figure_bytes(fig, "svg", width=900 if wide else 480,
-                                   height=520 if wide else 420, scale=1.0)
-                out.append(ReportChart(title, svg, wide))
-            return out
-        finally:
-            kaleido.stop_sync_server(silence_warnings=True)
+    out = []
+    for k, (title, fig) in enumerate(charts):
+        if progress:
+            progress(k / max(len(charts), 1), f"graphique « {title} »")
+        wide = not any(isinstance(trace, go.Pie) for trace in fig.data)
+        svg = figure_bytes(fig, "svg", width=900 if wide else 480,
+                           height=520 if wide else 420, scale=1.0)
+        out.append(ReportChart(title, svg, wide))
+    return out
 
 
 def _figures_rows(fig: PortraitFigures) -> list[tuple[str, str]]:
