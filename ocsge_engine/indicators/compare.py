@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
@@ -73,7 +73,8 @@ def _latest_population(codes: Sequence[str]) -> pd.Series:
 
 
 def similar_population_communes(store: Any, code: str, year_from: int, year_to: int,
-                                n: int = 8, candidates: Sequence[str] | None = None) -> list[str]:
+                                n: int = 8, candidates: Sequence[str] | None = None,
+                                covered: Callable[[str], bool] | None = None) -> list[str]:
     """The ``n`` communes of similar population among those covered by the store.
 
     Args:
@@ -85,6 +86,10 @@ def similar_population_communes(store: Any, code: str, year_from: int, year_to: 
         candidates: communes to choose from; default, the communes of the store's
             départements, checked for coverage in order of population closeness (at most
             :data:`MAX_COVERAGE_CHECKS` checks).
+        covered: ``covered(code)`` says whether the store covers a candidate for both
+            millésimes; default :func:`commune_covered` (a clip per candidate). The national
+            results answer the same question without reading the store
+            (:mod:`ocsge_engine.batch.figures`).
     """
     table = communes_table()
     if candidates is None:
@@ -100,12 +105,17 @@ def similar_population_communes(store: Any, code: str, year_from: int, year_to: 
     for checks, other in enumerate(ranked):
         if len(chosen) >= n or (candidates is None and checks >= MAX_COVERAGE_CHECKS):
             break
-        if candidates is not None or _covered(store, other, year_from, year_to):
+        if candidates is not None or (covered(other) if covered is not None
+                                      else commune_covered(store, other, year_from, year_to)):
             chosen.append(other)
     return chosen
 
 
-def _covered(store: Any, code: str, year_from: int, year_to: int) -> bool:
+def commune_covered(store: Any, code: str, year_from: int, year_to: int) -> bool:
+    """Whether both millésimes of the store cover the commune completely (``Coverage.complete``).
+
+    ``False`` for a commune without polygon or a millésime absent from its département.
+    """
     try:
         territory = resolve_territory(f"commune:{code}")
         return all(store.coverage(territory, y).complete for y in (year_from, year_to))
@@ -127,7 +137,7 @@ def commune_row(store: Any, code: str, year_from: int, year_to: int, role: str,
     if series:
         row["population_year"] = max(series)
         row["population"] = series[max(series)]
-    if not _covered(store, code, year_from, year_to):
+    if not commune_covered(store, code, year_from, year_to):
         return row
     flux = flux_from_pair(load_pair(store, territory, year_from, year_to), "artif", rule,
                           thresholds)
