@@ -1,0 +1,200 @@
+"""Processus: flows grouped into named land-take processes, with an editable process table, the
+changes to check (pseudo-change, turned into draft flags) and SDG 11.3.1.
+
+Thin page: the engine classifies (:mod:`ocsge_engine.flows.processes`), flags suspect flows
+(:mod:`ocsge_engine.indicators.pseudo_change`) and computes SDG 11.3.1
+(:mod:`ocsge_engine.indicators.sdg`); charts come from :mod:`ocsge_engine.charts.processes`.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from ocsge_engine.charts.processes import process_bars, process_sankey
+from ocsge_engine.charts.style import fr_ha, fr_number
+from ocsge_engine.config import get_settings
+from ocsge_engine.errors import OcsgeError
+from ocsge_engine.flags import FlagStore
+from ocsge_engine.flows import ExchangeMatrix, exchange_matrix
+from ocsge_engine.flows.processes import (
+    TABLE_COLUMNS,
+    ProcessTable,
+    default_process_table,
+    process_flows,
+    process_totals,
+    read_process_table,
+)
+from ocsge_engine.indicators.pseudo_change import (
+    PseudoChange,
+    area_to_check_by_process,
+    default_rules,
+    draft_flags,
+    implausible_pieces,
+    pseudo_change,
+)
+from ocsge_engine.indicators.sdg import Sdg1131, territory_sdg
+from pages import _shared as shared
+from pages._widgets import MIME, show_fig
+
+TABLE_STATE = "processus_table_csv"
+DRAFTS_STATE = "processus_drafts"
+EDITOR_ORDER = ("label_fr", "code", "change", "from_family", "to_family", "from_cs", "to_cs",
+                "from_us", "to_us", "color_hex")
+
+
+@st.cache_data(max_entries=32, show_spinner="Calcul des flux…")
+def couple_matrix(territory_id: str, year_from: int, year_to: int) -> ExchangeMatrix:
+    """CS×US exchange matrix of the pair (every process total aggregates it)."""
+    return exchange_matrix(shared.get_store(), shared.cached_territory(territory_id), year_from,
+                           year_to, by="cs_us")
+
+
+@st.cache_data(max_entries=64)
+def process_table(csv_text: str) -> ProcessTable:
+    """The validated process table of a CSV text (raises ProcessTableError)."""
+    return read_process_table(csv_text.encode("utf-8"))
+
+
+@st.cache_data(max_entries=32)
+def suspect(territory_id: str, year_from: int, year_to: int) -> PseudoChange:
+    """Pseudo-change of the pair (implausible transitions, DIFF/overlay disagreement)."""
+    return pseudo_change(couple_matrix(territory_id, year_from, year_to))
+
+
+@st.cache_data(max_entries=32, show_spinner="Calcul de l'ODD 11.3.1…")
+def sdg(territory_id: str, year_from: int, year_to: int) -> Sdg1131:
+    """SDG 11.3.1 of the territory."""
+    return territory_sdg(shared.get_store(), shared.cached_territory(territory_id), year_from,
+                         year_to)
+
+
+def _table_editor() -> ProcessTable:
+    """The process table: editable, downloadable, reloadable; invalid edits fall back."""
+    default_csv = default_process_table().to_csv()
+    with st.expander("Table des processus (modifiable)", expanded=True):
+        st.caption("Règles lues dans l'ordre : la première qui s'applique classe la transition. "
+                   "« * » = tout, « a|b » = l'un ou l'autre, « !a » = tout sauf a ; un code vaut "
+                   "aussi pour ses sous-codes. Détail : docs/processes.md.")
+        uploaded = st.file_uploader("Recharger une table (CSV)", type=["csv"],
+                                    key="processus_upload")
+        if uploaded is not None:
+            try:
+                st.session_state[TABLE_STATE] = read_process_table(uploaded.getvalue()).to_csv()
+            except OcsgeError as err:
+                st.error(err.user_message)
+        current = st.session_state.get(TABLE_STATE, default_csv)
+        rules = process_table(current).rules if current != default_csv else \
+            default_process_table().rules
+        edited = st.data_editor(rules[list(EDITOR_ORDER)], num_rows="dynamic", hide_index=True,
+                                key=f"processus_editor_{hash(current)}",
+                                column_config={"label_fr": st.column_config.TextColumn(
+                                    "Libellé", width="large")})
+        try:
+            table = process_table(edited[list(TABLE_COLUMNS)].to_csv(index=False))
+        except OcsgeError as err:
+            st.error(err.user_message + " La table précédente est conservée.")
+            table = process_table(current) if current != default_csv else default_process_table()
+        cols = st.columns(3)
+        cols[0].download_button("Télécharger la table (CSV)", data=table.to_csv(),
+                                file_name="processus.csv", mime=MIME["csv"],
+                                key="processus_download", on_click="ignore",
+                                icon=":material/download:")
+        if cols[1].button("Revenir à la table par défaut", key="processus_reset"):
+            st.session_state.pop(TABLE_STATE, None)
+            st.rerun()
+    return table
+
+
+def _drafts_section(territory_id: str, pair: tuple[int, int], result: PseudoChange) -> None:
+    st.subheader("Changements à vérifier")
+    st.caption("Flux probablement dus à la production des données plutôt qu'à un changement réel : "
+               "transitions invraisemblables sur la période (règles par défaut) et désaccord "
+               "entre la couche des différences IGN et le croisement des deux millésimes.")
+    labels = default_rules().labels
+    implausible = result.implausible.assign(regle=result.implausible["rule"].map(labels))
+    if not result.has_diff:
+        st.info("Pas de couche des différences IGN pour cette période : seul le contrôle des "
+                "transitions invraisemblables s'applique.")
+    if implausible.empty and result.disagreement.empty:
+        st.success("Aucun changement à vérifier sur ce territoire.")
+        return
+    st.dataframe(implausible, hide_index=True, key="processus_suspect")
+    if not result.disagreement.empty:
+        st.dataframe(result.disagreement, hide_index=True, key="processus_desaccord")
+    if st.button("Préparer des brouillons de signalement", key="processus_drafts_build"):
+        store, where = shared.get_store(), shared.cached_territory(territory_id)
+        layers = [shared.run_safely(store.polygons, where, y, columns=["id", "code_cs", "code_us"])
+                  for y in pair]
+        if all(layer is not None for layer in layers):
+            pieces = implausible_pieces(layers[0], layers[1], pair[1] - pair[0], min_area_m2=50.0)
+            st.session_state[DRAFTS_STATE] = draft_flags(pieces, layers[1], territory_id, pair[1],
+                                                         labels)
+    drafts = st.session_state.get(DRAFTS_STATE) or []
+    if drafts:
+        review = pd.DataFrame([{"accepter": False, "polygone": d.polygon_id,
+                                "actuel": f"{d.code_cs_current} / {d.code_us_current}",
+                                "propose": f"{d.code_cs_proposed} / {d.code_us_proposed}",
+                                "commentaire": d.comment} for d in drafts])
+        chosen = st.data_editor(review, hide_index=True, key="processus_drafts_review",
+                                disabled=["polygone", "actuel", "propose", "commentaire"])
+        if st.button("Enregistrer les signalements acceptés", key="processus_drafts_save"):
+            store = FlagStore(get_settings().store_dir)
+            accepted = [d for d, ok in zip(drafts, chosen["accepter"]) if ok]
+            for flag in accepted:
+                shared.run_safely(store.add, flag)
+            st.success(f"{len(accepted)} signalement(s) enregistré(s) : voir la page Signaler.")
+            st.session_state.pop(DRAFTS_STATE, None)
+
+
+def _sdg_section(result: Sdg1131) -> None:
+    st.subheader("ODD 11.3.1 : consommation d'espace et croissance démographique")
+    cols = st.columns(4)
+    cols[0].metric("Taux de consommation (LCR, /an)",
+                   "—" if result.lcr is None else fr_number(100 * result.lcr, 2) + " %")
+    cols[1].metric("Croissance démographique (PGR, /an)",
+                   "—" if result.pgr is None else fr_number(100 * result.pgr, 2) + " %")
+    cols[2].metric("Ratio LCR / PGR", "—" if result.ratio is None else fr_number(result.ratio, 2))
+    cols[3].metric("m² artificialisés par nouvel habitant",
+                   "—" if result.m2_per_new_inhabitant is None
+                   else fr_number(result.m2_per_new_inhabitant, 0))
+    years = result.population_years
+    st.caption("ONU-Habitat : LCR = ln(Urb(t+n)/Urb(t))/y, PGR = ln(Pop(t+n)/Pop(t))/y ; "
+               "surface urbanisée = artificialisée (matrice du décret). Population INSEE "
+               + (f"{years[0]}–{years[1]}" if years else "indisponible")
+               + (" (approximation : années différentes des millésimes)." if result.proxy else "."))
+
+
+def main() -> None:
+    """Render the page."""
+    territory = shared.run_safely(shared.cached_territory, shared.territory_id())
+    st.title(f"Processus : {territory.name}" if territory else "Processus")
+    shared.synthetic_banner()
+    pair = shared.years()
+    if territory is None or pair is None:
+        st.warning("Ce territoire n'a pas deux millésimes OCS GE dans la base : pas de processus.")
+        return
+    table = _table_editor()
+    matrix = shared.run_safely(couple_matrix, territory.id, *pair)
+    if matrix is None:
+        return
+    flows = process_flows(matrix, table)
+    totals = process_totals(matrix, table)
+    result = suspect(territory.id, *pair)
+    to_check = area_to_check_by_process(result, table)
+    stem = f"processus_{territory.code}_{pair[0]}-{pair[1]}"
+    show_fig(process_sankey(flows, table, year_from=pair[0], year_to=pair[1]), f"sankey_{stem}",
+             flows, key="processus_sankey")
+    show_fig(process_bars(totals, to_check, table), f"barres_{stem}",
+             totals.assign(a_verifier_ha=[float(to_check.get(p, 0.0)) for p in totals["process"]]),
+             key="processus_bars")
+    changed = float(totals.loc[totals["process"] != "stable", "area_ha"].sum())
+    st.caption(f"{fr_ha(changed)} ont changé entre {pair[0]} et {pair[1]}, dont "
+               f"{fr_ha(float(to_check.sum()))} à vérifier.")
+    _drafts_section(territory.id, pair, result)
+    sdg_result = shared.run_safely(sdg, territory.id, *pair)
+    if sdg_result is not None:
+        _sdg_section(sdg_result)
+
+
+main()

@@ -1,0 +1,50 @@
+"""Browser test: the Processus page in chromium; editing the process table changes the Sankey."""
+
+from __future__ import annotations
+
+from tests.browser.conftest import OfflinePage, screenshot, wait_for_app
+
+TERRITORY = "commune:33529"  # La Teste-de-Buch: étalement résidentiel present 2015 -> 2018
+SANKEY_LABELS = "g.sankey-node text.node-label"
+NEW_LABEL = "Lotissements neufs"
+ROW_HEIGHT_PX = 35  # glide-data-grid default row height in Streamlit
+ETALEMENT_ROW = 3   # 0-based row of etalement_residentiel in the default table
+
+
+def _sankey_labels(page) -> list[str]:
+    sankey = page.get_by_test_id("stPlotlyChart").first
+    sankey.locator(SANKEY_LABELS).first.wait_for(state="attached", timeout=60_000)
+    return [t.strip() for t in sankey.locator(SANKEY_LABELS).all_text_contents()]
+
+
+def test_editing_the_process_table_changes_the_sankey(app_url: str, offline_page: OfflinePage):
+    page = offline_page.page
+    page.goto(f"{app_url}/?territoire={TERRITORY}&de=2015&a=2018")
+    wait_for_app(page)
+    page.get_by_test_id("stSidebarNav").locator('a[href$="/processus"]').click()
+    page.wait_for_url("**/processus**")
+    wait_for_app(page)
+    assert page.locator('[data-testid="stException"]').count() == 0
+    before = _sankey_labels(page)
+    assert "Étalement résidentiel" in before, before
+    # edit the label of « étalement résidentiel » in the data editor (first column)
+    editor = page.get_by_test_id("stDataFrame").first
+    editor.scroll_into_view_if_needed()
+    box = editor.bounding_box()
+    assert box is not None
+    page.mouse.dblclick(box["x"] + 60, box["y"] + ROW_HEIGHT_PX * (ETALEMENT_ROW + 1.5))
+    page.locator("textarea").first.wait_for(state="visible", timeout=10_000)  # overlay editor
+    page.keyboard.press("Control+A")
+    page.keyboard.type(NEW_LABEL)
+    screenshot(page, "processus_typing")
+    page.keyboard.press("Enter")
+    wait_for_app(page)
+    screenshot(page, "processus_after_enter")
+    page.wait_for_function(
+        "label => [...document.querySelectorAll('g.sankey-node text.node-label')]"
+        ".some(t => t.textContent.includes(label))", arg=NEW_LABEL, timeout=60_000)
+    after = _sankey_labels(page)
+    assert NEW_LABEL in after and "Étalement résidentiel" not in after, after
+    screenshot(page, "processus_edited")
+    assert page.locator('[data-testid="stException"]').count() == 0
+    assert offline_page.blocked == [], offline_page.blocked
