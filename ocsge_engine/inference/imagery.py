@@ -9,12 +9,21 @@ from one to three aligned rasters (GeoTIFF, VRT, any GDAL format):
 * an ``elevation_path`` (band 1) replaces the elevation band: 8-bit values are FLAIR units
   (0.2 m), float values are metres (divided by 0.2, clipped to 0-255).
 
-Reads return float32 ``(bands, h, w)`` for one window only; nothing holds the full raster.
+Reads return ``(bands, h, w)`` for one window (or one block of windows) only; nothing holds the
+full raster. They are float32 by default; :attr:`BandStack.native_dtype` is ``uint8`` when every
+band is stored as 8-bit and unscaled, so the values can travel as bytes (4× less memory and
+host→device traffic) and be converted on the device, with the same values.
+
+Threads: a rasterio dataset must not be used by two threads at once. :meth:`BandStack.reader`
+returns a read function that opens one set of dataset handles per calling thread (GDAL releases
+the GIL while it reads, so several reader threads read in parallel).
 """
 
 from __future__ import annotations
 
 import logging
+import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -64,19 +73,94 @@ class BandStack:
     has_elevation: bool
     notes: list[str] = field(default_factory=list)
     _datasets: list[rasterio.io.DatasetReader] = field(default_factory=list, repr=False)
+    _clones: list[BandStack] = field(default_factory=list, repr=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
-    def read(self, window: Window) -> npt.NDArray[np.float32]:
-        """Read one window as float32 ``(bands, h, w)`` on the 0-255 scale."""
+    @property
+    def native_dtype(self) -> np.dtype[np.uint8] | np.dtype[np.float32]:
+        """``uint8`` when every band is an unscaled 8-bit band (or a zero filler), else ``float32``."""
+        exact = all(b.dataset is None or (b.scale == 1.0 and b.dataset.dtypes[b.index - 1] == "uint8")
+                    for b in self.bands)
+        return np.dtype(np.uint8) if exact else np.dtype(np.float32)
+
+    def read(self, window: Window, dtype: npt.DTypeLike = np.float32) -> npt.NDArray[np.generic]:
+        """Read one window as ``(bands, h, w)`` on the 0-255 scale.
+
+        Args:
+            window: pixel window of the raster.
+            dtype: ``float32`` (default, any input) or ``uint8`` (only when :attr:`native_dtype`
+                is ``uint8``: the values are then the same, stored on one byte).
+
+        Raises:
+            ValueError: ``uint8`` asked for bands that are not 8-bit.
+        """
         h, w = int(window.height), int(window.width)
-        out = np.zeros((len(self.bands), h, w), dtype=np.float32)
+        out = np.zeros((len(self.bands), h, w), dtype=dtype)
+        if out.dtype == np.uint8:
+            if self.native_dtype != np.uint8:
+                raise ValueError("uint8 reads need unscaled 8-bit bands")
+            self._read_bytes(window, out)
+            return out
         for i, band in enumerate(self.bands):
             if band.dataset is not None:
                 data = band.dataset.read(band.index, window=window, out_dtype=np.float32)
                 np.clip(data * band.scale if band.scale != 1.0 else data, 0.0, 255.0, out=out[i])
         return out
 
+    def _read_bytes(self, window: Window, out: npt.NDArray[np.uint8]) -> None:
+        """Fill ``out`` with one GDAL call per run of consecutive bands of the same dataset."""
+        i = 0
+        while i < len(self.bands):
+            band = self.bands[i]
+            j = i + 1
+            while (j < len(self.bands) and band.dataset is not None and self.bands[j].dataset is band.dataset
+                   and self.bands[j].index == self.bands[j - 1].index + 1):
+                j += 1
+            if band.dataset is not None:
+                band.dataset.read(list(range(band.index, band.index + j - i)), window=window, out=out[i:j])
+            i = j
+
+    def reader(self, dtype: npt.DTypeLike = np.float32) -> Callable[[int, int, int, int], npt.NDArray[np.generic]]:
+        """A thread-safe ``read(row, col, height, width)`` with one set of dataset handles per thread.
+
+        The handles are opened on a thread's first call and closed with this stack.
+
+        Args:
+            dtype: as in :meth:`read`.
+        """
+        local = threading.local()
+
+        def read(row: int, col: int, height: int, width: int) -> npt.NDArray[np.generic]:
+            stack = getattr(local, "stack", None)
+            if stack is None:
+                stack = local.stack = self._clone()
+            return stack.read(Window(col, row, width, height), dtype=dtype)
+
+        return read
+
+    def _clone(self) -> BandStack:
+        """The same stack on freshly opened handles (for another thread)."""
+        opened = [rasterio.open(ds.name) for ds in self._datasets]
+        try:
+            bands = [_Band(None) if b.dataset is None else
+                     _Band(opened[self._datasets.index(b.dataset)], b.index, b.scale) for b in self.bands]
+        except BaseException:
+            for ds in opened:
+                ds.close()
+            raise
+        clone = BandStack(paths=self.paths, bands=bands, width=self.width, height=self.height,
+                          transform=self.transform, crs=self.crs, has_elevation=self.has_elevation,
+                          notes=list(self.notes), _datasets=opened)
+        with self._lock:
+            self._clones.append(clone)
+        return clone
+
     def close(self) -> None:
-        """Close the underlying datasets."""
+        """Close the underlying datasets and those opened for reader threads."""
+        with self._lock:
+            clones, self._clones = self._clones, []
+        for clone in clones:
+            clone.close()
         for ds in self._datasets:
             ds.close()
 

@@ -18,8 +18,11 @@ import os
 import shutil
 import tempfile
 import time
-from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+import queue
+import threading
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, Protocol
@@ -30,9 +33,11 @@ import numpy.typing as npt
 import pandas as pd
 import rasterio
 import rasterio.shutil
+import shapely
 import torch
 from rasterio.features import geometry_mask, geometry_window
 from rasterio.windows import Window
+from shapely.geometry import box
 from shapely.geometry.base import BaseGeometry
 
 from ocsge_engine.errors import GeometryError, ImageryError
@@ -40,7 +45,7 @@ from ocsge_engine.inference.checkpoints import LoadedModel, ModelCard, load_chec
 from ocsge_engine.inference.fallback import FALLBACK_CARD, FallbackPredictor
 from ocsge_engine.inference.imagery import BandStack, open_band_stack
 from ocsge_engine.inference.tiling import Tile, TileGrid, crop_core, pad_window
-from ocsge_engine.inference.vectorize import POLYGON_COLUMNS, class_stats, polygonize
+from ocsge_engine.inference.vectorize import POLYGON_COLUMNS, polygonize
 
 logger = logging.getLogger(__name__)
 
@@ -72,6 +77,8 @@ class PredictSettings:
         min_area_m2: polygons smaller than this are sieved into their neighbours.
         max_pixels: refuse areas larger than this (vectorisation holds one byte per pixel).
         vectorize: build the polygons (``False``: empty polygon layer, stats only; benchmarks).
+        readers: reader threads, each with its own dataset handles (0 = auto: 1 on CPU, where
+            the model is the bottleneck, else ``min(8, cores - 2)``).
     """
 
     window_px: int = 512
@@ -82,6 +89,7 @@ class PredictSettings:
     min_area_m2: float = 10.0
     max_pixels: int = 200_000_000
     vectorize: bool = True
+    readers: int = 0
 
 
 @dataclass
@@ -105,6 +113,10 @@ class PredictionResult:
         metadata_path: JSON with all of the above except the tables.
         timings_s: seconds per stage (``inference`` = read + predict + write windows,
             ``postprocess`` = sieve, polygons, stats, COG conversion).
+        stages_s: seconds inside the inference stage: ``read`` / ``read_cpu`` (wall / CPU time
+            summed over reader threads), ``wait_read`` (predictor idle, waiting for data),
+            ``predict``, ``write`` / ``write_cpu`` (writer thread: masks, counts, windowed
+            writes), ``wait_write`` (writer queue full).
     """
 
     classes_path: Path
@@ -122,6 +134,10 @@ class PredictionResult:
     notes: list[str] = field(default_factory=list)
     metadata_path: Path | None = None
     timings_s: dict[str, float] = field(default_factory=dict)
+    stages_s: dict[str, float] = field(default_factory=dict)
+
+
+GDAL_CACHE_BYTES = 128 * 2**20  # windows are read by blocks, not through GDAL's cache: keep it small
 
 
 def select_device(device: Device = "auto") -> str:
@@ -162,21 +178,61 @@ class ModelPredictor:
         """The model card."""
         return self.loaded.card
 
-    def logits(self, batch: npt.NDArray[np.float32]) -> torch.Tensor:
-        """Return float32 logits ``(B, classes, S, S)`` with inactive classes at -inf."""
-        x = (torch.from_numpy(batch).to(self.device) - self._mean) / self._std
+    def logits(self, batch: npt.NDArray[np.generic] | torch.Tensor) -> torch.Tensor:
+        """Return float32 logits ``(B, classes, S, S)`` with inactive classes at -inf.
+
+        ``batch`` is float32 or uint8 (0-255), numpy or a (pinned) CPU tensor: it is copied to the
+        device as it is (``non_blocking``), then converted to float32 and normalised there.
+        """
+        x = batch if isinstance(batch, torch.Tensor) else torch.from_numpy(np.ascontiguousarray(batch))
+        x = x.to(self.device, non_blocking=True).float()
+        x = (x - self._mean) / self._std
         with torch.inference_mode(), torch.autocast(device_type="cuda", dtype=torch.float16,
                                                     enabled=self.device == "cuda"):
             out = self.loaded.model(x).float()
         return out.masked_fill(self._inactive.view(1, -1, 1, 1), float("-inf"))
 
-    def __call__(self, batch: npt.NDArray[np.float32]
+    def _classify(self, batch: npt.NDArray[np.generic] | torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        with torch.inference_mode():
+            prob, idx = torch.softmax(self.logits(batch), dim=1).max(dim=1)
+            return idx.to(torch.uint8), torch.round(prob * 100).to(torch.uint8)
+
+    def __call__(self, batch: npt.NDArray[np.generic] | torch.Tensor
                  ) -> tuple[npt.NDArray[np.uint8], npt.NDArray[np.uint8] | None]:
         """Return classes ``(B, S, S)`` and confidence in % ``(B, S, S)`` (uint8)."""
-        logits = self.logits(batch)
-        prob, idx = torch.softmax(logits, dim=1).max(dim=1)
-        conf = torch.round(prob * 100).to(torch.uint8)
-        return idx.to(torch.uint8).cpu().numpy(), conf.cpu().numpy()
+        idx, conf = self._classify(batch)
+        return idx.cpu().numpy(), conf.cpu().numpy()
+
+    def submit(self, batch: npt.NDArray[np.generic] | torch.Tensor, confidence: bool = True
+               ) -> Callable[[], tuple[npt.NDArray[np.uint8], npt.NDArray[np.uint8] | None]]:
+        """Start predicting a batch; the returned function waits for and returns ``__call__``'s result.
+
+        On CUDA the kernels and the device→host copies (uint8, into pinned memory) are only queued,
+        so the next batch can be queued while this one runs; ``batch`` must stay untouched until
+        the result is collected. Elsewhere the batch is predicted at once.
+
+        Args:
+            batch: as in :meth:`logits`.
+            confidence: also bring back the confidence (else ``None``).
+        """
+        if self.device != "cuda":
+            cls, conf = self(batch)
+            return lambda: (cls, conf if confidence else None)
+        idx, prob = self._classify(batch)
+        idx_host = torch.empty(idx.shape, dtype=torch.uint8, pin_memory=True)
+        idx_host.copy_(idx, non_blocking=True)
+        conf_host = None
+        if confidence:
+            conf_host = torch.empty(prob.shape, dtype=torch.uint8, pin_memory=True)
+            conf_host.copy_(prob, non_blocking=True)
+        done = torch.cuda.Event()
+        done.record()
+
+        def collect() -> tuple[npt.NDArray[np.uint8], npt.NDArray[np.uint8] | None]:
+            done.synchronize()
+            return idx_host.numpy(), None if conf_host is None else conf_host.numpy()
+
+        return collect
 
 
 def _is_oom(err: BaseException) -> bool:
@@ -208,38 +264,166 @@ def run_batch(predictor: Predictor, batch: npt.NDArray[np.float32]
         return np.concatenate([a_cls, b_cls]), conf
 
 
-ReadFn = Callable[[int, int, int, int], npt.NDArray[np.float32]]
+ReadFn = Callable[[int, int, int, int], npt.NDArray[Any]]
+MAX_RUN_WINDOWS = 16  # windows of one row read as one block (bounds a reader's block to ~16 windows)
 
 
-def iter_tiled(grid: TileGrid, read: ReadFn, predictor: Predictor, batch_size: int = 4
+def _runs(chunk: list[Tile]) -> list[list[Tile]]:
+    """Split a row-major chunk of tiles into runs of consecutive windows of the same window row."""
+    runs: list[list[Tile]] = []
+    for tile in chunk:
+        last = runs[-1][-1] if runs else None
+        if (last is None or len(runs[-1]) >= MAX_RUN_WINDOWS or (last.read_row, last.read_height)
+                != (tile.read_row, tile.read_height) or tile.read_col < last.read_col):
+            runs.append([tile])
+        else:
+            runs[-1].append(tile)
+    return runs
+
+
+def _assemble(chunk: list[Tile], read: ReadFn, out: npt.NDArray[Any]) -> tuple[float, float]:
+    """Fill ``out[:len(chunk)]`` with the padded windows of ``chunk``; return wall and CPU seconds.
+
+    Neighbouring windows overlap by twice the margin: each run of windows of one row is read as
+    one block (one read per band set instead of one per window, each pixel read once per row of
+    windows instead of twice), then sliced and mirror-padded window by window.
+    """
+    t0, c0 = time.perf_counter(), time.thread_time()
+    j = 0
+    for run in _runs(chunk):
+        first, last = run[0], run[-1]
+        block = read(first.read_row, first.read_col, first.read_height,
+                     last.read_col + last.read_width - first.read_col)
+        for tile in run:
+            c = tile.read_col - first.read_col
+            out[j] = pad_window(block[:, :, c:c + tile.read_width], tile)
+            j += 1
+    return time.perf_counter() - t0, time.thread_time() - c0
+
+
+@dataclass
+class _Buffers:
+    """Batch buffers reused round-robin (pinned host memory when the predictor is on CUDA)."""
+
+    shape: tuple[int, ...]
+    dtype: np.dtype[Any]
+    pinned: bool
+    free: list[tuple[npt.NDArray[Any], torch.Tensor | None]] = field(default_factory=list)
+
+    def take(self) -> tuple[npt.NDArray[Any], torch.Tensor | None]:
+        if self.free:
+            return self.free.pop()
+        if self.pinned:
+            tensor = torch.empty(self.shape, dtype=torch.from_numpy(np.empty(0, self.dtype)).dtype,
+                                 pin_memory=True)
+            return tensor.numpy(), tensor
+        return np.empty(self.shape, dtype=self.dtype), None
+
+    def give(self, buf: tuple[npt.NDArray[Any], torch.Tensor | None]) -> None:
+        self.free.append(buf)
+
+
+def iter_tiled(grid: Iterable[Tile], read: ReadFn, predictor: Predictor, batch_size: int = 4, *,
+               readers: int = 1, dtype: npt.DTypeLike = np.float32, confidence: bool = True,
+               stages: dict[str, float] | None = None
                ) -> Iterator[tuple[Tile, npt.NDArray[np.uint8], npt.NDArray[np.uint8] | None]]:
-    """Yield ``(tile, classes_core, confidence_core)`` for every tile of ``grid``, batch by batch.
+    """Yield ``(tile, classes_core, confidence_core)`` for every tile of ``grid``, in order.
 
-    The next batch is read and padded in one background thread while the current one is
-    predicted (GDAL releases the GIL), so I/O overlaps compute; ``read`` is only ever called from
-    that one thread.
+    Stages, each overlapping the others:
+
+    * **read**: ``readers`` background threads each assemble a whole batch (windows read by runs
+      of one window row, sliced, mirror-padded) into a reused buffer, at most ``readers`` batches
+      ahead (memory does not grow with the area); with ``readers > 1``, ``read`` is called from
+      several threads at once and must be thread-safe (:meth:`~.imagery.BandStack.reader`);
+    * **predict**: batches go to the predictor in row-major order, in chunks of ``batch_size``
+      (the same batches as one window at a time); a predictor with a ``submit`` method (the
+      :class:`ModelPredictor`) gets the next batch queued on the GPU before the current result is
+      collected, from pinned buffers;
+    * the caller consumes the cores (writes them) while the next batches are read and predicted.
 
     Args:
-        grid: tiling of the area.
-        read: ``read(row, col, height, width) -> (bands, height, width)`` float32 for the area.
+        grid: tiling of the area, or any row-major sequence of its tiles.
+        read: ``read(row, col, height, width) -> (bands, height, width)`` for the area.
         predictor: window predictor.
         batch_size: windows per call to the predictor.
+        readers: reader threads.
+        dtype: dtype of the batches (``uint8`` when ``read`` returns 8-bit values).
+        confidence: collect the confidence when the predictor gives one.
+        stages: when given, seconds are added under ``read`` and ``read_cpu`` (wall and CPU time,
+            summed over reader threads), ``wait_read`` (prediction waiting for data) and ``predict``.
+
+    Notes:
+        Memory: ``readers + 2`` batch buffers plus one block per reader thread, whatever the area.
     """
     tiles = list(grid)
+    if not tiles:
+        return
     chunks = [tiles[i:i + batch_size] for i in range(0, len(tiles), batch_size)]
+    first = tiles[0]
+    bands = read(first.read_row, first.read_col, 1, 1).shape[0]
+    size = first.read_height + first.pad_top + first.pad_bottom
+    submit = getattr(predictor, "submit", None)
+    pinned = submit is not None and predictor.device == "cuda"
+    buffers = _Buffers((batch_size, bands, size, size), np.dtype(dtype), pinned)
+    timing = stages if stages is not None else {}
+    for key in ("read", "read_cpu", "wait_read", "predict"):
+        timing.setdefault(key, 0.0)
+    depth = max(1, readers)
+    readers_pool = ThreadPoolExecutor(max_workers=depth, thread_name_prefix="ocsge-read")
+    pending: deque[tuple[list[Tile], tuple[npt.NDArray[Any], torch.Tensor | None],
+                         Future[tuple[float, float]]]] = deque()
+    next_chunk = 0
 
-    def prepare(chunk: list[Tile]) -> npt.NDArray[np.float32]:
-        return np.stack([pad_window(read(t.read_row, t.read_col, t.read_height, t.read_width), t) for t in chunk])
+    def fill() -> None:
+        nonlocal next_chunk
+        while len(pending) < depth and next_chunk < len(chunks):
+            chunk, buf = chunks[next_chunk], buffers.take()
+            pending.append((chunk, buf, readers_pool.submit(_assemble, chunk, read, buf[0])))
+            next_chunk += 1
 
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        pending = pool.submit(prepare, chunks[0]) if chunks else None
-        for k, chunk in enumerate(chunks):
-            assert pending is not None
-            batch = pending.result()
-            pending = pool.submit(prepare, chunks[k + 1]) if k + 1 < len(chunks) else None
-            classes, conf = run_batch(predictor, batch)
-            for j, tile in enumerate(chunk):
-                yield tile, crop_core(classes[j], tile), None if conf is None else crop_core(conf[j], tile)
+    def start(chunk: list[Tile], buf: tuple[npt.NDArray[Any], torch.Tensor | None]
+              ) -> Callable[[], tuple[npt.NDArray[np.uint8], npt.NDArray[np.uint8] | None]]:
+        n = len(chunk)
+        batch = buf[0][:n] if buf[1] is None else buf[1][:n]
+        if submit is not None:
+            try:
+                return submit(batch, confidence)  # type: ignore[no-any-return]
+            except (RuntimeError, torch.OutOfMemoryError) as err:
+                if not _is_oom(err):
+                    raise
+        result = run_batch(predictor, batch)  # type: ignore[arg-type]
+        return lambda: result
+
+    try:
+        fill()
+        inflight: tuple[list[Tile], tuple[npt.NDArray[Any], torch.Tensor | None], Callable[..., Any]] | None = None
+        while pending or inflight is not None:
+            current = None
+            if pending:
+                chunk, buf, future = pending.popleft()
+                t0 = time.perf_counter()
+                wall, cpu = future.result()
+                timing["read"] += wall
+                timing["read_cpu"] += cpu
+                t1 = time.perf_counter()
+                timing["wait_read"] += t1 - t0
+                current = (chunk, buf, start(chunk, buf))
+                timing["predict"] += time.perf_counter() - t1
+                fill()
+            if inflight is not None:
+                done_chunk, done_buf, collect = inflight
+                t0 = time.perf_counter()
+                classes, conf = collect()
+                timing["predict"] += time.perf_counter() - t0
+                buffers.give(done_buf)
+                fill()
+                for j, tile in enumerate(done_chunk):
+                    yield tile, crop_core(classes[j], tile), None if conf is None else crop_core(conf[j], tile)
+            inflight = current
+    finally:
+        for _, _, future in pending:
+            future.cancel()
+        readers_pool.shutdown(wait=True)
 
 
 def predict_array(predictor: Predictor, array: npt.NDArray[np.float32], tiled: bool = True,
@@ -301,41 +485,136 @@ def _profile(stack: BandStack, win: Window, window_px: int) -> dict[str, Any]:
     block = 256 if min(win.width, win.height) >= 256 else 16 * max(1, int(min(win.width, win.height)) // 16)
     return dict(driver="GTiff", dtype="uint8", count=1, nodata=NODATA, width=int(win.width),
                 height=int(win.height), crs=stack.crs, transform=rasterio.windows.transform(win, stack.transform),
-                tiled=True, blockxsize=block, blockysize=block, compress="deflate")
+                tiled=True, blockxsize=block, blockysize=block)  # temporary: uncompressed, fast writes
 
 
 def _to_cog(src: Path, dst: Path) -> None:
     """Convert a tiled GeoTIFF to a COG next to ``dst``, then rename it onto ``dst``."""
     tmp = dst.with_name(f".{dst.name}.tmp.tif")
-    rasterio.shutil.copy(src, tmp, driver="COG", compress="DEFLATE", overview_resampling="nearest")
+    rasterio.shutil.copy(src, tmp, driver="COG", compress="DEFLATE", overview_resampling="nearest",
+                         num_threads="ALL_CPUS")
     os.replace(tmp, dst)
+
+
+def _readers(settings: PredictSettings, device: str) -> int:
+    if settings.readers > 0:
+        return settings.readers
+    return 1 if device == "cpu" else max(1, min(8, (os.cpu_count() or 1) - 2))
+
+
+class _Writer:
+    """Writer thread: territory mask, class counts and windowed writes of the cores.
+
+    Fed through a bounded queue (memory stays flat); an error in the thread is raised again in the
+    caller at the next :meth:`put` or at :meth:`close`.
+    """
+
+    def __init__(self, cls_ds: Any, conf_ds: Any, geometry: BaseGeometry | None, aoi_transform: Any,
+                 capacity: int) -> None:
+        self.cls_ds, self.conf_ds, self.geometry, self.aoi_transform = cls_ds, conf_ds, geometry, aoi_transform
+        self.counts = np.zeros(256, dtype=np.int64)
+        self.busy_s = 0.0
+        self.cpu_s = 0.0
+        self.wait_s = 0.0
+        self.error: BaseException | None = None
+        self._queue: queue.Queue[tuple[Tile, Any, Any] | None] = queue.Queue(maxsize=capacity)
+        if geometry is not None:
+            shapely.prepare(geometry)
+        self._thread = threading.Thread(target=self._run, name="ocsge-write", daemon=True)
+        self._thread.start()
+
+    def put(self, tile: Tile, cls: npt.NDArray[np.uint8], conf: npt.NDArray[np.uint8] | None) -> None:
+        t0 = time.perf_counter()
+        self._queue.put((tile, cls, conf))
+        self.wait_s += time.perf_counter() - t0
+        if self.error is not None:
+            self.close()
+
+    def close(self) -> None:
+        """Wait for the queued writes; raise the writer's error if any."""
+        if self._thread.is_alive():
+            self._queue.put(None)
+            self._thread.join()
+        if self.error is not None:
+            raise self.error
+
+    def _run(self) -> None:
+        while (item := self._queue.get()) is not None:
+            if self.error is not None:
+                continue  # drain so that the producer never blocks
+            try:
+                t0, c0 = time.perf_counter(), time.thread_time()
+                self._write(*item)
+                self.busy_s += time.perf_counter() - t0
+                self.cpu_s += time.thread_time() - c0
+            except BaseException as err:  # noqa: BLE001 - re-raised in the caller
+                self.error = err
+
+    def _write(self, tile: Tile, cls: npt.NDArray[np.uint8], conf: npt.NDArray[np.uint8] | None) -> None:
+        core = Window(tile.core_col, tile.core_row, tile.core_width, tile.core_height)
+        outside = self._outside(core, cls.shape)
+        if outside is not None:
+            cls = np.where(outside, NODATA, cls).astype(np.uint8)
+            conf = None if conf is None else np.where(outside, NODATA, conf).astype(np.uint8)
+        self.counts += np.bincount(cls.reshape(-1), minlength=256)
+        self.cls_ds.write(cls, 1, window=core)
+        if self.conf_ds is not None and conf is not None:
+            self.conf_ds.write(conf, 1, window=core)
+
+    def _outside(self, core: Window, shape: tuple[int, ...]) -> npt.NDArray[np.bool_] | None:
+        """Pixels of the core whose centre is outside the territory, ``None`` when none is.
+
+        A core inside the territory needs no rasterisation (every pixel centre is inside), nor
+        one outside it (every centre is outside): only cores crossing its border are rasterised.
+        """
+        if self.geometry is None:
+            return None
+        transform = rasterio.windows.transform(core, self.aoi_transform)
+        cell = box(*rasterio.windows.bounds(Window(0, 0, core.width, core.height), transform))
+        if self.geometry.contains(cell):
+            return None
+        if not self.geometry.intersects(cell):
+            return np.ones(shape, dtype=bool)
+        return geometry_mask([self.geometry], out_shape=shape, transform=transform)
 
 
 def _write_rasters(stack: BandStack, win: Window, geometry: BaseGeometry | None, predictor: Predictor,
                    settings: PredictSettings, cls_tmp: Path, conf_tmp: Path | None,
-                   progress: Progress | None) -> int:
+                   progress: Progress | None, stages: dict[str, float] | None = None
+                   ) -> tuple[int, npt.NDArray[np.int64]]:
+    """Predict every window of ``win`` into ``cls_tmp`` (and ``conf_tmp``); return windows and counts.
+
+    The counts are pixels per class value (256 bins, ``NODATA`` included) of what was written.
+    """
     grid = TileGrid(int(win.height), int(win.width), settings.window_px, settings.margin_px)
     profile = _profile(stack, win, settings.window_px)
-    aoi_transform = profile["transform"]
+    readers = _readers(settings, predictor.device)
+    dtype = stack.native_dtype
+    read_window = stack.reader(dtype) if readers > 1 else (
+        lambda r, c, h, w: stack.read(Window(c, r, w, h), dtype=dtype))
+    col0, row0 = int(win.col_off), int(win.row_off)
 
-    def read(r: int, c: int, h: int, w: int) -> npt.NDArray[np.float32]:
-        return stack.read(Window(int(win.col_off) + c, int(win.row_off) + r, w, h))
+    def read(r: int, c: int, h: int, w: int) -> npt.NDArray[Any]:
+        return read_window(row0 + r, col0 + c, h, w)
 
+    timing = stages if stages is not None else {}
     with rasterio.open(cls_tmp, "w", **profile) as cls_ds, \
             (rasterio.open(conf_tmp, "w", **profile) if conf_tmp else _null()) as conf_ds:
-        for n, (tile, cls, conf) in enumerate(iter_tiled(grid, read, predictor, settings.batch_size), start=1):
-            core = Window(tile.core_col, tile.core_row, tile.core_width, tile.core_height)
-            if geometry is not None:
-                outside = geometry_mask([geometry], out_shape=cls.shape,
-                                        transform=rasterio.windows.transform(core, aoi_transform))
-                cls = np.where(outside, NODATA, cls).astype(np.uint8)
-                conf = None if conf is None else np.where(outside, NODATA, conf).astype(np.uint8)
-            cls_ds.write(cls, 1, window=core)
-            if conf_ds is not None and conf is not None:
-                conf_ds.write(conf, 1, window=core)
-            if progress is not None:
-                progress(0.9 * n / len(grid), f"fenêtre {n}/{len(grid)}")
-    return len(grid)
+        writer = _Writer(cls_ds, conf_ds, geometry, profile["transform"], capacity=4 * settings.batch_size)
+        try:
+            tiled = iter_tiled(grid, read, predictor, settings.batch_size, readers=readers, dtype=dtype,
+                               confidence=conf_ds is not None, stages=timing)
+            for n, (tile, cls, conf) in enumerate(tiled, start=1):
+                writer.put(tile, cls, conf)
+                if progress is not None:
+                    progress(0.9 * n / len(grid), f"fenêtre {n}/{len(grid)}")
+        finally:
+            writer.close()
+        timing["write"] = writer.busy_s
+        timing["write_cpu"] = writer.cpu_s
+        timing["wait_write"] = writer.wait_s
+    logger.debug("inference stages %s with %d reader(s), %s batches", timing, readers, dtype)
+    return len(grid), writer.counts
 
 
 class _null:
@@ -409,15 +688,18 @@ def predict_image(image_path: Path | str, territory_geometry: Any = None,
             cls_tmp = Path(tmp) / "classes.tif"
             conf_tmp = Path(tmp) / "confidence.tif" if settings.confidence and loaded else None
             t1 = time.perf_counter()
-            n_windows = _write_rasters(stack, win, geometry, predictor, settings, cls_tmp, conf_tmp, progress)
-            t2 = time.perf_counter()
-            if progress:
-                progress(0.92, "vectorisation")
-            polygons, stats = _postprocess(cls_tmp, predictor.card, settings)
-            classes_path, conf_path = out / "classes.tif", (out / "confidence.tif" if conf_tmp else None)
-            _to_cog(cls_tmp, classes_path)
-            if conf_tmp and conf_path:
-                _to_cog(conf_tmp, conf_path)
+            stages: dict[str, float] = {}
+            with rasterio.Env(GDAL_CACHEMAX=GDAL_CACHE_BYTES):
+                n_windows, counts = _write_rasters(stack, win, geometry, predictor, settings, cls_tmp, conf_tmp,
+                                                   progress, stages)
+                t2 = time.perf_counter()
+                if progress:
+                    progress(0.92, "vectorisation")
+                polygons, stats = _postprocess(cls_tmp, predictor.card, settings, counts)
+                classes_path, conf_path = out / "classes.tif", (out / "confidence.tif" if conf_tmp else None)
+                _to_cog(cls_tmp, classes_path)
+                if conf_tmp and conf_path:
+                    _to_cog(conf_tmp, conf_path)
             polygons_path = _write_vector(polygons, out / "polygons.gpkg", Path(tmp))
             _write_csv(stats, out / "stats.csv", Path(tmp))
             t3 = time.perf_counter()
@@ -426,7 +708,8 @@ def predict_image(image_path: Path | str, territory_geometry: Any = None,
         stats=stats, method=predictor.card.method, model_name=predictor.card.name,
         checkpoint_sha256=loaded.sha256 if loaded else None, checkpoint_verified=bool(loaded and loaded.verified),
         device=device, n_windows=n_windows, elapsed_s=time.perf_counter() - t0, notes=notes,
-        timings_s={"setup": t1 - t0, "inference": t2 - t1, "postprocess": t3 - t2})
+        timings_s={"setup": t1 - t0, "inference": t2 - t1, "postprocess": t3 - t2},
+        stages_s={k: round(v, 3) for k, v in stages.items()})
     result.metadata_path = _write_metadata(result, out)
     if progress:
         progress(1.0, "terminé")
@@ -435,19 +718,43 @@ def predict_image(image_path: Path | str, territory_geometry: Any = None,
     return result
 
 
-def _postprocess(cls_path: Path, card: ModelCard, settings: PredictSettings
+def _postprocess(cls_path: Path, card: ModelCard, settings: PredictSettings, counts: npt.NDArray[np.int64]
                  ) -> tuple[gpd.GeoDataFrame, pd.DataFrame]:
+    """Polygons (when ``settings.vectorize``) and the class table from the streamed ``counts``.
+
+    Notes:
+        Without polygons the class raster is never read back whole: memory does not grow with
+        the area. Polygons need the whole uint8 raster (1 byte per pixel, plus the sieve's copy).
+    """
     with rasterio.open(cls_path) as ds:
-        classes = ds.read(1)
         transform, crs = ds.transform, ds.crs
+        classes = ds.read(1) if settings.vectorize else None
     pixel_m2 = abs(transform.a * transform.e)
     min_pixels = max(1, int(round(settings.min_area_m2 / pixel_m2)))
-    if settings.vectorize:
+    if classes is not None:
         polygons = polygonize(classes, transform, crs, card, min_pixels=min_pixels, nodata=NODATA)
     else:
         polygons = gpd.GeoDataFrame(columns=POLYGON_COLUMNS, geometry="geometry", crs=crs)
-    stats = class_stats(classes, card, pixel_m2, nodata=NODATA)
-    return polygons, stats
+    return polygons, _class_table(counts, card, pixel_m2)
+
+
+def _class_table(counts: npt.NDArray[np.int64], card: ModelCard, pixel_m2: float) -> pd.DataFrame:
+    """:func:`~.vectorize.class_stats` from pixel counts per value (the same table, streamed).
+
+    >>> from ocsge_engine.inference.fallback import FALLBACK_CARD
+    >>> c = np.zeros(256, np.int64); c[[0, 5, 255]] = [2, 1, 7]
+    >>> _class_table(c, FALLBACK_CARD, 0.04)[["class_id", "pixels"]].values.tolist()
+    [[0, 2], [5, 1]]
+    """
+    counts = counts.copy()
+    counts[NODATA] = 0
+    total = counts.sum()
+    info = card.class_by_index()
+    rows = [(int(v), info[v].name if v in info else "?", info[v].code_cs if v in info else None,
+             int(n), n * pixel_m2 / 10_000.0, n / total if total else 0.0)
+            for v, n in enumerate(counts) if n > 0]
+    table = pd.DataFrame(rows, columns=["class_id", "class_name", "code_cs", "pixels", "area_ha", "share"])
+    return table.sort_values(["area_ha", "class_id"], ascending=[False, True], ignore_index=True)
 
 
 def _write_vector(gdf: gpd.GeoDataFrame, dst: Path, tmp_dir: Path) -> Path:
