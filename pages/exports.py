@@ -105,6 +105,27 @@ def main() -> None:
     stem = f"portrait_{territory.code}" + (f"_{pair[0]}-{pair[1]}" if pair else "")
     _layers_section(territory.id, stem.replace("portrait_", ""))
     _report_section(territory, stem)
+    _bundle_section(territory, pair)
+
+
+def _bundle_section(territory: object, pair: tuple[int, int] | None) -> None:
+    """Reproducible ZIP (ocsge_engine.report.bundle): report, charts, data, changes, metadata."""
+    from ocsge_engine.report.bundle import build_bundle
+
+    st.subheader("Archive reproductible (ZIP)")
+    st.caption("Rapport HTML et PDF, chaque graphique en PNG, SVG et CSV, couche des changements "
+               "(GeoPackage) et metadata.json (millésimes, fichiers sources et SHA-256, "
+               "paramètres). Mêmes données → mêmes tableaux, octet pour octet.")
+    if pair and st.button("Préparer l'archive", key="exports_bundle_build"):
+        with st.spinner("Préparation de l'archive…"):
+            data = shared.run_safely(build_bundle, shared.get_store(), territory, *pair)
+        if data:
+            st.session_state["exports_bundle"] = ((shared.territory_id(), pair), data)
+    ready = st.session_state.get("exports_bundle")
+    if ready and ready[0] == (shared.territory_id(), pair):
+        st.download_button("Télécharger l'archive", data=ready[1], file_name="portrait.zip",
+                           mime="application/zip", key="exports_bundle_download",
+                           on_click="ignore", icon=":material/download:")
 
 
 main()
