@@ -11,7 +11,7 @@ import pandas as pd
 import streamlit as st
 
 from ocsge_engine.charts.compare import comparison_figure
-from ocsge_engine.indicators import comparison_table
+from ocsge_engine.batch.figures import comparison_table  # national results when fresh
 from ocsge_engine.territories import communes_table, nearest_communes
 from pages import _shared as shared
 from pages._widgets import show_fig

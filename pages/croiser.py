@@ -12,9 +12,9 @@ import streamlit as st
 
 from ocsge_engine.charts.cross import INDICATOR_LABELS, axis_label, cross_scatter, population_figure
 from ocsge_engine.charts.style import fr_number
+from ocsge_engine.batch.figures import communes_indicators  # national results when fresh
 from ocsge_engine.indicators.local_data import (
     LocalTable,
-    communes_indicators,
     join_local,
     population_table,
     read_local_csv,

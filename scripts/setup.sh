@@ -24,3 +24,7 @@ if [ ! -x /usr/bin/chromium ]; then
 fi
 
 .venv/bin/python -m ocsge_engine -q demo --store "${OCSGE_STORE_DIR:-data/store}"
+
+# National results of the demo (Classements page, instant Croiser/Comparer): one Dask worker,
+# ~27 s on a 2-core machine; skipped on a rerun while the store is unchanged (resumable).
+.venv/bin/python -m ocsge_engine -q batch flows --store "${OCSGE_STORE_DIR:-data/store}" --workers 1
