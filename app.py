@@ -28,7 +28,6 @@ PAGES = [
     st.Page("pages/signaler.py", title="Signaler", icon="🚩", url_path="signaler"),
     st.Page("pages/predire.py", title="Prédire", icon="🛰️", url_path="predire"),
     st.Page("pages/classements.py", title="Classements", icon="🏆", url_path="classements"),
-    st.Page("pages/classements.py", title="Classements", icon="🏆", url_path="classements"),
     st.Page("pages/exports.py", title="Exports", icon="📦", url_path="exports"),
     st.Page("pages/processus.py", title="Processus", icon="🧭", url_path="processus"),
 ]
