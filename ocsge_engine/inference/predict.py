@@ -360,7 +360,14 @@ def iter_tiled(grid: Iterable[Tile], read: ReadFn, predictor: Predictor, batch_s
         return
     chunks = [tiles[i:i + batch_size] for i in range(0, len(tiles), batch_size)]
     first = tiles[0]
-    bands = read(first.read_row, first.read_col, 1, 1).shape[0]
+    depth = max(1, readers)
+    readers_pool = ThreadPoolExecutor(max_workers=depth, thread_name_prefix="ocsge-read")
+    # band count from a 1-px read in a reader thread (``read`` may hold per-thread handles)
+    try:
+        bands = readers_pool.submit(read, first.read_row, first.read_col, 1, 1).result().shape[0]
+    except BaseException:
+        readers_pool.shutdown(wait=True)
+        raise
     size = first.read_height + first.pad_top + first.pad_bottom
     submit = getattr(predictor, "submit", None)
     pinned = submit is not None and predictor.device == "cuda"
@@ -368,8 +375,6 @@ def iter_tiled(grid: Iterable[Tile], read: ReadFn, predictor: Predictor, batch_s
     timing = stages if stages is not None else {}
     for key in ("read", "read_cpu", "wait_read", "predict"):
         timing.setdefault(key, 0.0)
-    depth = max(1, readers)
-    readers_pool = ThreadPoolExecutor(max_workers=depth, thread_name_prefix="ocsge-read")
     pending: deque[tuple[list[Tile], tuple[npt.NDArray[Any], torch.Tensor | None],
                          Future[tuple[float, float]]]] = deque()
     next_chunk = 0
