@@ -11,8 +11,15 @@ import pandas as pd
 import streamlit as st
 
 from ocsge_engine.charts import matrix_heatmap, matrix_xlsx, sankey_figure
-from ocsge_engine.charts.style import class_label, fr_ha, level_title
+from ocsge_engine.charts.style import class_label, fr_ha, fr_percent, level_title
+from ocsge_engine.charts.surroundings import surroundings_bars, surroundings_table
 from ocsge_engine.flows import BY_VALUES, ExchangeMatrix, exchange_chain, exchange_matrix
+from ocsge_engine.indicators.surroundings import (
+    DEFAULT_RING_KM,
+    AreaMatrix,
+    per_hectare,
+    surroundings_matrices,
+)
 from pages import _shared as shared
 from pages._widgets import show_fig
 
@@ -41,6 +48,43 @@ def chain_matrices(territory_id: str, years: tuple[int, ...], by: str) -> list[E
     """Consecutive exchange matrices of a chain of 3+ millésimes."""
     return exchange_chain(shared.get_store(), shared.cached_territory(territory_id), list(years),
                           by=by)  # type: ignore[arg-type]
+
+
+@st.cache_data(max_entries=16, show_spinner="Calcul des flux des alentours (couronne, EPCI, "
+                                               "département)…")
+def surroundings_result(territory_id: str, year_from: int, year_to: int,
+                        ring_km: float) -> list[AreaMatrix]:
+    """CS×US matrices of the territory, its ring, EPCI and département (regrouped per level)."""
+    return surroundings_matrices(shared.get_store(), shared.cached_territory(territory_id),
+                                 year_from, year_to, ring_km)
+
+
+def _surroundings(territory_id: str, pair: tuple[int, int], by: str) -> None:
+    """Optional section: flows per 100 ha covered beside the ring, the EPCI and the département."""
+    if not st.toggle("Comparer avec les alentours", value=False, key="flux_alentours"):
+        return
+    st.subheader("Comparaison avec les alentours")
+    ring_km = st.number_input("Largeur de la couronne (km)", min_value=0.5, max_value=50.0,
+                              value=DEFAULT_RING_KM, step=0.5, key="flux_alentours_km")
+    matrices = shared.run_safely(surroundings_result, territory_id, pair[0], pair[1],
+                                 float(ring_km))
+    if matrices is None:
+        return
+    result = per_hectare(matrices, by)  # type: ignore[arg-type]
+    for area in result.areas.itertuples():
+        if not area.complete:
+            st.warning(f"{area.name} : couverture partielle ({fr_percent(area.coverage_share)}) "
+                       "— les valeurs portent sur la seule partie couverte par l'OCS GE.")
+    show_fig(surroundings_bars(result), f"alentours_{territory_id}_{by}_{pair[0]}-{pair[1]}",
+             surroundings_table(result), key="flux_alentours_fig")
+    st.dataframe(result.areas, hide_index=True, key="flux_alentours_zones", column_config={
+        "role": "Zone", "territory_id": "Identifiant", "name": "Nom",
+        "territory_ha": st.column_config.NumberColumn("Surface (ha)", format="%.1f"),
+        "covered_ha": st.column_config.NumberColumn("Surface couverte (ha)", format="%.1f"),
+        "coverage_share": st.column_config.NumberColumn("Couverture", format="percent"),
+        "complete": "Couverture complète"})
+    st.caption("Flux en hectares pour 100 ha couverts par l'OCS GE dans chaque zone ; couronne "
+               "= zone tampon autour du territoire, territoire exclu.")
 
 
 def flows_table(matrix: ExchangeMatrix) -> pd.DataFrame:
@@ -112,6 +156,7 @@ def main() -> None:
         "code_from": f"Code {pair[0]}", "libelle_from": f"Classe {pair[0]}",
         "code_to": f"Code {pair[1]}", "libelle_to": f"Classe {pair[1]}",
         "area_ha": st.column_config.NumberColumn("Surface (ha)", format="%.2f")})
+    _surroundings(territory.id, pair, by)
 
 
 main()
