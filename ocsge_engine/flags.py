@@ -5,6 +5,14 @@ Flags live in their own DuckDB file, ``STORE/flags.duckdb``, next to (never insi
 ``catalog.duckdb``: the dashboard reads the catalogue through read-only connections, and DuckDB
 refuses to mix read-only and read-write connections to one file in one process.
 
+Drafts: a flag suggested by the engine (a suspect change, a disagreement between a prediction
+and OCS GE) is stored with the status ``brouillon``. Drafts are durable, listed apart
+(:meth:`FlagStore.drafts`), and never exported to the producers: :meth:`FlagStore.list` and the
+exports cover the reviewed statuses only (:data:`PRODUCER_STATUSES`). A reviewer accepts a
+draft (:meth:`FlagStore.accept_draft`, status ``ouvert``: exported from then on) or rejects it
+(:meth:`FlagStore.reject_draft`, status ``ecarte``: kept so that the same draft is not proposed
+again, never exported).
+
 Durability and atomicity: every change runs in one DuckDB transaction (committed, or rolled back
 on any error), serialised across threads and processes by an ``flock`` on ``flags.lock``. Exports
 (GPKG, CSV) are written to a temporary sibling and renamed.
@@ -18,8 +26,8 @@ import logging
 import threading
 import time
 import uuid
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Literal, get_args
@@ -42,8 +50,13 @@ GPKG_LAYER = "signalements"
 LOCK_FILE = "flags.lock"
 FLAGS_EPSG = 2154
 MAX_COMMENT_CHARS = 2000
-Status = Literal["ouvert", "transmis", "corrige", "rejete"]
+Status = Literal["ouvert", "transmis", "corrige", "rejete", "brouillon", "ecarte"]
 STATUSES: tuple[str, ...] = get_args(Status)
+DRAFT_STATUS = "brouillon"
+DISCARDED_STATUS = "ecarte"
+PRODUCER_STATUSES: tuple[str, ...] = ("ouvert", "transmis", "corrige", "rejete")
+DRAFT_KEY: tuple[str, ...] = ("territory_id", "millesime", "polygon_id", "code_cs_proposed",
+                              "code_us_proposed")
 FLAG_COLUMNS: tuple[str, ...] = (
     "id", "created_at", "territory_id", "millesime", "polygon_id", "code_cs_current",
     "code_us_current", "code_cs_proposed", "code_us_proposed", "comment", "status",
@@ -249,11 +262,9 @@ class FlagStore:
 
     def add(self, flag: Flag) -> Flag:
         """Record a validated flag (see :func:`validate_flag`) and return it."""
-        row = [flag.id, flag.created_at, flag.territory_id, flag.millesime, flag.polygon_id,
-               shapely.to_wkb(flag.geometry), flag.code_cs_current, flag.code_us_current,
-               flag.code_cs_proposed, flag.code_us_proposed, flag.comment, flag.status]
         with self._transaction() as con:
-            con.execute("INSERT INTO flags VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", row)
+            con.execute("INSERT INTO flags VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                        _row(flag))
         logger.info("flag %s recorded: %s %s %s/%s -> %s/%s", flag.id[:8], flag.territory_id,
                     flag.polygon_id, flag.code_cs_current, flag.code_us_current,
                     flag.code_cs_proposed, flag.code_us_proposed)
@@ -272,6 +283,60 @@ class FlagStore:
             con.execute("DELETE FROM flags WHERE id = ?", [flag_id])
         logger.info("flag %s deleted", flag_id[:8])
 
+    def add_drafts(self, flags: Iterable[Flag]) -> list[Flag]:
+        """Record flags as drafts (status ``brouillon``), in one transaction.
+
+        A draft equal to a flag already stored (same territory, millésime, polygon and proposed
+        codes, whatever its status: a rejected draft included) is skipped, so re-running a
+        suggestion does not duplicate drafts nor bring back rejected ones.
+
+        Returns:
+            The drafts actually recorded (status ``brouillon``), in input order.
+        """
+        drafts = [replace(flag, status=DRAFT_STATUS) for flag in flags]
+        added: list[Flag] = []
+        with self._transaction() as con:
+            seen = {tuple(row) for row in con.execute(
+                f"SELECT {', '.join(DRAFT_KEY)} FROM flags").fetchall()}
+            for flag in drafts:
+                key = (flag.territory_id, flag.millesime, flag.polygon_id, flag.code_cs_proposed,
+                       flag.code_us_proposed)
+                if key in seen:
+                    continue
+                seen.add(key)
+                con.execute("INSERT INTO flags VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                            _row(flag))
+                added.append(flag)
+        logger.info("%d draft flags recorded (%d already known)", len(added),
+                    len(drafts) - len(added))
+        return added
+
+    def accept_draft(self, flag_id: str) -> None:
+        """Accept a draft: it becomes an ``ouvert`` flag, exported to the producers.
+
+        Raises:
+            FlagError: no draft has this id.
+        """
+        self._review(flag_id, "ouvert")
+
+    def reject_draft(self, flag_id: str) -> None:
+        """Reject a draft: status ``ecarte``, never exported, not proposed again.
+
+        Raises:
+            FlagError: no draft has this id.
+        """
+        self._review(flag_id, DISCARDED_STATUS)
+
+    def _review(self, flag_id: str, status: str) -> None:
+        with self._transaction() as con:
+            row = con.execute("SELECT status FROM flags WHERE id = ?", [flag_id]).fetchone()
+            if row is None or row[0] != DRAFT_STATUS:
+                raise FlagError(f"no draft flag {flag_id!r} (status {row and row[0]})",
+                                "Ce brouillon de signalement n'existe plus ou a déjà été "
+                                "traité.")
+            con.execute("UPDATE flags SET status = ? WHERE id = ?", [status, flag_id])
+        logger.info("draft flag %s reviewed: %s", flag_id[:8], status)
+
     def set_status(self, flag_id: str, status: Status) -> None:
         """Change the status of a flag (``ouvert``, ``transmis``, ``corrige``, ``rejete``).
 
@@ -288,16 +353,23 @@ class FlagStore:
 
     # --- reading ----------------------------------------------------------------------------
 
-    def list(self, territory_id: str | None = None) -> gpd.GeoDataFrame:
+    def list(self, territory_id: str | None = None,
+             statuses: Iterable[str] | None = None) -> gpd.GeoDataFrame:
         """Flags, newest first (optionally of one territory), as a GeoDataFrame in EPSG:2154.
+
+        Args:
+            territory_id: only the flags of this territory (default: all).
+            statuses: only these statuses (default :data:`PRODUCER_STATUSES`: drafts and
+                rejected drafts are left out, see :meth:`drafts`).
 
         Returns:
             Columns :data:`FLAG_COLUMNS` plus ``geometry``.
         """
-        sql = "SELECT * FROM flags"
-        params: list[str] = []
+        wanted = list(PRODUCER_STATUSES if statuses is None else statuses)
+        sql = f"SELECT * FROM flags WHERE status IN ({', '.join('?' * len(wanted)) or 'NULL'})"
+        params: list[str] = wanted
         if territory_id is not None:
-            sql += " WHERE territory_id = ?"
+            sql += " AND territory_id = ?"
             params.append(territory_id)
         with self._transaction() as con:
             frame = con.execute(sql + " ORDER BY created_at DESC, id", params).df()
@@ -305,8 +377,12 @@ class FlagStore:
         frame["millesime"] = frame["millesime"].astype("int64")
         return gpd.GeoDataFrame(frame[list(FLAG_COLUMNS)], geometry=geoms, crs=FLAGS_EPSG)
 
+    def drafts(self, territory_id: str | None = None) -> gpd.GeoDataFrame:
+        """Drafts awaiting review (status ``brouillon``), newest first; same columns as :meth:`list`."""
+        return self.list(territory_id, statuses=(DRAFT_STATUS,))
+
     def __len__(self) -> int:
-        """Number of flags."""
+        """Number of stored flags, drafts included."""
         with self._transaction() as con:
             row = con.execute("SELECT count(*) FROM flags").fetchone()
         return int(row[0]) if row else 0
@@ -315,6 +391,8 @@ class FlagStore:
 
     def export_gpkg(self, path: Path | str, territory_id: str | None = None) -> Path:
         """Write the flags to a GeoPackage (layer ``signalements``, EPSG:2154), atomically.
+
+        Drafts are never exported (only :data:`PRODUCER_STATUSES`).
 
         Raises:
             FlagError: there is no flag to export.
@@ -339,6 +417,8 @@ class FlagStore:
     def export_csv(self, path: Path | str | None = None, territory_id: str | None = None) -> str:
         """CSV text of the flags (geometry as WKT), optionally written atomically to ``path``.
 
+        Drafts are never exported (only :data:`PRODUCER_STATUSES`).
+
         Raises:
             FlagError: there is no flag to export.
         """
@@ -356,6 +436,13 @@ class FlagStore:
         if flags.empty:
             raise FlagError("no flag to export", "Aucun signalement à exporter.")
         return flags
+
+
+def _row(flag: Flag) -> list[object]:
+    """The ``flags`` table row of a flag."""
+    return [flag.id, flag.created_at, flag.territory_id, flag.millesime, flag.polygon_id,
+            shapely.to_wkb(flag.geometry), flag.code_cs_current, flag.code_us_current,
+            flag.code_cs_proposed, flag.code_us_proposed, flag.comment, flag.status]
 
 
 def read_flags_gpkg(path: Path | str) -> gpd.GeoDataFrame:

@@ -121,3 +121,53 @@ def test_polygon_flag_takes_geometry_and_codes_from_the_layer(tmp_path: Path) ->
     data = store.gpkg_bytes()
     (tmp_path / "dl.gpkg").write_bytes(data)
     assert read_flags_gpkg(tmp_path / "dl.gpkg")["polygon_id"].tolist() == ["a"]
+
+
+def test_drafts_are_durable_listed_apart_and_never_exported_until_accepted(tmp_path: Path) -> None:
+    store = FlagStore(tmp_path)
+    kept = store.add(_flag(polygon_id="33529_000009", comment="saisi à la main"))
+    a, b, c = (_flag(polygon_id=f"33529_00010{k}", comment=f"brouillon {k}") for k in range(3))
+    added = store.add_drafts([a, b, c])
+    assert [d.id for d in added] == [a.id, b.id, c.id]
+    assert {d.status for d in added} == {"brouillon"}
+    assert len(store) == 4
+    # drafts are listed apart, never with the reviewed flags, never exported
+    assert list(store.list()["id"]) == [kept.id]
+    assert set(store.drafts()["id"]) == {a.id, b.id, c.id}
+    assert set(store.drafts("commune:33529")["status"]) == {"brouillon"}
+    assert store.drafts("commune:33236").empty
+    assert read_flags_gpkg(store.export_gpkg(tmp_path / "x.gpkg"))["id"].tolist() == [kept.id]
+    assert "brouillon" not in store.export_csv()
+
+    # survives reopening
+    reopened = FlagStore(tmp_path)
+    assert set(reopened.drafts()["id"]) == {a.id, b.id, c.id}
+    reopened.accept_draft(a.id)
+    reopened.reject_draft(b.id)
+    assert set(reopened.list()["id"]) == {kept.id, a.id}
+    assert reopened.list().set_index("id").at[a.id, "status"] == "ouvert"
+    assert list(reopened.drafts()["id"]) == [c.id]
+    exported = read_flags_gpkg(reopened.export_gpkg(tmp_path / "y.gpkg"))
+    assert set(exported["id"]) == {kept.id, a.id}            # accepted: exported
+    csv_text = reopened.export_csv()
+    assert a.id in csv_text and b.id not in csv_text and c.id not in csv_text
+    assert list(reopened.list(statuses=["ecarte"])["id"]) == [b.id]  # rejected: kept apart
+
+    # a draft is reviewed once; a reviewed flag is no draft
+    with pytest.raises(FlagError, match="no draft") as info:
+        reopened.accept_draft(a.id)
+    assert info.value.user_message.startswith("Ce brouillon de signalement n'existe plus")
+    with pytest.raises(FlagError, match="no draft"):
+        reopened.reject_draft(kept.id)
+    # the same suggestions again: nothing new (accepted, rejected and pending ones are known)
+    again = [_flag(polygon_id=f"33529_00010{k}") for k in range(3)]
+    assert reopened.add_drafts(again) == []
+    assert len(reopened) == 4
+
+
+def test_only_drafts_left_means_nothing_to_export(tmp_path: Path) -> None:
+    store = FlagStore(tmp_path)
+    store.add_drafts([_flag()])
+    with pytest.raises(FlagError, match="no flag to export"):
+        store.export_csv()
+    assert not (tmp_path / "flags.gpkg").exists()
