@@ -5,20 +5,27 @@ Golden-data tests never skip silently: if the real data is missing, they fail.
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
-SHARED_DATA = Path(os.environ.get("OCSGE_SHARED_DATA", REPO_ROOT.parent / "shared" / "data"))
+# The real data the tests use is committed in the repo (byte-identical copies of ../shared/data,
+# each folder with its SOURCE.md and licence), so the tests run wherever the checkout lives.
+REAL_DATA = {
+    "ocsge_sybarval_2015_2018": REPO_ROOT / "data" / "demo",
+    "ortho_montpellier_20cm": REPO_ROOT / "data" / "samples" / "ortho_montpellier_20cm",
+}
 
 
 @pytest.fixture(scope="session")
-def shared_data() -> Path:
-    """Folder of the real data shared by the team (``../shared/data``)."""
-    assert SHARED_DATA.is_dir(), f"real data not found at {SHARED_DATA}"
-    return SHARED_DATA
+def shared_data(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A folder laid out like ``../shared/data`` pointing at the real data committed in the repo."""
+    root = tmp_path_factory.mktemp("shared_data")
+    for name, folder in REAL_DATA.items():
+        assert folder.is_dir(), f"real data missing from the repo: {folder}"
+        (root / name).symlink_to(folder, target_is_directory=True)
+    return root
 
 
 @pytest.fixture(scope="session")
