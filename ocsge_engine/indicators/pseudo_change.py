@@ -311,6 +311,67 @@ def prediction_drafts(changed: gpd.GeoDataFrame, reference: gpd.GeoDataFrame, te
     return flags
 
 
+def store_prediction_drafts(store: Any, territory: Any, prediction: gpd.GeoDataFrame,
+                            comment: str, millesime: int | None = None,
+                            min_area_m2: float = 100.0) -> list[Flag]:
+    """Draft flags where a prediction disagrees with the store's OCS GE over a territory.
+
+    The official polygons are those of ``millesime`` (default: the latest in the store) that
+    meet both the territory and the predicted area, read whole (not clipped), so a draft carries
+    the full official polygon; the comparison is
+    :func:`ocsge_engine.inference.compare.changed_areas` then :func:`prediction_drafts`. Nothing is recorded: pass the result to
+    ``FlagStore.add_drafts``.
+
+    Args:
+        store: an open :class:`~ocsge_engine.store.Store`.
+        territory: a ``Territory`` or its id (the flags' ``territory_id``).
+        prediction: predicted polygons with ``code_cs`` and a CRS (``PredictionBundle.polygons``);
+            polygons without a code are ignored.
+        comment: comment of every draft (French, from the page).
+        millesime: OCS GE millésime to compare with (default: the latest).
+        min_area_m2: smallest disagreeing area per polygon worth a draft.
+
+    Returns:
+        The drafts, largest disagreement first (empty when prediction and OCS GE agree).
+
+    Raises:
+        MillesimeError: the territory has no OCS GE millésime (or not ``millesime``).
+        GeometryError: the prediction has no CRS, or it does not overlap the territory's OCS GE.
+    """
+    from ocsge_engine.errors import GeometryError, MillesimeError
+    from ocsge_engine.flows.exchange import resolve_territory
+    from ocsge_engine.inference.compare import changed_areas
+    from ocsge_engine.territories import Territory
+
+    resolved = resolve_territory(territory)
+    if prediction.crs is None:
+        raise GeometryError("prediction without CRS",
+                            "La prédiction n'a pas de système de coordonnées.")
+    years = [int(y) for y in store.millesimes(resolved)]
+    if not years or (millesime is not None and int(millesime) not in years):
+        raise MillesimeError(f"no occupation_sol {millesime or ''} for {resolved.id}",
+                             "Aucun millésime OCS GE n'est disponible pour ce territoire : "
+                             "impossible de comparer la prédiction.")
+    year = int(millesime) if millesime is not None else years[-1]
+    coded = prediction[prediction["code_cs"].notna()]
+    extent = coded.to_crs(2154).geometry.union_all() if len(coded) else None
+    overlap = None if extent is None else resolved.geometry.intersection(extent)
+    reference = None
+    if overlap is not None and not overlap.is_empty and overlap.area > 0:
+        where = Territory("polygon", "prediction", "prediction", overlap, resolved.departements)
+        reference = store.polygons(where, year, columns=["id", "code_cs", "code_us"], clip=False)
+    if reference is None or reference.empty:
+        raise GeometryError(
+            f"prediction does not overlap the OCS GE {year} of {resolved.id}",
+            f"La zone prédite ne recoupe pas l'OCS GE {year} de « {resolved.name} » : choisissez "
+            "le territoire où se trouve l'image.")
+    changed = changed_areas(coded, reference)
+    drafts = prediction_drafts(changed, reference, resolved.id, year, comment, min_area_m2)
+    logger.info("prediction vs OCS GE %s %s: %d pieces disagree, %d drafts", resolved.id, year,
+                len(changed), len(drafts))
+    return drafts
+
+
 def area_to_check_by_process(result: PseudoChange, table: Any = None) -> pd.Series:
     """Suspect area (ha) per process code: implausible flows plus ``|delta_ha|`` of CS×US cells.
 

@@ -126,3 +126,48 @@ def test_prediction_drafts():
     drafts = prediction_drafts(predicted, before, "commune:33529", 2015, "Prédiction", 100.0)
     assert [(d.polygon_id, d.code_cs_proposed, d.code_us_proposed) for d in drafts] == [
         ("p0", "CS1.1.1.1", "US1.1")]           # the 50 m² piece is below the threshold
+
+
+def test_prediction_over_a_demo_commune_becomes_reviewed_drafts(demo_store_dir, tmp_path):
+    """A synthetic GeoTIFF inside Arcachon: the rule-based prediction disagrees with OCS GE, one
+    draft per official polygon, stored as a draft, exported only once accepted."""
+    from prediction_image import ortho_over
+
+    from ocsge_engine.errors import GeometryError
+    from ocsge_engine.flags import FlagError
+    from ocsge_engine.indicators.pseudo_change import store_prediction_drafts
+    from ocsge_engine.inference.ondemand import ImageSource, predict_upload
+    from ocsge_engine.store import Store
+    from ocsge_engine.territories import get_territory
+
+    store = Store.open(demo_store_dir)
+    arcachon = get_territory("commune:33009")
+    image = ortho_over(store, arcachon, 2018)
+    bundle = predict_upload(ImageSource(image.tiff, "synthetique.tif"))
+    areas = bundle.polygons.groupby("code_cs")["area_ha"].sum()
+    assert areas.to_dict() == pytest.approx({"CS1.1.1.2": 0.096, "CS2.2.1": 0.064})
+    drafts = store_prediction_drafts(store, "commune:33009", bundle.polygons, "Prédiction")
+    assert [(d.polygon_id, d.millesime, d.code_cs_current, d.code_cs_proposed,
+             d.code_us_proposed) for d in drafts] == [
+        (image.polygon_id, 2018, image.code_cs, "CS1.1.1.2", image.code_us)]
+    assert drafts[0].territory_id == "commune:33009" and drafts[0].comment == "Prédiction"
+    official = store.polygons(arcachon, 2018, columns=["id"])
+    whole = official.loc[official["id"] == image.polygon_id].geometry.iloc[0]
+    assert drafts[0].geometry.area == pytest.approx(whole.area)   # the whole official polygon
+    # earlier millésime, and a threshold above the disagreement (0.096 ha = 960 m²)
+    assert store_prediction_drafts(store, "commune:33009", bundle.polygons, "x", 2015)[0] \
+        .millesime == 2015
+    assert store_prediction_drafts(store, "commune:33009", bundle.polygons, "x",
+                                   min_area_m2=961.0) == []
+    # the image is in Arcachon, not La Teste-de-Buch: French error
+    with pytest.raises(GeometryError, match="does not overlap") as info:
+        store_prediction_drafts(store, "commune:33529", bundle.polygons, "x")
+    assert "ne recoupe pas l'OCS GE 2018 de « La Teste-de-Buch »" in info.value.user_message
+
+    flags = FlagStore(tmp_path)
+    assert [d.id for d in flags.add_drafts(drafts)] == [drafts[0].id]
+    with pytest.raises(FlagError, match="no flag to export"):
+        flags.export_csv()                                     # a draft is never exported
+    assert FlagStore(tmp_path).drafts("commune:33009")["polygon_id"].tolist() == [image.polygon_id]
+    FlagStore(tmp_path).accept_draft(drafts[0].id)
+    assert image.polygon_id in FlagStore(tmp_path).export_csv()
