@@ -6,7 +6,14 @@ the fly), prints one JSON document on stdout, finishes in under 3 minutes on 2 C
 Modes:
 * ``patches``: model throughput on 512² 5-band patches (patches/s) and peak RSS;
 * ``end-to-end``: :func:`predict_image` on synthetic GeoTIFFs of growing size (each in a fresh
-  process, so its peak RSS is its own): windows/s of the inference stage, total time, peak RSS;
+  process, so its peak RSS is its own): windows/s of the inference stage, total time, peak RSS,
+  and the seconds per pipeline stage (``stages_s``: read / read_cpu summed over reader threads,
+  wait_read, predict, write / write_cpu, wait_write);
+* ``null``: the same end-to-end runs with a trivial predictor instead of the R34 (``--null-model``
+  does the same to ``end-to-end``), so the non-model stages are what is measured: on CPU a numpy
+  identity-like rule (class = red ≥ 128), on CUDA a 1×1 convolution (5 → 19) through the real
+  :class:`ModelPredictor` (uint8 host→device copy from pinned memory, normalisation, softmax,
+  argmax, uint8 back). Its windows/s is the ceiling the pipeline allows the model;
 * ``seams``: fits the R34 for a few steps to the rule-based map of the real Montpellier tile
   (so its predictions are local, as a trained model's), then compares a 512/128 tiled prediction
   of a 3×3 mirrored mosaic with a one-shot prediction: agreement and seam edge rates.
@@ -16,12 +23,17 @@ Usage::
     .venv/bin/python benchmarks/bench_inference.py                    # patches + end-to-end, CPU
     .venv/bin/python benchmarks/bench_inference.py --device cuda      # same on GPU (AMP, batch 32)
     .venv/bin/python benchmarks/bench_inference.py --mode seams
+    .venv/bin/python benchmarks/bench_inference.py --mode null --sides 4096,8192   # pipeline only, CPU
+    # GPU check, one command (< 5 min on an H100):
+    python benchmarks/bench_inference.py --mode patches,end-to-end,null --device cuda --batch 32 \
+        --threads 16 --sides 4096,8192,12288
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import logging
 import multiprocessing as mp
 import platform
 import resource
@@ -95,25 +107,61 @@ def _synthetic_image(path: Path, side: int, seed: int = 0) -> None:
             dst.write(strip // 2 + noise, window=rasterio.windows.Window(0, row, side, h))
 
 
-def _e2e_child(args: tuple[int, str, int, int, str, bool]) -> dict[str, object]:
-    side, device, batch, threads, card_path, vectorize = args
-    from ocsge_engine.inference.predict import PredictSettings, predict_image
+class _NullPredictor:
+    """Trivial CPU predictor: class = (red ≥ 128); touches every pixel once, no model."""
+
+    device = "cpu"
+
+    def __init__(self) -> None:
+        from ocsge_engine.inference.fallback import FALLBACK_CARD
+
+        self.card = FALLBACK_CARD
+
+    def __call__(self, batch: np.ndarray) -> tuple[np.ndarray, None]:
+        return (batch[:, 0] >= 128).astype(np.uint8), None
+
+
+def _null_predictor(device: str, card_path: str) -> object:
+    if device == "cpu":
+        return _NullPredictor()
+    from ocsge_engine.inference.checkpoints import LoadedModel, load_model_card
+    from ocsge_engine.inference.predict import ModelPredictor
+
+    torch.manual_seed(0)
+    model = torch.nn.Conv2d(5, 19, kernel_size=1)
+    return ModelPredictor(LoadedModel(load_model_card(Path(card_path)), model, "", False), device)
+
+
+def _e2e_child(args: tuple[str, int, str, int, int, str, bool, bool, int]) -> dict[str, object]:
+    image_path, side, device, batch, threads, card_path, vectorize, null, readers = args
+    from ocsge_engine.inference import predict as predict_module
 
     torch.set_num_threads(threads)
+    if null:
+        predictor = _null_predictor(device, card_path)
+        predict_module._make_predictor = lambda *a, **k: (predictor, None)  # type: ignore[assignment]
     with tempfile.TemporaryDirectory() as tmp:
-        image = Path(tmp) / "image.tif"
-        _synthetic_image(image, side)
-        res = predict_image(image, checkpoint=Path(card_path), out_dir=Path(tmp) / "out",
-                            settings=PredictSettings(device=device, batch_size=batch, vectorize=vectorize))
-        return {"side_px": side, "area_ha": round((side * 0.2) ** 2 / 1e4, 2), "windows": res.n_windows,
+        res = predict_module.predict_image(
+            Path(image_path), checkpoint=Path(card_path), out_dir=Path(tmp) / "out",
+            settings=predict_module.PredictSettings(device=device, batch_size=batch, vectorize=vectorize,
+                                                    readers=readers))
+        n = res.n_windows
+        return {"side_px": side, "area_ha": round((side * 0.2) ** 2 / 1e4, 2), "windows": n,
+                "model": "null" if null else "r34",
                 "inference_s": round(res.timings_s["inference"], 2),
-                "windows_per_s": round(res.n_windows / res.timings_s["inference"], 3),
+                "windows_per_s": round(n / res.timings_s["inference"], 1),
                 "postprocess_s": round(res.timings_s["postprocess"], 2), "total_s": round(res.elapsed_s, 2),
-                "polygons": len(res.polygons), "peak_rss_mb": round(_peak_rss_mb(), 1)}
+                "polygons": len(res.polygons), "peak_rss_mb": round(_peak_rss_mb(), 1),
+                "stages_s": res.stages_s,
+                "ms_per_window": {k: round(1e3 * v / n, 3) for k, v in res.stages_s.items()}}
 
 
-def bench_end_to_end(device: str, batch: int, threads: int, sides: list[int], vectorize: bool) -> dict[str, object]:
-    """predict_image on growing synthetic images, each in a fresh process (own peak RSS)."""
+def bench_end_to_end(device: str, batch: int, threads: int, sides: list[int], vectorize: bool,
+                     models: tuple[bool, ...] = (False,), readers: int = 0) -> dict[str, object]:
+    """predict_image on growing synthetic images, each run in a fresh process (own peak RSS).
+
+    ``models``: for each image, one run per entry (``False`` = R34, ``True`` = null predictor).
+    """
     import yaml
 
     from ocsge_engine.inference.checkpoints import sha256_file
@@ -128,10 +176,18 @@ def bench_end_to_end(device: str, batch: int, threads: int, sides: list[int], ve
         ctx = mp.get_context("spawn")
         runs = []
         for side in sides:
-            with ctx.Pool(1) as pool:
-                runs.append(pool.map(_e2e_child, [(side, device, batch, threads, str(card_path), vectorize)])[0])
+            image = Path(tmp) / f"image_{side}.tif"
+            t0 = time.perf_counter()
+            _synthetic_image(image, side)
+            logging.getLogger(__name__).info("image %d px written in %.1f s", side, time.perf_counter() - t0)
+            for null in models:
+                with ctx.Pool(1) as pool:
+                    runs.append(pool.map(_e2e_child, [(str(image), side, device, batch, threads, str(card_path),
+                                                       vectorize, null, readers)])[0])
+                print(json.dumps(runs[-1]), file=sys.stderr, flush=True)  # partial figures if cut short
+            image.unlink()
     return {"mode": "end-to-end", "device": device, "batch": batch, "threads": threads, "vectorize": vectorize,
-            "runs": runs}
+            "readers": readers or "auto", "runs": runs}
 
 
 def bench_seams(threads: int, steps: int) -> dict[str, object]:
@@ -186,14 +242,26 @@ def bench_seams(threads: int, steps: int) -> dict[str, object]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--mode", default="all", choices=["all", "patches", "end-to-end", "seams"])
+    parser.add_argument("--mode", default="all",
+                        help="comma-separated: all, patches, end-to-end, null, seams (all = patches,end-to-end)")
     parser.add_argument("--device", default="cpu", choices=["cpu", "cuda", "mps"])
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--batch", type=int, default=None, help="default 1 on CPU, 32 on GPU")
     parser.add_argument("--sides", default=None, help="end-to-end image sides in px, comma-separated")
     parser.add_argument("--vectorize", action="store_true", help="include polygonisation in end-to-end")
+    parser.add_argument("--null-model", action="store_true",
+                        help="end-to-end with a trivial predictor instead of the R34 (same as --mode null)")
+    parser.add_argument("--readers", type=int, default=0, help="reader threads (0 = auto)")
     parser.add_argument("--steps", type=int, default=60, help="training steps of the seams mode")
     args = parser.parse_args()
+    modes = set(args.mode.split(","))
+    if "all" in modes:
+        modes |= {"patches", "end-to-end"}
+    if args.null_model and "end-to-end" in modes:
+        modes = (modes - {"end-to-end"}) | {"null"}
+    unknown = modes - {"all", "patches", "end-to-end", "null", "seams"}
+    if unknown:
+        parser.error(f"unknown mode(s) {sorted(unknown)}")
     gpu = args.device != "cpu"
     batch = args.batch or (32 if gpu else 1)
     sides = [int(s) for s in args.sides.split(",")] if args.sides else ([2048, 4096, 8192] if gpu else [384, 768, 1280])
@@ -201,11 +269,15 @@ def main() -> None:
                                              "torch": torch.__version__,
                                              "gpu": torch.cuda.get_device_name(0) if args.device == "cuda" else None}}
     results = []
-    if args.mode in ("all", "patches"):
+    if "patches" in modes:
         results.append(bench_patches(args.device, batch, 20 if gpu else 6, args.threads))
-    if args.mode in ("all", "end-to-end"):
-        results.append(bench_end_to_end(args.device, batch if gpu else 2, args.threads, sides, args.vectorize))
-    if args.mode == "seams":
+        print(json.dumps(results[-1]), file=sys.stderr, flush=True)
+    models = tuple(flag for flag, mode in ((False, "end-to-end"), (True, "null")) if mode in modes)
+    if models:
+        e2e_batch = args.batch or (32 if gpu else 2)  # CPU R34: batch 2 keeps RSS < 1 GB
+        results.append(bench_end_to_end(args.device, e2e_batch, args.threads, sides, args.vectorize, models,
+                                        args.readers))
+    if "seams" in modes:
         results.append(bench_seams(args.threads, args.steps))
     report["results"] = results
     print(json.dumps(report, indent=2))

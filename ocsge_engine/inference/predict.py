@@ -5,9 +5,21 @@ Stages (IGNF/FLAIR-HUB ``flair_zonal_detection``): slicing (:mod:`.tiling`), rea
 :class:`~.fallback.FallbackPredictor`), post-processing (:mod:`.vectorize`). Settings travel in a
 frozen :class:`PredictSettings`.
 
-Memory: windows are read, predicted and written one batch at a time into a tiled GeoTIFF, then
-converted to a Cloud-Optimised GeoTIFF; the only full-area array is the uint8 class map read back
-for vectorisation (1 byte per pixel, bounded by ``max_pixels``).
+Pipeline (:func:`iter_tiled`, :func:`_write_rasters`), stages overlapping one another:
+
+* reader threads, each with its own dataset handles, assemble whole batches: the windows of one
+  row are read as one block (neighbours overlap by twice the margin) then sliced and
+  mirror-padded, as bytes when the bands are 8-bit;
+* the predictor gets the batches in row-major order (the same batches as a window-by-window
+  loop, so the same classes); on CUDA from pinned memory, normalised on the device, the next
+  batch queued before the current result (uint8 classes) comes back;
+* a writer thread masks the cores outside the territory, counts classes and writes them into a
+  tiled GeoTIFF, converted at the end to a Cloud-Optimised GeoTIFF.
+
+Memory: a few batch buffers and one block per reader, bounded queues, GDAL's block cache capped
+(:data:`GDAL_CACHE_BYTES`): flat whatever the area. The only full-area array is the uint8 class
+map read back for polygons (1 byte per pixel, bounded by ``max_pixels``); without polygons the
+class table comes from the streamed counts.
 """
 
 from __future__ import annotations
@@ -55,7 +67,10 @@ NODATA = 255
 
 
 class Predictor(Protocol):
-    """Turns a raw ``(B, bands, S, S)`` float32 batch (0-255) into classes and confidence."""
+    """Turns a raw ``(B, bands, S, S)`` batch (0-255, float32 or uint8) into classes and confidence.
+
+    The result must not be a view of ``batch``: batch buffers are reused.
+    """
 
     card: ModelCard
     device: str
@@ -209,27 +224,28 @@ class ModelPredictor:
 
         On CUDA the kernels and the device→host copies (uint8, into pinned memory) are only queued,
         so the next batch can be queued while this one runs; ``batch`` must stay untouched until
-        the result is collected. Elsewhere the batch is predicted at once.
+        the result is collected. Elsewhere the same steps run at once.
 
         Args:
             batch: as in :meth:`logits`.
             confidence: also bring back the confidence (else ``None``).
         """
-        if self.device != "cuda":
-            cls, conf = self(batch)
-            return lambda: (cls, conf if confidence else None)
-        idx, prob = self._classify(batch)
-        idx_host = torch.empty(idx.shape, dtype=torch.uint8, pin_memory=True)
-        idx_host.copy_(idx, non_blocking=True)
-        conf_host = None
-        if confidence:
-            conf_host = torch.empty(prob.shape, dtype=torch.uint8, pin_memory=True)
-            conf_host.copy_(prob, non_blocking=True)
-        done = torch.cuda.Event()
-        done.record()
+        cuda = self.device == "cuda"
+        with torch.inference_mode():
+            idx, prob = self._classify(batch)
+            idx_host = torch.empty(idx.shape, dtype=torch.uint8, pin_memory=cuda)
+            idx_host.copy_(idx, non_blocking=cuda)
+            conf_host = None
+            if confidence:
+                conf_host = torch.empty(prob.shape, dtype=torch.uint8, pin_memory=cuda)
+                conf_host.copy_(prob, non_blocking=cuda)
+        done = torch.cuda.Event() if cuda else None
+        if done is not None:
+            done.record()
 
         def collect() -> tuple[npt.NDArray[np.uint8], npt.NDArray[np.uint8] | None]:
-            done.synchronize()
+            if done is not None:
+                done.synchronize()
             return idx_host.numpy(), None if conf_host is None else conf_host.numpy()
 
         return collect
