@@ -12,6 +12,9 @@ import streamlit as st
 
 from ocsge_engine.charts.cross import prediction_bars
 from ocsge_engine.charts.style import class_label, fr_number
+from ocsge_engine.config import get_settings
+from ocsge_engine.flags import FlagStore
+from ocsge_engine.indicators.pseudo_change import store_prediction_drafts
 from ocsge_engine.inference.ondemand import (
     DEFAULT_MAX_MEGAPIXELS,
     ImageSource,
@@ -118,6 +121,29 @@ def _result(key: str, bundle: PredictionBundle) -> None:
                             mime=MIME["csv"], key="predire_csv", on_click="ignore")
 
 
+def _drafts(bundle: PredictionBundle) -> None:
+    """Disagreements with the territory's OCS GE become draft flags, reviewed on Signaler."""
+    st.subheader("Désaccords avec l'OCS GE")
+    st.caption("Les polygones OCS GE du territoire choisi dont la prédiction diffère deviennent "
+               "des brouillons de signalement : validez-les ou rejetez-les sur la page Signaler ; "
+               "seuls les signalements validés sont exportés pour les producteurs.")
+    if not st.button("Créer des signalements brouillons", key="predire_drafts"):
+        return
+    territory = shared.run_safely(shared.cached_territory, shared.territory_id())
+    method = ("carte par règles" if bundle.method == "fallback_rules"
+              else f"modèle {bundle.model_name}")
+    comment = f"Prédiction sur image ({method}) différente de l'OCS GE : à vérifier."
+    drafts = territory and shared.run_safely(store_prediction_drafts, shared.get_store(),
+                                             territory, bundle.polygons, comment)
+    if drafts is None:
+        return
+    added = shared.run_safely(FlagStore(get_settings().store_dir).add_drafts, drafts)
+    if added is not None:
+        st.success(f"{len(added)} brouillon(s) de signalement créé(s) pour {territory.name}"
+                   + (f" ({len(drafts) - len(added)} déjà connu(s))" if len(added) < len(drafts)
+                      else "") + " : à valider ou rejeter sur la page Signaler.")
+
+
 def main() -> None:
     """Render the page."""
     st.title("Prédire l'occupation du sol sur une image")
@@ -134,6 +160,7 @@ def main() -> None:
     stored = st.session_state.get(RESULT_KEY)
     if stored is not None:
         _result(*stored)
+        _drafts(stored[1])
 
 
 main()

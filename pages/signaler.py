@@ -3,7 +3,8 @@
 The polygon is picked by clicking the map, by selecting a row of the table (filtered by CS class)
 or by typing its id. Flags are stored durably in ``STORE/flags.duckdb``
 (:class:`ocsge_engine.flags.FlagStore`), listed, deletable, and exported as GPKG/CSV for the
-producers.
+producers. Draft flags suggested by the engine (Processus, Prédire) are listed apart, to be
+accepted (then exported) or rejected.
 """
 
 from __future__ import annotations
@@ -116,6 +117,30 @@ def _form(polygons: gpd.GeoDataFrame, territory_id: str, year: int) -> None:
                        f"{flag.code_cs_proposed} / {flag.code_us_proposed}.")
 
 
+def _drafts(territory_id: str) -> None:
+    """Drafts of the territory (suggested by the engine), listed apart, accepted or rejected."""
+    drafts = _store().drafts(territory_id)
+    if drafts.empty:
+        return
+    st.subheader("Brouillons à valider")
+    st.caption("Signalements suggérés (changements à vérifier, désaccords avec une prédiction) : "
+               "ils ne sont exportés qu'une fois validés ; un brouillon rejeté n'est plus proposé.")
+    st.dataframe(pd.DataFrame(drafts.drop(columns="geometry")), hide_index=True,
+                 key="signal_drafts")
+    labels = {f.id: f"{f.polygon_id} ({f.millesime}) : {f.code_cs_current}/{f.code_us_current} "
+              f"→ {f.code_cs_proposed}/{f.code_us_proposed}" for f in drafts.itertuples()}
+    chosen = st.multiselect("Brouillons à traiter", list(labels), format_func=labels.get,
+                            key="signal_drafts_choice")
+    cols = st.columns(4)
+    for column, label, action in ((cols[0], "Valider", _store().accept_draft),
+                                  (cols[1], "Rejeter", _store().reject_draft)):
+        if column.button(label, key=f"signal_drafts_{label.lower()}", disabled=not chosen):
+            for flag_id in chosen:
+                shared.run_safely(action, flag_id)
+            st.session_state.pop("signal_drafts_choice", None)
+            st.rerun()
+
+
 def _listing(territory_id: str) -> None:
     st.subheader("Signalements")
     everywhere = st.toggle("Tous les territoires", value=False, key="signal_all")
@@ -164,6 +189,7 @@ def main() -> None:
         return
     _pick(polygons, territory.id, year)
     _form(polygons, territory.id, year)
+    _drafts(territory.id)
     _listing(territory.id)
 
 

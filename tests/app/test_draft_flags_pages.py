@@ -1,0 +1,111 @@
+"""Draft flags through the pages: Prédire turns a prediction's disagreements with OCS GE into
+drafts, Processus turns implausible changes into drafts, Signaler lists drafts apart and accepts
+or rejects them; drafts never reach the producers' export until accepted, and survive a restart."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+import streamlit as st
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "indicators"))
+from prediction_image import ortho_over  # noqa: E402
+
+from ocsge_engine.flags import FlagError, FlagStore  # noqa: E402
+from ocsge_engine.indicators.pseudo_change import (  # noqa: E402
+    default_rules,
+    draft_flags,
+    implausible_pieces,
+    store_prediction_drafts,
+)
+from ocsge_engine.inference.ondemand import ImageSource, predict_upload  # noqa: E402
+from ocsge_engine.store import Store  # noqa: E402
+from ocsge_engine.territories import get_territory  # noqa: E402
+
+ARCACHON = {"territoire": "commune:33009", "de": "2015", "a": "2018"}
+
+
+def _no_export(flags: FlagStore) -> None:
+    with pytest.raises(FlagError, match="no flag to export"):
+        flags.export_csv()
+
+
+def test_predire_creates_drafts_over_the_chosen_commune(open_app, app_store: Path) -> None:
+    image = ortho_over(Store.open(app_store), get_territory("commune:33009"), 2018)
+    at = open_app("pages/predire.py", **ARCACHON)
+    at.radio(key="predire_source").set_value("upload").run()
+    at.file_uploader(key="predire_image").set_value(
+        ("synthetique.tif", image.tiff, "image/tiff")).run()
+    at.button(key="predire_run").click().run()
+    assert not at.error, [e.value for e in at.error]
+    at.button(key="predire_drafts").click().run()
+    assert not at.error, [e.value for e in at.error]
+    assert at.success[-1].value == ("1 brouillon(s) de signalement créé(s) pour Arcachon : à "
+                                    "valider ou rejeter sur la page Signaler.")
+    flags = FlagStore(app_store)
+    drafts = flags.drafts("commune:33009")
+    assert drafts[["polygon_id", "millesime", "code_cs_current", "code_cs_proposed",
+                   "code_us_proposed", "status"]].values.tolist() == [
+        [image.polygon_id, 2018, image.code_cs, "CS1.1.1.2", image.code_us, "brouillon"]]
+    assert flags.list().empty
+    _no_export(flags)
+    at.button(key="predire_drafts").click().run()  # the same drafts again: nothing new
+    assert "0 brouillon(s) de signalement créé(s) pour Arcachon (1 déjà connu(s))" in \
+        at.success[-1].value
+    assert len(flags) == 1
+
+
+def test_signaler_accepts_and_rejects_drafts(open_app, app_store: Path) -> None:
+    store, arcachon = Store.open(app_store), get_territory("commune:33009")
+    drafts = []
+    for rank in (0, 1):
+        image = ortho_over(store, arcachon, 2018, rank)
+        bundle = predict_upload(ImageSource(image.tiff, f"img{rank}.tif"))
+        drafts += store_prediction_drafts(store, arcachon, bundle.polygons, "Prédiction")
+    kept, dropped = FlagStore(app_store).add_drafts(drafts)
+    at = open_app("pages/signaler.py", **ARCACHON)
+    tables = [d.value for d in at.dataframe if "status" in d.value.columns]
+    assert len(tables) == 1  # the drafts table; the reviewed list is empty
+    shown = tables[0]
+    assert set(shown["id"]) == {kept.id, dropped.id} and set(shown["status"]) == {"brouillon"}
+    assert "Aucun signalement" in at.info[-1].value  # the reviewed list is empty: drafts apart
+    at.multiselect(key="signal_drafts_choice").set_value([kept.id]).run()
+    at.button(key="signal_drafts_valider").click().run()
+    at.multiselect(key="signal_drafts_choice").set_value([dropped.id]).run()
+    at.button(key="signal_drafts_rejeter").click().run()
+    assert not at.error, [e.value for e in at.error]
+    flags = FlagStore(app_store)
+    assert flags.drafts().empty
+    assert flags.list()[["id", "status"]].values.tolist() == [[kept.id, "ouvert"]]
+    text = flags.export_csv()
+    assert kept.id in text and dropped.id not in text  # accepted exported, rejected not
+
+    # a restart still lists the accepted flag with the reviewed ones, and no draft
+    st.cache_data.clear()
+    st.cache_resource.clear()
+    again = open_app("pages/signaler.py", **ARCACHON)
+    assert list(again.dataframe[-1].value["id"]) == [kept.id]
+    assert not any(s.value == "Brouillons à valider" for s in again.subheader)
+
+
+def test_processus_drafts_are_stored_as_drafts(open_app, app_store: Path) -> None:
+    store, arcachon = Store.open(app_store), get_territory("commune:33009")
+    layers = [store.polygons(arcachon, y, columns=["id", "code_cs", "code_us"])
+              for y in (2015, 2018)]
+    pieces = implausible_pieces(layers[0], layers[1], 3, min_area_m2=50.0)
+    expected = draft_flags(pieces, layers[1], "commune:33009", 2018, default_rules().labels)
+    assert expected  # the real SYBARVAL changes hold implausible transitions in Arcachon
+    at = open_app("pages/processus.py", **ARCACHON)
+    at.button(key="processus_drafts_build").click().run()
+    assert not at.error, [e.value for e in at.error]
+    flags = FlagStore(app_store)
+    drafts = flags.drafts("commune:33009")
+    assert sorted(drafts["polygon_id"]) == sorted(d.polygon_id for d in expected)
+    assert sorted(zip(drafts["polygon_id"], drafts["code_cs_proposed"])) == sorted(
+        (d.polygon_id, d.code_cs_proposed) for d in expected)
+    assert any(f"{len(expected)} brouillon(s) de signalement enregistré(s)" in s.value
+               for s in at.success)
+    assert any(f"{len(expected)} brouillon(s) en attente" in c.value for c in at.caption)
+    _no_export(flags)
