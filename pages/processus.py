@@ -8,11 +8,16 @@ Thin page: the engine classifies (:mod:`ocsge_engine.flows.processes`), flags su
 
 from __future__ import annotations
 
-import pandas as pd
 import streamlit as st
 
 from ocsge_engine.charts.processes import process_bars, process_sankey
 from ocsge_engine.charts.style import fr_ha, fr_number
+from ocsge_engine.charts.typology import (
+    CLASS_LABELS,
+    typology_bars,
+    typology_map,
+    typology_table,
+)
 from ocsge_engine.config import get_settings
 from ocsge_engine.errors import OcsgeError
 from ocsge_engine.flags import FlagStore
@@ -34,11 +39,11 @@ from ocsge_engine.indicators.pseudo_change import (
     pseudo_change,
 )
 from ocsge_engine.indicators.sdg import Sdg1131, territory_sdg
+from ocsge_engine.indicators.typology import Typology, territory_typology, typology_change
 from pages import _shared as shared
 from pages._widgets import MIME, show_fig
 
 TABLE_STATE = "processus_table_csv"
-DRAFTS_STATE = "processus_drafts"
 EDITOR_ORDER = ("label_fr", "code", "change", "from_family", "to_family", "from_cs", "to_cs",
                 "from_us", "to_us", "color_hex")
 
@@ -67,6 +72,14 @@ def sdg(territory_id: str, year_from: int, year_to: int) -> Sdg1131:
     """SDG 11.3.1 of the territory."""
     return territory_sdg(shared.get_store(), shared.cached_territory(territory_id), year_from,
                          year_to)
+
+
+@st.cache_data(max_entries=16, show_spinner="Calcul de la typologie du bâti…")
+def typologies(territory_id: str, year_from: int, year_to: int) -> tuple[Typology, Typology]:
+    """Sprawl typology of both millésimes (same grid: the territory's bounds)."""
+    store, territory = shared.get_store(), shared.cached_territory(territory_id)
+    return (territory_typology(store, territory, year_from),
+            territory_typology(store, territory, year_to))
 
 
 def _table_editor() -> ProcessTable:
@@ -128,23 +141,18 @@ def _drafts_section(territory_id: str, pair: tuple[int, int], result: PseudoChan
                   for y in pair]
         if all(layer is not None for layer in layers):
             pieces = implausible_pieces(layers[0], layers[1], pair[1] - pair[0], min_area_m2=50.0)
-            st.session_state[DRAFTS_STATE] = draft_flags(pieces, layers[1], territory_id, pair[1],
-                                                         labels)
-    drafts = st.session_state.get(DRAFTS_STATE) or []
-    if drafts:
-        review = pd.DataFrame([{"accepter": False, "polygone": d.polygon_id,
-                                "actuel": f"{d.code_cs_current} / {d.code_us_current}",
-                                "propose": f"{d.code_cs_proposed} / {d.code_us_proposed}",
-                                "commentaire": d.comment} for d in drafts])
-        chosen = st.data_editor(review, hide_index=True, key="processus_drafts_review",
-                                disabled=["polygone", "actuel", "propose", "commentaire"])
-        if st.button("Enregistrer les signalements acceptés", key="processus_drafts_save"):
-            store = FlagStore(get_settings().store_dir)
-            accepted = [d for d, ok in zip(drafts, chosen["accepter"]) if ok]
-            for flag in accepted:
-                shared.run_safely(store.add, flag)
-            st.success(f"{len(accepted)} signalement(s) enregistré(s) : voir la page Signaler.")
-            st.session_state.pop(DRAFTS_STATE, None)
+            drafts = draft_flags(pieces, layers[1], territory_id, pair[1], labels)
+            added = shared.run_safely(FlagStore(get_settings().store_dir).add_drafts, drafts)
+            if added is not None:
+                st.success(f"{len(added)} brouillon(s) de signalement enregistré(s)"
+                           + (f" ({len(drafts) - len(added)} déjà connu(s))"
+                              if len(added) < len(drafts) else "")
+                           + " : validez-les ou rejetez-les sur la page Signaler ; seuls les "
+                           "signalements validés sont exportés.")
+    pending = FlagStore(get_settings().store_dir).drafts(territory_id)
+    if len(pending):
+        st.caption(f"{len(pending)} brouillon(s) en attente de validation pour ce territoire "
+                   "(page Signaler).")
 
 
 def _sdg_section(result: Sdg1131) -> None:
@@ -163,6 +171,34 @@ def _sdg_section(result: Sdg1131) -> None:
                "surface urbanisée = artificialisée (matrice du décret). Population INSEE "
                + (f"{years[0]}–{years[1]}" if years else "indisponible")
                + (" (approximation : années différentes des millésimes)." if result.proxy else "."))
+
+
+def _typology_section(territory_id: str, stem: str, pair: tuple[int, int]) -> None:
+    st.subheader("Typologie du bâti (ONU-Habitat)")
+    if not st.toggle("Calculer la typologie du bâti", value=False, key="processus_typologie"):
+        st.caption("Bâti urbain, périurbain ou rural selon la part de bâti dans un voisinage "
+                   "d'un km², espaces ouverts de frange et enclavés (docs/processes.md).")
+        return
+    result = shared.run_safely(typologies, territory_id, *pair)
+    if result is None:
+        return
+    before, after = result
+    areas = {pair[0]: before.areas(), pair[1]: after.areas()}
+    show_fig(typology_map(after), f"typologie_carte_{stem}",
+             typology_table({pair[1]: areas[pair[1]]}), key="processus_typologie_carte")
+    show_fig(typology_bars(areas), f"typologie_barres_{stem}", typology_table(areas),
+             key="processus_typologie_barres")
+    change = typology_change(before, after)
+    moved = change[change["code_from"] != change["code_to"]].reset_index(drop=True)
+    moved = moved.assign(libelle_from=moved["code_from"].map(CLASS_LABELS),
+                         libelle_to=moved["code_to"].map(CLASS_LABELS))
+    st.caption(f"{fr_ha(float(moved['area_ha'].sum()))} ont changé de classe entre {pair[0]} et "
+               f"{pair[1]} (pixels de {after.options.resolution_m:g} m, bâti = CS1.1.1.1).")
+    st.dataframe(moved[["code_from", "libelle_from", "code_to", "libelle_to", "area_ha"]],
+                 hide_index=True, key="processus_typologie_changement", column_config={
+                     "code_from": f"Classe {pair[0]}", "libelle_from": f"Libellé {pair[0]}",
+                     "code_to": f"Classe {pair[1]}", "libelle_to": f"Libellé {pair[1]}",
+                     "area_ha": st.column_config.NumberColumn("Surface (ha)", format="%.2f")})
 
 
 def main() -> None:
@@ -195,6 +231,7 @@ def main() -> None:
     sdg_result = shared.run_safely(sdg, territory.id, *pair)
     if sdg_result is not None:
         _sdg_section(sdg_result)
+    _typology_section(territory.id, stem, pair)
 
 
 main()
