@@ -378,7 +378,7 @@ class FlagStore:
         return gpd.GeoDataFrame(frame[list(FLAG_COLUMNS)], geometry=geoms, crs=FLAGS_EPSG)
 
     def drafts(self, territory_id: str | None = None) -> gpd.GeoDataFrame:
-        """Drafts awaiting review (status ``brouillon``), newest first; same columns as :meth:`list`."""
+        """Drafts awaiting review (status ``brouillon``), newest first, columns of :meth:`list`."""
         return self.list(territory_id, statuses=(DRAFT_STATUS,))
 
     def __len__(self) -> int:

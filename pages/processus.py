@@ -149,8 +149,8 @@ def _drafts_section(territory_id: str, pair: tuple[int, int], result: PseudoChan
                               if len(added) < len(drafts) else "")
                            + " : validez-les ou rejetez-les sur la page Signaler ; seuls les "
                            "signalements validés sont exportés.")
-    pending = FlagStore(get_settings().store_dir).drafts(territory_id)
-    if len(pending):
+    pending = shared.run_safely(lambda: FlagStore(get_settings().store_dir).drafts(territory_id))
+    if pending is not None and len(pending):
         st.caption(f"{len(pending)} brouillon(s) en attente de validation pour ce territoire "
                    "(page Signaler).")
 

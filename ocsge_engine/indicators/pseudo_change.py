@@ -244,9 +244,9 @@ def draft_flags(pieces: gpd.GeoDataFrame, layer_to: gpd.GeoDataFrame, territory_
                 millesime: int, comments: dict[str, str]) -> list[Flag]:
     """Draft flags for suspect pieces: the second millésime's polygon, proposing its old codes.
 
-    A draft is a validated :class:`~ocsge_engine.flags.Flag` that is **not recorded**: the user
-    reviews the drafts and records the accepted ones with ``FlagStore.add`` (so drafts never
-    reach the producers' export).
+    A draft is a validated :class:`~ocsge_engine.flags.Flag` that is **not recorded** here: the
+    pages store it with ``FlagStore.add_drafts`` (status ``brouillon``, never exported) and the
+    user accepts or rejects it on the Signaler page.
 
     Args:
         pieces: rows of :func:`implausible_pieces` (or any frame with ``id_to``,
