@@ -1,0 +1,111 @@
+"""Cartes page: the map of La Teste-de-Buch in each colouring, its legend equal to the engine's,
+the view restored from a deep link, and a French warning for a territory without data."""
+
+from __future__ import annotations
+
+import html
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from ocsge_engine.maps import COLOURINGS, legend_entries, light_polygons
+from ocsge_engine.store import Store
+from ocsge_engine.territories import get_territory
+
+TERRITORY = "commune:33529"  # La Teste-de-Buch, largest demo commune
+PARAMS = {"territoire": TERRITORY, "de": "2015", "a": "2018"}
+LEGEND_SCRIPT = re.compile(r'L\.DomUtil\.create\("div", "ocsge-legend"\);.*?div\.innerHTML = '
+                           r'("(?:[^"\\]|\\.)*");', re.S)
+LEGEND_ROW = re.compile(r'<div title="([^"]*)"[^>]*><span [^>]*background:(#[0-9a-fA-F]{6});')
+LEGEND_TITLE = re.compile(r"<summary[^>]*>(.*?)</summary>")
+
+
+@pytest.fixture(scope="module")
+def light_2018(demo_store_dir: Path):
+    """The engine's light polygons of La Teste-de-Buch in 2018 (what the map draws)."""
+    gdf = Store.open(demo_store_dir).polygons(get_territory(TERRITORY), 2018,
+                                              columns=["code_cs", "code_us"])
+    return light_polygons(gdf)
+
+
+def _map_html(at) -> str:
+    frames = at.get("iframe")
+    assert len(frames) == 1, "the page should show exactly one map"
+    return str(frames[0].proto.srcdoc)
+
+
+def _legend(map_html: str) -> tuple[str, list[tuple[str, str]]]:
+    """Title and (label, colour) rows of the legend control in the map HTML."""
+    found = LEGEND_SCRIPT.search(map_html)
+    assert found, "no legend in the map"
+    inner = json.loads(found.group(1))
+    title = html.unescape(LEGEND_TITLE.search(inner).group(1))
+    return title, [(html.unescape(text), colour.lower())
+                   for text, colour in LEGEND_ROW.findall(inner)]
+
+
+def test_each_colouring_draws_the_engine_legend(open_app, light_2018) -> None:
+    at = open_app("pages/cartes.py", **PARAMS)
+    assert at.title[0].value == "Cartes"
+    assert at.selectbox(key="cartes_by").value == "cs"
+    seen = set()
+    for by, title in COLOURINGS.items():
+        at.selectbox(key="cartes_by").set_value(by).run()
+        assert not at.exception, [e.value for e in at.exception]
+        assert not at.error, [e.value for e in at.error]
+        map_html = _map_html(at)
+        assert "/app/static/vendor/leaflet" in map_html  # offline Leaflet, not a CDN
+        got_title, rows = _legend(map_html)
+        assert got_title == title
+        expected = [(label, colour.lower()) for label, colour in legend_entries(light_2018, by)]
+        assert len(expected) >= 2 and rows == expected, by
+        seen.add(tuple(rows))
+        assert at.caption[-1].value.startswith(
+            f"La Teste-de-Buch · millésime 2018 · {len(light_2018)} polygones fusionnés")
+    assert len(seen) == len(COLOURINGS)  # four different legends, not one map re-sent
+    # the family colouring says it is an estimate; the decree one does not need to
+    at.selectbox(key="cartes_by").set_value("famille").run()
+    assert any("estimation" in c.value for c in at.caption)
+    at.selectbox(key="cartes_by").set_value("artif").run()
+    assert not any("estimation" in c.value for c in at.caption)
+
+
+def test_deep_link_restores_territory_and_millesimes(open_app, demo_store_dir: Path) -> None:
+    at = open_app("pages/cartes.py", territoire="commune:33236", de="2015", a="2018")
+    assert at.session_state["territory_id"] == "commune:33236"
+    # the displayed millésime is the link's "a", the change layer is on for the link's pair
+    assert at.selectbox(key="cartes_year").value == 2018
+    assert at.toggle(key="cartes_changes").value is True
+    assert at.toggle(key="cartes_ortho").value is False  # offline by default
+    light = light_polygons(Store.open(demo_store_dir).polygons(
+        get_territory("commune:33236"), 2018, columns=["code_cs", "code_us"]))
+    caption = at.caption[-1].value
+    assert caption.startswith(f"Lège-Cap-Ferret · millésime 2018 · {len(light)} polygones")
+    assert caption.endswith("zones de changement 2015 → 2018")
+    # the change layer, named after the pair (JSON-escaped in the layer control's script)
+    assert json.dumps("Changements 2015 → 2018")[1:-1] in _map_html(at)
+    # the shown millésime follows the user's choice within the session
+    at.selectbox(key="cartes_year").set_value(2015).run()
+    light_2015 = light_polygons(Store.open(demo_store_dir).polygons(
+        get_territory("commune:33236"), 2015, columns=["code_cs", "code_us"]))
+    assert at.caption[-1].value.startswith(
+        f"Lège-Cap-Ferret · millésime 2015 · {len(light_2015)} polygones")
+    assert at.query_params["territoire"] == "commune:33236"
+    assert (at.query_params["de"], at.query_params["a"]) == ("2015", "2018")
+
+
+@pytest.mark.parametrize(("territory", "warning"), [
+    # in the Gironde catalogue, outside the demo's extent: no polygon for the shown year
+    ("commune:33063", "Aucun polygone OCS GE pour Bordeaux en 2018 : le territoire est hors de "
+                      "l'emprise des données chargées."),
+    # a département with no OCS GE in the store at all
+    ("commune:34172", "Aucun millésime OCS GE n'est disponible pour ce territoire."),
+])
+def test_territory_without_data_shows_french_warning(open_app, territory: str,
+                                                      warning: str) -> None:
+    at = open_app("pages/cartes.py", territoire=territory)
+    assert [w.value for w in at.warning] == [warning]
+    assert not at.error
+    assert len(at.get("iframe")) == 0  # no empty map drawn
