@@ -19,6 +19,8 @@ from ocsge_engine.charts.rankings import metric_label, ranking_figure
 from pages import _shared as shared
 from pages._widgets import show_fig
 
+shared.ensure_frame()
+
 ALL_ROWS = 1_000_000
 COLUMNS = {"rank": "Rang", "name": "Commune", "commune": "Code INSEE",
            "departement": "Département", "value": "Valeur", "pop_stock": "Population",

@@ -43,6 +43,8 @@ from ocsge_engine.indicators.typology import Typology, territory_typology, typol
 from pages import _shared as shared
 from pages._widgets import MIME, show_fig
 
+shared.ensure_frame()
+
 TABLE_STATE = "processus_table_csv"
 EDITOR_ORDER = ("label_fr", "code", "change", "from_family", "to_family", "from_cs", "to_cs",
                 "from_us", "to_us", "color_hex")
