@@ -18,6 +18,7 @@ st.set_page_config(page_title="Portraits de territoire OCS GE", page_icon="🗺�
 
 PAGES = [
     st.Page("pages/portrait.py", title="Portrait", icon="🏠", url_path="portrait", default=True),
+    st.Page("pages/contour.py", title="Contour personnalisé", icon="✏️", url_path="contour"),
     st.Page("pages/flux.py", title="Flux", icon="🔀", url_path="flux"),
     st.Page("pages/cartes.py", title="Cartes", icon="🗺️", url_path="cartes"),
     st.Page("pages/artificialisation.py", title="Artificialisation", icon="🏗️",
@@ -65,6 +66,7 @@ def _sidebar() -> None:
                 if st.button("Choisir ce territoire", key="territory_apply"):
                     st.session_state["territory_id"] = chosen
                     st.session_state.pop("years", None)
+        st.page_link("pages/contour.py", label="Importer ou dessiner un contour", icon="✏️")
         territory = shared.run_safely(shared.cached_territory, shared.territory_id())
         if territory is None:
             st.session_state["territory_id"] = shared.DEFAULT_TERRITORY

@@ -69,3 +69,38 @@ def territory_map(light: gpd.GeoDataFrame, by: ColourBy, *,
         minx, miny, maxx, maxy = light.total_bounds
         fmap.fit_bounds([[float(miny), float(minx)], [float(maxy), float(maxx)]])
     return fmap
+
+
+def drawing_map(outline: gpd.GeoDataFrame | None = None, height: int = 520,
+                asset_base_url: str = DEFAULT_BASE_URL) -> leafmap.Map:
+    """Map on which the user draws a polygon or a rectangle (leaflet.draw, served locally).
+
+    Args:
+        outline: optional reference outline (EPSG:4326), drawn unfilled and fitted to.
+        height: map height in pixels.
+        asset_base_url: where ``static/vendor`` is served (see :func:`use_local_assets`).
+
+    Returns:
+        A ``leafmap.foliumap.Map`` whose drawings ``streamlit_folium.st_folium`` returns.
+    """
+    from folium.plugins import Draw
+
+    use_local_assets(asset_base_url)
+    fmap = leafmap.Map(tiles=None, height=height, draw_control=False, measure_control=False,
+                       fullscreen_control=False, scale_control=True, search_control=False,
+                       layers_control=False, attribution_control=True)
+    for key in _LEAFMAP_ONLY_OPTIONS:
+        fmap.options.pop(key, None)
+    PlainBackground().add_to(fmap)
+    ortho_layer(show=False).add_to(fmap)
+    Draw(export=False, draw_options={"polyline": False, "circle": False, "marker": False,
+                                     "circlemarker": False, "polygon": True, "rectangle": True},
+         edit_options={"edit": True, "remove": True}).add_to(fmap)
+    if outline is not None and not outline.empty:
+        folium.GeoJson(outline.__geo_interface__, name="Territoire actuel",
+                       style_function=lambda _: {"color": "#333", "weight": 2, "fill": False},
+                       ).add_to(fmap)
+        minx, miny, maxx, maxy = outline.total_bounds
+        fmap.fit_bounds([[float(miny), float(minx)], [float(maxy), float(maxx)]])
+    folium.LayerControl(collapsed=True, position="topright").add_to(fmap)
+    return fmap
