@@ -289,8 +289,17 @@ def _parse_id(territory_id: str) -> tuple[str, str]:
     return kind, code.strip()
 
 
+@lru_cache(maxsize=3)
+def _codes_of(kind: str) -> frozenset[str]:
+    """Codes of one kind of territory (communes, EPCI, départements)."""
+    table = {"commune": communes_table, "epci": _epci_table, "departement": _departements_table}[kind]()
+    return frozenset(table["code"].astype(str))
+
+
 def _resolve_code(kind: str, code: str) -> str:
     """Return the canonical code of ``kind``; a unique exact name is accepted in place of a code."""
+    if code.upper() in _codes_of(kind):  # fast path: no need for the name index
+        return code.upper()
     index = _search_index()
     of_kind = index[index["kind"] == kind]
     if (of_kind["code"] == code.upper()).any():

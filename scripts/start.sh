@@ -4,4 +4,4 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 export BROWSER_PATH="${BROWSER_PATH:-/usr/bin/chromium}"
-exec .venv/bin/python -m streamlit run app.py "$@"
+exec .venv/bin/python scripts/serve.py "$@"

@@ -11,8 +11,11 @@ flows engine (:func:`ocsge_engine.flows.matrix.build_matrix`, row/column self-ch
 from __future__ import annotations
 
 import logging
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from functools import cached_property
+from pathlib import Path
 from typing import Any
 
 import geopandas as gpd
@@ -128,8 +131,17 @@ def check_years(available: list[int], year_from: int, year_to: int) -> None:
                                  f"(disponibles : {listing}).")
 
 
+_PAIR_CACHE_SIZE = 16
+_pair_cache: OrderedDict[tuple[object, ...], Pair] = OrderedDict()
+_pair_lock = threading.Lock()
+
+
 def load_pair(store: Any, territory: Any, year_from: int, year_to: int) -> Pair:
     """Read both OCCUPATION_SOL layers of a territory from the store and overlay them.
+
+    The last pairs are kept in memory (bounded LRU, keyed by the store folder, the catalogue's
+    modification time, the territory and the years), so the pages of one territory share one
+    overlay; a store written since invalidates its entries. Treat the result as read-only.
 
     Args:
         store: an open :class:`ocsge_engine.store.Store`.
@@ -146,6 +158,34 @@ def load_pair(store: Any, territory: Any, year_from: int, year_to: int) -> Pair:
     """
     resolved = resolve_territory(territory)
     year_from, year_to = int(year_from), int(year_to)
+    key = _cache_key(store, resolved, year_from, year_to)
+    with _pair_lock:
+        if key is not None and key in _pair_cache:
+            _pair_cache.move_to_end(key)
+            return _pair_cache[key]
+    pair = _read_pair(store, resolved, year_from, year_to)
+    if key is not None:
+        with _pair_lock:
+            _pair_cache[key] = pair
+            while len(_pair_cache) > _PAIR_CACHE_SIZE:
+                _pair_cache.popitem(last=False)
+    return pair
+
+
+def _cache_key(store: Any, territory: Any, year_from: int, year_to: int) -> tuple[object, ...] | None:
+    """Key of a pair in the cache, or ``None`` for stores/territories that cannot be keyed."""
+    path = getattr(store, "path", None)
+    territory_id = getattr(territory, "id", None)
+    if path is None or territory_id is None:
+        return None
+    catalogue = Path(path) / "catalog.duckdb"
+    version = catalogue.stat().st_mtime_ns if catalogue.exists() else 0
+    geometry_key = shapely.to_wkb(territory.geometry) if territory_id.startswith("polygon:") else b""
+    return (str(Path(path).resolve()), version, territory_id, geometry_key, year_from, year_to)
+
+
+def _read_pair(store: Any, resolved: Any, year_from: int, year_to: int) -> Pair:
+    """Read and overlay (no cache)."""
     check_years(list(store.millesimes(resolved)), year_from, year_to)
     layers = [store.polygons(resolved, y, columns=_COLUMNS) for y in (year_from, year_to)]
     logger.debug("pair %s %d->%d: %d and %d polygons", getattr(resolved, "id", resolved),

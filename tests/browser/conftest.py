@@ -72,7 +72,7 @@ def start_server(store: Path, log_path: Path) -> tuple[subprocess.Popen[bytes], 
     """
     port = free_port()
     env = {**os.environ, "OCSGE_STORE_DIR": str(store), "PYTHONUNBUFFERED": "1"}
-    cmd = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
+    cmd = [sys.executable, "scripts/serve.py", "--server.headless", "true",
            "--server.port", str(port), "--server.address", "127.0.0.1",
            "--server.fileWatcherType", "none", "--browser.gatherUsageStats", "false"]
     log = log_path.open("wb")
