@@ -50,16 +50,7 @@ def territory_map(light: gpd.GeoDataFrame, by: ColourBy, *,
     """
     if changes is not None and years is None:
         raise ValueError("years is required with changes")
-    use_local_assets(asset_base_url)
-    fmap = leafmap.Map(tiles=None, height=height, draw_control=False, measure_control=False,
-                       fullscreen_control=True, scale_control=True, search_control=False,
-                       layers_control=False, attribution_control=True)
-    # leafmap forwards its own kwargs into Leaflet's map options; leaflet.fullscreen then adds a
-    # second button for ``fullscreenControl: true`` next to the explicit control.
-    for key in _LEAFMAP_ONLY_OPTIONS:
-        fmap.options.pop(key, None)
-    PlainBackground().add_to(fmap)
-    ortho_layer(show=ortho).add_to(fmap)
+    fmap = _base_map(height, asset_base_url, fullscreen=True, ortho=ortho)
     polygons_layer(light, by).add_to(fmap)
     if changes is not None and years is not None and not changes.empty:
         changes_layer(changes, *years).add_to(fmap)
@@ -68,6 +59,21 @@ def territory_map(light: gpd.GeoDataFrame, by: ColourBy, *,
     if not light.empty:
         minx, miny, maxx, maxy = light.total_bounds
         fmap.fit_bounds([[float(miny), float(minx)], [float(maxy), float(maxx)]])
+    return fmap
+
+
+def _base_map(height: int, asset_base_url: str, *, fullscreen: bool, ortho: bool) -> leafmap.Map:
+    """Offline map frame: local assets, plain background, orthophoto layer (off unless asked)."""
+    use_local_assets(asset_base_url)
+    fmap = leafmap.Map(tiles=None, height=height, draw_control=False, measure_control=False,
+                       fullscreen_control=fullscreen, scale_control=True, search_control=False,
+                       layers_control=False, attribution_control=True)
+    # leafmap forwards its own kwargs into Leaflet's map options; leaflet.fullscreen then adds a
+    # second button for ``fullscreenControl: true`` next to the explicit control.
+    for key in _LEAFMAP_ONLY_OPTIONS:
+        fmap.options.pop(key, None)
+    PlainBackground().add_to(fmap)
+    ortho_layer(show=ortho).add_to(fmap)
     return fmap
 
 
@@ -85,14 +91,7 @@ def drawing_map(outline: gpd.GeoDataFrame | None = None, height: int = 520,
     """
     from folium.plugins import Draw
 
-    use_local_assets(asset_base_url)
-    fmap = leafmap.Map(tiles=None, height=height, draw_control=False, measure_control=False,
-                       fullscreen_control=False, scale_control=True, search_control=False,
-                       layers_control=False, attribution_control=True)
-    for key in _LEAFMAP_ONLY_OPTIONS:
-        fmap.options.pop(key, None)
-    PlainBackground().add_to(fmap)
-    ortho_layer(show=False).add_to(fmap)
+    fmap = _base_map(height, asset_base_url, fullscreen=False, ortho=False)
     Draw(export=False, draw_options={"polyline": False, "circle": False, "marker": False,
                                      "circlemarker": False, "polygon": True, "rectangle": True},
          edit_options={"edit": True, "remove": True}).add_to(fmap)
