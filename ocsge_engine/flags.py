@@ -42,6 +42,7 @@ from ocsge_engine.errors import GeometryError, OcsgeError, StoreError, UnknownCo
 from ocsge_engine.io.atomic import atomic_path
 from ocsge_engine.io.gpkg import gpkg_bytes, write_gpkg
 from ocsge_engine.nomenclature import normalize_codes
+from ocsge_engine.store.db import transaction
 
 logger = logging.getLogger(__name__)
 
@@ -244,17 +245,8 @@ class FlagStore:
         with self._lock, open(self.folder / LOCK_FILE, "a+b") as fh:
             fcntl.flock(fh, fcntl.LOCK_EX)
             try:
-                con = self._connect()
-                try:
-                    con.begin()
-                    try:
-                        yield con
-                    except BaseException:
-                        con.rollback()
-                        raise
-                    con.commit()
-                finally:
-                    con.close()
+                with transaction(self._connect()) as con:
+                    yield con
             finally:
                 fcntl.flock(fh, fcntl.LOCK_UN)
 

@@ -98,6 +98,21 @@ def _connect(db_file: Path, read_only: bool, spatial: bool = False) -> duckdb.Du
     return con
 
 
+@contextlib.contextmanager
+def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConnection]:
+    """``BEGIN`` on ``con``; commit on success, roll back on any error; always close it."""
+    try:
+        con.begin()
+        try:
+            yield con
+        except BaseException:
+            con.rollback()
+            raise
+        con.commit()
+    finally:
+        con.close()
+
+
 class Store:
     """Partitioned GeoParquet + DuckDB catalogue (see docs/DESIGN.md).
 
@@ -190,17 +205,10 @@ class Store:
     def _write_transaction(self) -> Iterator[duckdb.DuckDBPyConnection]:
         """Lock, open read-write, ``BEGIN``; commit on success, roll back on any error."""
         with self._write_lock():
-            con = _connect(self._db_file, read_only=False)
             try:
-                con.begin()
-                try:
+                with transaction(_connect(self._db_file, read_only=False)) as con:
                     yield con
-                except BaseException:
-                    con.rollback()
-                    raise
-                con.commit()
             finally:
-                con.close()
                 self._catalog_cache = None
 
     # --- catalogue --------------------------------------------------------------------------
