@@ -49,7 +49,7 @@ from ocsge_engine.flows.exchange import resolve_territory
 from ocsge_engine.indicators import compare
 from ocsge_engine.indicators.artif import Rule, Thresholds
 from ocsge_engine.indicators.compare import COMPARISON_COLUMNS, commune_row
-from ocsge_engine.indicators.local_data import INDICATOR_COLUMNS, store_communes
+from ocsge_engine.indicators import local_data
 from ocsge_engine.store.db import COMPLETE_SHARE
 from ocsge_engine.store.parquet import partition_path
 from ocsge_engine.territories import communes_table, population
@@ -249,20 +249,9 @@ def communes_indicators(store: Any, year_from: int, year_to: int,
     fresh national partition are read, not computed (module docstring).
     """
     national = national_rows(store, year_from, year_to)
-    codes = store_communes(store, year_from, year_to) if codes is None else list(codes)
-    rows = []
-    for k, code in enumerate(codes):
-        if progress is not None:
-            progress(k / max(1, len(codes)), f"commune {code} ({k + 1}/{len(codes)})")
-        rows.append(_row(store, national, code, year_from, year_to, "base"))
-    table = pd.DataFrame(rows, columns=list(COMPARISON_COLUMNS))
-    table = table[table["available"].astype(bool)].copy()
-    area_km2 = table["area_ha"].astype(float) / 100
-    table["density_per_km2"] = table["population"].astype(float) / area_km2
-    table["artif_share"] = table["artif_stock_ha"].astype(float) / table["area_ha"].astype(float)
-    if progress is not None:
-        progress(1.0, "terminé")
-    return table.sort_values("code").reset_index(drop=True)[list(INDICATOR_COLUMNS)]
+    return local_data.communes_indicators(
+        store, year_from, year_to, codes, progress,
+        row=lambda s, code, y1, y2, role: _row(s, national, code, y1, y2, role))
 
 
 def comparison_table(store: Any, territory: Any, year_from: int, year_to: int,

@@ -283,7 +283,8 @@ def store_communes(store: Any, year_from: int, year_to: int, min_share: float = 
 
 def communes_indicators(store: Any, year_from: int, year_to: int,
                         codes: list[str] | None = None,
-                        progress: Progress | None = None) -> pd.DataFrame:
+                        progress: Progress | None = None,
+                        row: Callable[..., dict[str, Any]] | None = None) -> pd.DataFrame:
     """Artificialisation, population and density of each commune of the store.
 
     Args:
@@ -292,6 +293,9 @@ def communes_indicators(store: Any, year_from: int, year_to: int,
         year_to: second millésime.
         codes: communes to compute (default :func:`store_communes`).
         progress: ``progress(fraction, message_fr)`` callback, once per commune.
+        row: ``row(store, code, year_from, year_to, role)`` giving one comparison row (default
+            :func:`~ocsge_engine.indicators.compare.commune_row`; the batch passes a reader of
+            its national results).
 
     Returns:
         Columns :data:`INDICATOR_COLUMNS`: the comparison columns (``role = "base"``), plus
@@ -303,7 +307,7 @@ def communes_indicators(store: Any, year_from: int, year_to: int,
     for k, code in enumerate(codes):
         if progress is not None:
             progress(k / max(1, len(codes)), f"commune {code} ({k + 1}/{len(codes)})")
-        rows.append(commune_row(store, code, year_from, year_to, "base"))
+        rows.append((row or commune_row)(store, code, year_from, year_to, "base"))
     table = pd.DataFrame(rows, columns=list(COMPARISON_COLUMNS))
     table = table[table["available"].astype(bool)].copy()
     area_km2 = table["area_ha"].astype(float) / 100

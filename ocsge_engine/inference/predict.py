@@ -54,7 +54,7 @@ from shapely.geometry.base import BaseGeometry
 
 from ocsge_engine.errors import GeometryError, ImageryError
 from ocsge_engine.inference.checkpoints import LoadedModel, ModelCard, load_checkpoint, resolve_card
-from ocsge_engine.inference.fallback import FALLBACK_CARD, FallbackPredictor
+from ocsge_engine.inference.fallback import FallbackPredictor
 from ocsge_engine.inference.imagery import BandStack, open_band_stack
 from ocsge_engine.inference.tiling import Tile, TileGrid, crop_core, pad_window
 from ocsge_engine.inference.vectorize import POLYGON_COLUMNS, polygonize

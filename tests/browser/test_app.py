@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import numpy as np
-import pytest
 from PIL import Image
 
 from ocsge_engine.maps.layers import BACKGROUND_COLOR

@@ -21,7 +21,6 @@ from ocsge_engine.charts.indicators import flux_bars, method_note, origin_donut
 from ocsge_engine.charts.zan import zan_figure
 from ocsge_engine.indicators import (
     NO_THRESHOLDS,
-    IndicatorOptions,
     comparison_table,
     flux_from_pair,
     lyon_consumption,
