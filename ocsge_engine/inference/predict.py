@@ -57,7 +57,7 @@ from ocsge_engine.inference.checkpoints import LoadedModel, ModelCard, load_chec
 from ocsge_engine.inference.fallback import FallbackPredictor
 from ocsge_engine.inference.imagery import BandStack, open_band_stack
 from ocsge_engine.inference.tiling import Tile, TileGrid, crop_core, pad_window
-from ocsge_engine.inference.vectorize import POLYGON_COLUMNS, polygonize
+from ocsge_engine.inference.vectorize import POLYGON_COLUMNS, class_stats_from_counts, polygonize
 
 logger = logging.getLogger(__name__)
 
@@ -756,26 +756,7 @@ def _postprocess(cls_path: Path, card: ModelCard, settings: PredictSettings, cou
         polygons = polygonize(classes, transform, crs, card, min_pixels=min_pixels, nodata=NODATA)
     else:
         polygons = gpd.GeoDataFrame(columns=POLYGON_COLUMNS, geometry="geometry", crs=crs)
-    return polygons, _class_table(counts, card, pixel_m2)
-
-
-def _class_table(counts: npt.NDArray[np.int64], card: ModelCard, pixel_m2: float) -> pd.DataFrame:
-    """:func:`~.vectorize.class_stats` from pixel counts per value (the same table, streamed).
-
-    >>> from ocsge_engine.inference.fallback import FALLBACK_CARD
-    >>> c = np.zeros(256, np.int64); c[[0, 5, 255]] = [2, 1, 7]
-    >>> _class_table(c, FALLBACK_CARD, 0.04)[["class_id", "pixels"]].values.tolist()
-    [[0, 2], [5, 1]]
-    """
-    counts = counts.copy()
-    counts[NODATA] = 0
-    total = counts.sum()
-    info = card.class_by_index()
-    rows = [(int(v), info[v].name if v in info else "?", info[v].code_cs if v in info else None,
-             int(n), n * pixel_m2 / 10_000.0, n / total if total else 0.0)
-            for v, n in enumerate(counts) if n > 0]
-    table = pd.DataFrame(rows, columns=["class_id", "class_name", "code_cs", "pixels", "area_ha", "share"])
-    return table.sort_values(["area_ha", "class_id"], ascending=[False, True], ignore_index=True)
+    return polygons, class_stats_from_counts(counts, card, pixel_m2, NODATA)
 
 
 def _write_vector(gdf: gpd.GeoDataFrame, dst: Path, tmp_dir: Path) -> Path:

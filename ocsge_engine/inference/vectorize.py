@@ -85,7 +85,20 @@ def class_stats(classes: npt.NDArray[np.uint8], card: ModelCard, pixel_m2: float
     >>> t["class_id"].tolist(), t["pixels"].tolist(), t["share"].round(3).tolist()
     ([0, 5], [2, 1], [0.667, 0.333])
     """
-    counts = np.bincount(classes.ravel(), minlength=256)
+    return class_stats_from_counts(np.bincount(classes.ravel(), minlength=256), card, pixel_m2,
+                                   nodata)
+
+
+def class_stats_from_counts(counts: npt.NDArray[np.int64], card: ModelCard, pixel_m2: float,
+                            nodata: int = 255) -> pd.DataFrame:
+    """:func:`class_stats` from pixel counts per value (what a streamed prediction accumulates).
+
+    >>> from ocsge_engine.inference.fallback import FALLBACK_CARD
+    >>> c = np.zeros(256, np.int64); c[[0, 5, 255]] = [2, 1, 7]
+    >>> class_stats_from_counts(c, FALLBACK_CARD, 0.04)[["class_id", "pixels"]].values.tolist()
+    [[0, 2], [5, 1]]
+    """
+    counts = counts.copy()
     counts[nodata] = 0
     total = counts.sum()
     info = card.class_by_index()

@@ -19,12 +19,11 @@ from ocsge_engine.inference.imagery import open_band_stack
 from ocsge_engine.inference.predict import (
     ModelPredictor,
     PredictSettings,
-    _class_table,
     iter_tiled,
     predict_image,
 )
 from ocsge_engine.inference.tiling import TileGrid, crop_core, pad_window
-from ocsge_engine.inference.vectorize import class_stats
+from ocsge_engine.inference.vectorize import class_stats, class_stats_from_counts
 
 SETTINGS = PredictSettings(window_px=128, margin_px=32, batch_size=3, device="cpu", vectorize=False,
                            confidence=True, min_area_m2=0)
@@ -170,7 +169,7 @@ def test_reader_opens_one_handle_per_thread_and_uint8_equals_float(rgbn: Path) -
 def test_class_table_from_counts_equals_class_stats() -> None:
     classes = np.array([[0, 0, 5, 255], [3, 3, 3, 0]], dtype=np.uint8)
     counts = np.bincount(classes.ravel(), minlength=256)
-    got, expected = _class_table(counts, FALLBACK_CARD, 0.04), class_stats(classes, FALLBACK_CARD, 0.04)
+    got, expected = class_stats_from_counts(counts, FALLBACK_CARD, 0.04), class_stats(classes, FALLBACK_CARD, 0.04)
     assert got.equals(expected)
     assert got["pixels"].tolist() == [3, 3, 1] and got["class_id"].tolist() == [0, 3, 5]
 
