@@ -64,14 +64,31 @@ def map_html(territory_id: str, year: int, by: str, pair: tuple[int, int] | None
     return str(fmap.get_root().render())
 
 
+COLOURING_PARAM, YEAR_PARAM = "couleur", "annee"
+
+
+def _initial_view(available: list[int]) -> None:
+    """Take the colouring and the displayed millésime from the URL on the page's first render."""
+    if "cartes_by" not in st.session_state:
+        wanted = st.query_params.get(COLOURING_PARAM, "cs")
+        st.session_state["cartes_by"] = wanted if wanted in COLOURINGS else "cs"
+    if "cartes_year" not in st.session_state and YEAR_PARAM in st.query_params:
+        year = st.query_params[YEAR_PARAM]
+        if year.isdigit() and int(year) in available:
+            st.session_state["cartes_year"] = int(year)
+
+
 def _controls(available: list[int]) -> tuple[str, int, bool, bool]:
     pair = shared.years()
+    _initial_view(available)
+    if st.session_state.get("cartes_year") not in available:
+        st.session_state.pop("cartes_year", None)
     cols = st.columns([2, 1, 1, 1])
     by = cols[0].selectbox("Colorer par", list(COLOURINGS), format_func=COLOURINGS.get,
                            key="cartes_by")
     default_year = pair[1] if pair else available[-1]
-    year = cols[1].selectbox("Millésime affiché", available,
-                             index=available.index(default_year), key="cartes_year")
+    st.session_state.setdefault("cartes_year", default_year)
+    year = cols[1].selectbox("Millésime affiché", available, key="cartes_year")
     show_changes = cols[2].toggle("Changements", value=pair is not None, disabled=pair is None,
                                   key="cartes_changes",
                                   help="Polygones dont la couverture ou l'usage a changé "
@@ -79,6 +96,7 @@ def _controls(available: list[int]) -> tuple[str, int, bool, bool]:
     ortho = cols[3].toggle("Orthophoto IGN", value=False, key="cartes_ortho",
                            help="Fond de plan IGN en ligne : nécessite une connexion internet. "
                                 "Hors ligne, la carte garde un fond uni.")
+    st.query_params[COLOURING_PARAM], st.query_params[YEAR_PARAM] = by, str(year)
     return by, year, show_changes and pair is not None, ortho
 
 

@@ -109,3 +109,13 @@ def test_territory_without_data_shows_french_warning(open_app, territory: str,
     assert [w.value for w in at.warning] == [warning]
     assert not at.error
     assert len(at.get("iframe")) == 0  # no empty map drawn
+
+
+def test_deep_link_restores_colouring_and_year(open_app) -> None:
+    """?couleur=famille&annee=2015 opens the map coloured by family on 2015; changes go to the URL."""
+    at = open_app("pages/cartes.py", territoire="commune:33009", de="2015", a="2018",
+                  couleur="famille", annee="2015")
+    assert at.selectbox(key="cartes_by").value == "famille"
+    assert at.selectbox(key="cartes_year").value == 2015
+    at.selectbox(key="cartes_by").set_value("artif").run()
+    assert at.query_params["couleur"] == ["artif"] or at.query_params["couleur"] == "artif"
