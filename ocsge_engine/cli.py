@@ -223,7 +223,12 @@ def _flows_by_process(args: argparse.Namespace) -> int:
 
 def _parser_predict(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p = sub.add_parser("predict", help="predict land cover on an image (FLAIR U-Net or rule-based fallback)")
-    p.add_argument("--image", required=True, type=Path, help="GeoTIFF/VRT: RGB, RGBN or RGBN+elevation")
+    source = p.add_mutually_exclusive_group(required=True)
+    source.add_argument("--image", type=Path, help="GeoTIFF/VRT: RGB, RGBN or RGBN+elevation")
+    source.add_argument("--wms", action="store_true",
+                        help="fetch the IGN orthophoto (RGB + IRC) of the territory's bbox online (needs --territory)")
+    p.add_argument("--wms-resolution", type=float, default=0.2, help="pixel size of the --wms orthophoto (m)")
+    p.add_argument("--wms-max-megapixels", type=float, default=25.0, help="refuse larger --wms areas")
     p.add_argument("--nir", type=Path, default=None, help="IRC image whose band 1 is near-infrared")
     p.add_argument("--elevation", type=Path, default=None, help="height raster (8-bit 0.2 m units or metres)")
     p.add_argument("--territory", default=None,
@@ -245,7 +250,16 @@ def cmd_predict(args: argparse.Namespace) -> int:
 
     settings = PredictSettings(batch_size=args.batch_size, device=args.device, confidence=args.confidence,
                                min_area_m2=args.min_area)
-    result = predict_image(args.image, resolve_territory(args.territory), args.checkpoint, args.out,
+    territory = resolve_territory(args.territory)
+    if args.wms:
+        from ocsge_engine.inference.wms import fetch_territory_orthophoto
+
+        args.image = fetch_territory_orthophoto(territory, args.out / "orthophoto_ign.tif",
+                                                resolution_m=args.wms_resolution,
+                                                max_megapixels=args.wms_max_megapixels,
+                                                progress=None if args.quiet else _tqdm_progress("orthophoto"))
+        print(f"orthophoto: {args.image}")
+    result = predict_image(args.image, territory, args.checkpoint, args.out,
                            None if args.quiet else _tqdm_progress("predict"), nir_path=args.nir,
                            elevation_path=args.elevation, crs=args.crs, settings=settings)
     print(f"method: {result.method} ({result.model_name}) on {result.device}, {result.n_windows} windows, "

@@ -23,6 +23,7 @@ from __future__ import annotations
 import logging
 import math
 import os
+import tempfile
 import warnings
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
@@ -178,6 +179,53 @@ def territory_bounds_2154(geometry: Any) -> tuple[float, float, float, float]:
     if len(bounds) != 4 or not all(math.isfinite(v) for v in bounds):
         raise GeometryError("empty territory geometry", "Le territoire n'a pas de géométrie.")
     return bounds  # type: ignore[return-value]
+
+
+def fetch_territory_orthophoto(territory_geometry: Any, out_path: Path | str, *,
+                               resolution_m: float = 0.2,
+                               max_megapixels: float = DEFAULT_MAX_MEGAPIXELS,
+                               progress: Progress = None, base_url: str | None = None,
+                               timeout_s: float = 30) -> Path:
+    """:func:`fetch_orthophoto` over the bbox of a territory (RGB + IRC → 4 bands).
+
+    Args:
+        territory_geometry: GeoSeries/GeoDataFrame with a CRS, or shapely in EPSG:2154.
+        out_path: GeoTIFF to write.
+        resolution_m, max_megapixels, progress, timeout_s: see :func:`fetch_orthophoto`.
+        base_url: WMS endpoint; ``None``: :data:`BASE_URL` (read at call time).
+
+    Raises:
+        GeometryError: no territory, or a bbox outside Lambert-93.
+        ImageryError, DownloadError: see :func:`fetch_orthophoto`.
+    """
+    if territory_geometry is None:
+        raise GeometryError("online orthophoto needs a territory",
+                            "Choisissez un territoire (--territory) : l'orthophoto en ligne "
+                            "couvre son emprise.")
+    return fetch_orthophoto(territory_bounds_2154(territory_geometry), out_path, resolution_m,
+                            base_url=base_url or BASE_URL, progress=progress, timeout_s=timeout_s,
+                            max_megapixels=max_megapixels)
+
+
+def orthophoto_source(territory_geometry: Any, *, max_megapixels: float = DEFAULT_MAX_MEGAPIXELS,
+                      progress: Progress = None, base_url: str | None = None) -> Any:
+    """The territory's online orthophoto as an in-memory ``ImageSource`` (for the dashboard).
+
+    Fetched into a private temporary folder, read back as bytes, folder removed whatever happens.
+
+    Returns:
+        :class:`ocsge_engine.inference.ondemand.ImageSource` (4 bands, EPSG:2154).
+
+    Raises:
+        GeometryError, ImageryError, DownloadError: see :func:`fetch_territory_orthophoto`.
+    """
+    from ocsge_engine.inference.ondemand import ImageSource  # lazy: loads torch
+
+    with tempfile.TemporaryDirectory(prefix="ocsge-wms-") as tmp:
+        path = fetch_territory_orthophoto(territory_geometry, Path(tmp) / "orthophoto_ign.tif",
+                                          max_megapixels=max_megapixels, progress=progress,
+                                          base_url=base_url)
+        return ImageSource(path.read_bytes(), path.name, crs="EPSG:2154")
 
 
 def _bad_bbox(message: str) -> GeometryError:

@@ -196,3 +196,42 @@ def test_huge_area_refused_before_any_request(tmp_path: Path) -> None:
     assert info.value.user_message.startswith("Zone trop grande pour l'orthophoto en ligne : 30 mégapixels")
     assert "1,2 km²" in info.value.user_message
     assert list(tmp_path.iterdir()) == []
+
+
+def test_cli_predict_wms(wms: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                         capsys: pytest.CaptureFixture[str]) -> None:
+    """``predict --wms --territory bbox:…``: orthophoto fetched (4 bands), then predicted over it."""
+    from ocsge_engine.cli import main
+    from ocsge_engine.inference import wms as wms_module
+
+    monkeypatch.setattr(wms_module, "BASE_URL", f"{wms}/wms-r")
+    out = tmp_path / "out"
+    code = main(["-q", "predict", "--wms", "--territory", "bbox:770500,6277500,770540,6277530",
+                 "--out", str(out)])
+    assert code == 0, capsys.readouterr().err
+    assert "method: fallback_rules" in capsys.readouterr().out
+    with rasterio.open(out / "orthophoto_ign.tif") as ds:
+        assert (ds.count, ds.width, ds.height) == (4, 200, 150)
+    with rasterio.open(out / "classes.tif") as ds:
+        assert (ds.width, ds.height) == (200, 150)
+        assert len(np.unique(ds.read(1))) == 1  # flat grey test image: one class everywhere
+    assert {r["LAYERS"] for r in _WmsHandler.requests} == {LAYER_RGB, LAYER_IRC}
+
+
+@pytest.mark.parametrize(("argv", "french"), [
+    (["--wms"], "Choisissez un territoire"),
+    (["--wms", "--territory", "commune:34172"], "Zone trop grande pour l'orthophoto en ligne"),
+    (["--wms", "--image", "x.tif"], "not allowed with argument"),
+])
+def test_cli_predict_wms_user_errors(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                     argv: list[str], french: str) -> None:
+    """No territory, Montpellier (57 km²) at 20 cm, or both sources: exit 2, nothing fetched."""
+    from ocsge_engine.cli import main
+
+    try:
+        code = main(["-q", "predict", *argv, "--out", str(tmp_path / "out")])
+    except SystemExit as exc:  # argparse usage error
+        code = exc.code
+    assert code == 2
+    assert french in capsys.readouterr().err
+    assert not (tmp_path / "out" / "orthophoto_ign.tif").exists()
