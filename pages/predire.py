@@ -1,4 +1,5 @@
-"""Prédire: land cover predicted on an aerial image (uploaded GeoTIFF or the Montpellier sample).
+"""Prédire: land cover predicted on an aerial image (uploaded GeoTIFF, the Montpellier sample, or
+the IGN orthophoto of the chosen territory fetched online from the Géoplateforme WMS).
 
 Thin page: the engine (:func:`ocsge_engine.inference.ondemand.predict_upload`) runs in a private
 temporary folder and returns every output in memory; the page keeps the result in the session
@@ -24,6 +25,7 @@ from ocsge_engine.inference.ondemand import (
     sample_image,
     stats_by_cover,
 )
+from ocsge_engine.inference.wms import orthophoto_source
 from ocsge_engine.maps import light_polygons, territory_map
 from pages import _shared as shared
 from pages._widgets import MIME, show_fig
@@ -34,7 +36,10 @@ RESULT_KEY = "predire_result"
 FALLBACK = "__rules__"
 FALLBACK_LABEL = "Carte grossière par règles (NDVI, luminosité) — sans modèle"
 SOURCES = {"sample": "Exemple : Montpellier, orthophoto IGN 20 cm (50 m × 50 m)",
-           "upload": "Mon image (GeoTIFF)"}
+           "upload": "Mon image (GeoTIFF)",
+           "wms": "Orthophoto IGN en ligne (zone du territoire)"}
+# Placeholder: the online orthophoto is fetched only when the prediction is launched.
+WMS_SOURCE = ImageSource(b"", "orthophoto_ign_en_ligne.tif", crs="EPSG:2154")
 AREAS = {"image": "Toute l'image", "territoire": "Limiter au territoire choisi"}
 
 
@@ -52,6 +57,13 @@ def _source() -> ImageSource | None:
         st.caption("Source : IGN – BD ORTHO (RVB et infrarouge couleur), via IGNF/ign-pdal-tools ; "
                    "Licence Ouverte Etalab 2.0.")
         return sample_image()
+    if choice == "wms":
+        st.caption("Orthophoto IGN (BD ORTHO 20 cm, RVB et infrarouge couleur) téléchargée depuis "
+                   "la Géoplateforme sur l'emprise du territoire choisi, au lancement de la "
+                   "prédiction. Connexion internet nécessaire ; limite de "
+                   f"{fr_number(DEFAULT_MAX_MEGAPIXELS, 0)} mégapixels (1 km² à 20 cm) : pour une "
+                   "commune entière, dessinez plutôt une zone. Licence Ouverte Etalab 2.0.")
+        return WMS_SOURCE
     image = st.file_uploader("Image GeoTIFF (rouge, vert, bleu [, proche infrarouge])",
                              type=["tif", "tiff"], key="predire_image")
     nir = st.file_uploader("Image infrarouge couleur (facultative, bande 1 = proche infrarouge)",
@@ -76,7 +88,7 @@ def _model() -> str | None:
 
 def _run(source: ImageSource, area: str, checkpoint: str | None) -> None:
     geometry = None
-    if area == "territoire":
+    if area == "territoire" or source is WMS_SOURCE:
         territory = shared.run_safely(shared.cached_territory, shared.territory_id())
         if territory is None:
             return
@@ -84,12 +96,17 @@ def _run(source: ImageSource, area: str, checkpoint: str | None) -> None:
     st.session_state.pop(RESULT_KEY, None)
     with st.status("Prédiction en cours…", expanded=True) as status:
         bar = st.progress(0.0, text="Lecture de l'image")
-        bundle = shared.run_safely(predict_upload, source, geometry, checkpoint,
-                                   DEFAULT_MAX_MEGAPIXELS,
-                                   lambda f, m: bar.progress(min(1.0, f), text=m))
+        if source is WMS_SOURCE:
+            source = shared.run_safely(orthophoto_source, geometry,
+                                       max_megapixels=DEFAULT_MAX_MEGAPIXELS,
+                                       progress=lambda f, m: bar.progress(min(1.0, f), text=m))
+        bundle = source and shared.run_safely(predict_upload, source,
+                                              geometry if area == "territoire" else None,
+                                              checkpoint, DEFAULT_MAX_MEGAPIXELS,
+                                              lambda f, m: bar.progress(min(1.0, f), text=m))
         status.update(label="Prédiction terminée" if bundle else "Prédiction impossible",
                       state="complete" if bundle else "error")
-    if bundle is not None:
+    if bundle is not None and source is not None:
         st.session_state[RESULT_KEY] = (f"{source.name}-{len(source.image)}-{area}-{checkpoint}",
                                         bundle)
 
