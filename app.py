@@ -16,22 +16,30 @@ logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(messag
 
 st.set_page_config(page_title="Portraits de territoire OCS GE", page_icon="🗺️", layout="wide")
 
-PAGES = [
-    st.Page("pages/portrait.py", title="Portrait", icon="🏠", url_path="portrait", default=True),
-    st.Page("pages/contour.py", title="Contour personnalisé", icon="✏️", url_path="contour"),
-    st.Page("pages/flux.py", title="Flux", icon="🔀", url_path="flux"),
-    st.Page("pages/cartes.py", title="Cartes", icon="🗺️", url_path="cartes"),
-    st.Page("pages/artificialisation.py", title="Artificialisation", icon="🏗️",
-            url_path="artificialisation"),
-    st.Page("pages/comparer.py", title="Comparer", icon="⚖️", url_path="comparer"),
-    st.Page("pages/croiser.py", title="Croiser", icon="📈", url_path="croiser"),
-    st.Page("pages/trajectoire.py", title="Trajectoire", icon="🎯", url_path="trajectoire"),
-    st.Page("pages/signaler.py", title="Signaler", icon="🚩", url_path="signaler"),
-    st.Page("pages/predire.py", title="Prédire", icon="🛰️", url_path="predire"),
-    st.Page("pages/classements.py", title="Classements", icon="🏆", url_path="classements"),
-    st.Page("pages/exports.py", title="Exports", icon="📦", url_path="exports"),
-    st.Page("pages/processus.py", title="Processus", icon="🧭", url_path="processus"),
-]
+PAGES = {
+    "Territoire": [
+        st.Page("pages/portrait.py", title="Portrait", icon="🏠", url_path="portrait", default=True),
+        st.Page("pages/contour.py", title="Contour personnalisé", icon="✏️", url_path="contour"),
+    ],
+    "Analyser": [
+        st.Page("pages/flux.py", title="Flux", icon="🔀", url_path="flux"),
+        st.Page("pages/cartes.py", title="Cartes", icon="🗺️", url_path="cartes"),
+        st.Page("pages/artificialisation.py", title="Artificialisation", icon="🏗️",
+                url_path="artificialisation"),
+        st.Page("pages/processus.py", title="Processus", icon="🧭", url_path="processus"),
+        st.Page("pages/comparer.py", title="Comparer", icon="⚖️", url_path="comparer"),
+        st.Page("pages/croiser.py", title="Croiser", icon="📈", url_path="croiser"),
+        st.Page("pages/trajectoire.py", title="Trajectoire", icon="🎯", url_path="trajectoire"),
+        st.Page("pages/classements.py", title="Classements", icon="🏆", url_path="classements"),
+    ],
+    "Contribuer": [
+        st.Page("pages/signaler.py", title="Signaler", icon="🚩", url_path="signaler"),
+        st.Page("pages/predire.py", title="Prédire", icon="🛰️", url_path="predire"),
+    ],
+    "Exporter": [
+        st.Page("pages/exports.py", title="Exports", icon="📦", url_path="exports"),
+    ],
+}
 
 
 def _sync_from_query() -> None:
@@ -91,6 +99,7 @@ def _sidebar() -> None:
 
 
 _sync_from_query()
-navigation = st.navigation(PAGES)
+# expanded: every page stays listed (Streamlit folds long lists behind « View more »).
+navigation = st.navigation(PAGES, expanded=True)
 _sidebar()
 navigation.run()
