@@ -5,6 +5,11 @@ Golden-data tests never skip silently: if the real data is missing, they fail.
 
 from __future__ import annotations
 
+import contextlib
+import http.server
+import socket
+import threading
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -55,3 +60,23 @@ def national_store_dir(demo_store_dir: Path, tmp_path_factory: pytest.TempPathFa
         report = run_flows(target, ["33"], client=client, options=BatchOptions(sprawl=False))
     assert report.ok and len(report.by_status("done")) == 1, report.summary()
     return target
+
+
+@contextlib.contextmanager
+def local_http_server(handler: type[http.server.BaseHTTPRequestHandler]) -> Iterator[str]:
+    """Serve ``handler`` on a free localhost port in a thread; yield the base URL."""
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{httpd.server_address[1]}"
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+
+
+def closed_port() -> int:
+    """A localhost port with nothing listening (for offline tests)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])

@@ -9,8 +9,6 @@ shows as a wrong value.
 from __future__ import annotations
 
 import http.server
-import socket
-import threading
 import warnings
 from collections.abc import Iterator
 from pathlib import Path
@@ -23,7 +21,13 @@ from rasterio.errors import NotGeoreferencedWarning
 from rasterio.io import MemoryFile
 
 from ocsge_engine.errors import DownloadError, GeometryError, ImageryError
-from ocsge_engine.inference.wms import LAYER_IRC, LAYER_RGB, fetch_orthophoto, snap_bounds
+from ocsge_engine.inference.wms import (
+    LAYER_IRC,
+    LAYER_RGB,
+    fetch_orthophoto,
+    snap_bounds,
+)
+from tests.conftest import closed_port, local_http_server
 
 RES = 0.2
 BOUNDS = (770500.1, 6277500.0, 770502.7, 6277501.75)  # snapped: 770500.0..770502.8 × ..6277501.8
@@ -85,18 +89,8 @@ class _WmsHandler(http.server.BaseHTTPRequestHandler):
 @pytest.fixture()
 def wms() -> Iterator[str]:
     _WmsHandler.requests = []
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _WmsHandler)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{httpd.server_address[1]}"
-    httpd.shutdown()
-    httpd.server_close()
-
-
-def _closed_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+    with local_http_server(_WmsHandler) as url:
+        yield url
 
 
 def test_snap_bounds_outward_to_grid() -> None:
@@ -150,7 +144,7 @@ def test_rgb_only_jpeg(wms: str, tmp_path: Path) -> None:
 def test_offline_french_error_no_file(tmp_path: Path) -> None:
     out = tmp_path / "ortho.tif"
     with pytest.raises(DownloadError, match="cannot reach WMS") as info:
-        fetch_orthophoto(BOUNDS, out, base_url=f"http://127.0.0.1:{_closed_port()}/wms-r", timeout_s=2)
+        fetch_orthophoto(BOUNDS, out, base_url=f"http://127.0.0.1:{closed_port()}/wms-r", timeout_s=2)
     assert "injoignable" in info.value.user_message
     assert list(tmp_path.iterdir()) == []
 
@@ -192,7 +186,7 @@ def test_huge_area_refused_before_any_request(tmp_path: Path) -> None:
     """1 km × 1.2 km at 20 cm = 30 Mpx > 25 Mpx: refused without touching the network."""
     with pytest.raises(ImageryError, match="30.0 Mpx") as info:
         fetch_orthophoto((770000, 6277000, 771000, 6278200), tmp_path / "o.tif",
-                         base_url=f"http://127.0.0.1:{_closed_port()}/wms-r")
+                         base_url=f"http://127.0.0.1:{closed_port()}/wms-r")
     assert info.value.user_message.startswith("Zone trop grande pour l'orthophoto en ligne : 30 mégapixels")
     assert "1,2 km²" in info.value.user_message
     assert list(tmp_path.iterdir()) == []

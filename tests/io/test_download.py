@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import http.server
-import socket
-import threading
+from collections.abc import Iterator
 
 import pytest
 
 from ocsge_engine.errors import DownloadError
 from ocsge_engine.io.download import delivery_urls, download_file
+from tests.conftest import closed_port, local_http_server
 
 PAYLOAD = bytes(range(256)) * 1000  # 256,000 bytes
 
@@ -41,24 +41,14 @@ class _RangeHandler(http.server.BaseHTTPRequestHandler):
 
 
 @pytest.fixture()
-def server():
+def server() -> Iterator[str]:
     _RangeHandler.requests = []
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _RangeHandler)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{httpd.server_address[1]}"
-    httpd.shutdown()
-    httpd.server_close()
-
-
-def _closed_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+    with local_http_server(_RangeHandler) as url:
+        yield url
 
 
 def test_offline_raises_french_download_error(tmp_path):
-    url = f"http://127.0.0.1:{_closed_port()}/x.7z"
+    url = f"http://127.0.0.1:{closed_port()}/x.7z"
     with pytest.raises(DownloadError, match="cannot download") as info:
         download_file(url, tmp_path / "x.7z", timeout_s=2)
     assert "a échoué" in info.value.user_message
