@@ -44,7 +44,6 @@ from ocsge_engine.batch.manifest import (
     sha256_file,
     table_path,
 )
-from ocsge_engine.errors import TerritoryNotFoundError
 from ocsge_engine.flows.exchange import resolve_territory
 from ocsge_engine.indicators import compare
 from ocsge_engine.indicators.artif import Rule, Thresholds
@@ -52,7 +51,7 @@ from ocsge_engine.indicators.compare import COMPARISON_COLUMNS, commune_row
 from ocsge_engine.indicators import local_data
 from ocsge_engine.store.db import COMPLETE_SHARE
 from ocsge_engine.store.parquet import partition_path
-from ocsge_engine.territories import communes_table, population
+from ocsge_engine.territories import communes_table
 
 logger = logging.getLogger(__name__)
 
@@ -212,14 +211,8 @@ def _national_row(national: NationalRows, code: str, role: str) -> dict[str, Any
         name, area_ha = territory.name, territory.area_ha
     else:
         name, area_ha = str(found["name"]), float(found["area_ha"])
-    row.update(code=code, name=name, role=role, area_ha=area_ha, available=False)
-    try:
-        series = population(code)
-    except TerritoryNotFoundError:
-        series = {}
-    if series:
-        row["population_year"] = max(series)
-        row["population"] = series[max(series)]
+    row.update(code=code, name=name, role=role, area_ha=area_ha, available=False,
+               **compare.latest_population(compare.population_series(code)))
     if found is None or not _covered(found) or not pd.isna(found["error"]):
         return row
     net_ha = float(found["artif_net_ha"])

@@ -123,20 +123,30 @@ def commune_covered(store: Any, code: str, year_from: int, year_to: int) -> bool
         return False
 
 
+def population_series(code: str) -> dict[int, int]:
+    """A commune's population series (year → inhabitants), empty when unknown."""
+    try:
+        return population(code)
+    except TerritoryNotFoundError:
+        return {}
+
+
+def latest_population(series: dict[int, int]) -> dict[str, int]:
+    """``{"population_year": y, "population": n}`` of the latest year of a series, or ``{}``."""
+    if not series:
+        return {}
+    year = max(series)
+    return {"population_year": year, "population": series[year]}
+
+
 def commune_row(store: Any, code: str, year_from: int, year_to: int, role: str,
                 rule: Rule = "decree", thresholds: Thresholds = Thresholds()) -> dict[str, Any]:
     """One row of the comparison table (``available=False`` when the store lacks the commune)."""
     territory = resolve_territory(f"commune:{code}")
     row: dict[str, Any] = dict.fromkeys(COMPARISON_COLUMNS)
+    series = population_series(code)
     row.update(code=code, name=territory.name, role=role, area_ha=territory.area_ha,
-               available=False)
-    try:
-        series = population(code)
-    except TerritoryNotFoundError:
-        series = {}
-    if series:
-        row["population_year"] = max(series)
-        row["population"] = series[max(series)]
+               available=False, **latest_population(series))
     if not commune_covered(store, code, year_from, year_to):
         return row
     flux = flux_from_pair(load_pair(store, territory, year_from, year_to), "artif", rule,
