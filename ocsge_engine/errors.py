@@ -99,3 +99,61 @@ class CheckpointError(OcsgeError, ValueError):
     """A model checkpoint that is missing, corrupt or of the wrong shape."""
 
     default_user_message = "Le modèle (checkpoint) est absent, corrompu ou incompatible."
+
+
+class FlagError(OcsgeError, ValueError):
+    """A flag that cannot be recorded (nothing to correct, unknown flag, bad field)."""
+
+    default_user_message = "Le signalement est incomplet ou invalide."
+
+
+class LocalDataError(OcsgeError, ValueError):
+    """An uploaded local data file cannot be used (encoding, separator, INSEE column, numbers)."""
+
+    default_user_message = "Le fichier CSV n'a pas pu être lu."
+
+
+class ConsumptionNotFoundError(OcsgeError, KeyError):
+    """No consumption series covers the territory."""
+
+    default_user_message = ("Aucune série de consommation d'espaces n'est disponible pour ce "
+                            "territoire.")
+
+    def __str__(self) -> str:  # KeyError would quote the message otherwise
+        return str(self.args[0]) if self.args else ""
+
+
+class ReportError(OcsgeError, RuntimeError):
+    """The report could not be produced (Chromium missing, failed or too slow)."""
+
+    default_user_message = ("La génération du PDF a échoué : le navigateur Chromium est "
+                            "introuvable ou n'a pas répondu à temps. Le rapport HTML reste "
+                            "disponible.")
+
+
+class ProcessTableError(OcsgeError, ValueError):
+    """A process (or rule) table that cannot be used: bad columns, unknown codes, gaps."""
+
+    default_user_message = "La table des processus est invalide."
+
+
+class FlowCheckError(OcsgeError, ValueError):
+    """An exchange matrix whose rows/columns do not match the stocks (inconsistent inputs)."""
+
+    default_user_message = (
+        "Les flux calculés ne correspondent pas aux surfaces des deux millésimes : les données "
+        "sont incohérentes (couverture différente ou couche des différences incomplète)."
+    )
+
+
+class ClusterError(OcsgeError, ConnectionError):
+    """The Dask scheduler cannot be reached."""
+
+    default_user_message = "Le cluster Dask est injoignable : vérifiez l'adresse du scheduler."
+
+
+class ExportError(OcsgeError, RuntimeError):
+    """A figure could not be rendered to a static image (no browser, kaleido failure)."""
+
+    default_user_message = ("L'export de l'image a échoué : le navigateur Chromium nécessaire "
+                            "au rendu est introuvable ou a échoué.")

@@ -38,7 +38,7 @@ import pandas as pd
 import shapely
 from shapely.geometry.base import BaseGeometry
 
-from ocsge_engine.errors import GeometryError, OcsgeError, StoreError, UnknownCodeError
+from ocsge_engine.errors import FlagError, GeometryError, StoreError, UnknownCodeError
 from ocsge_engine.io.atomic import atomic_path
 from ocsge_engine.io.gpkg import gpkg_bytes, write_gpkg
 from ocsge_engine.nomenclature import normalize_codes
@@ -79,12 +79,6 @@ CREATE TABLE IF NOT EXISTS flags (
 )
 """
 _CONNECT_RETRIES = 20
-
-
-class FlagError(OcsgeError, ValueError):
-    """A flag that cannot be recorded (nothing to correct, unknown flag, bad field)."""
-
-    default_user_message = "Le signalement est incomplet ou invalide."
 
 
 @dataclass(frozen=True)

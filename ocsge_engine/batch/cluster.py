@@ -16,17 +16,11 @@ import os
 from collections.abc import Iterator
 from typing import Any
 
-from ocsge_engine.errors import OcsgeError
+from ocsge_engine.errors import ClusterError
 
 logger = logging.getLogger(__name__)
 
 CONNECT_TIMEOUT_S = 30
-
-
-class ClusterError(OcsgeError, ConnectionError):
-    """The Dask scheduler cannot be reached."""
-
-    default_user_message = "Le cluster Dask est injoignable : vérifiez l'adresse du scheduler."
 
 
 def local_cluster_size(n_workers: int | None = None) -> int:

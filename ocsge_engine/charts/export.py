@@ -21,7 +21,7 @@ from typing import Any, Literal
 import pandas as pd
 import plotly.graph_objects as go
 
-from ocsge_engine.errors import OcsgeError
+from ocsge_engine.errors import ExportError
 from ocsge_engine.flows.matrix import TIDY_COLUMNS, ExchangeMatrix
 from ocsge_engine.io.atomic import atomic_write_bytes
 
@@ -29,13 +29,6 @@ logger = logging.getLogger(__name__)
 
 DEFAULT_BROWSER = Path("/usr/bin/chromium")
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
-
-
-class ExportError(OcsgeError, RuntimeError):
-    """A figure could not be rendered to a static image (no browser, kaleido failure)."""
-
-    default_user_message = ("L'export de l'image a échoué : le navigateur Chromium nécessaire "
-                            "au rendu est introuvable ou a échoué.")
 
 
 _SERVER_LOCK = threading.Lock()

@@ -23,7 +23,7 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
-from ocsge_engine.errors import OcsgeError
+from ocsge_engine.errors import FlowCheckError
 from ocsge_engine.flows.levels import By, class_order, classify, validate_by
 
 logger = logging.getLogger(__name__)
@@ -35,15 +35,6 @@ TRANSITION_COLUMNS: tuple[str, ...] = ("code_cs_from", "code_us_from", "code_cs_
 STOCK_COLUMNS: tuple[str, ...] = ("code_cs", "code_us", "area_ha")
 RTOL = 1e-6
 ATOL_HA = 1e-6  # 0.01 m²: floor for classes whose stock is a sliver
-
-
-class FlowCheckError(OcsgeError, ValueError):
-    """An exchange matrix whose rows/columns do not match the stocks (inconsistent inputs)."""
-
-    default_user_message = (
-        "Les flux calculés ne correspondent pas aux surfaces des deux millésimes : les données "
-        "sont incohérentes (couverture différente ou couche des différences incomplète)."
-    )
 
 
 @dataclass(frozen=True, eq=False)

@@ -42,7 +42,7 @@ import pandas as pd
 
 from ocsge_engine import nomenclature as nom
 from ocsge_engine.config import get_settings
-from ocsge_engine.errors import OcsgeError
+from ocsge_engine.errors import ProcessTableError
 from ocsge_engine.flows.matrix import ExchangeMatrix, Transitions
 
 logger = logging.getLogger(__name__)
@@ -57,12 +57,6 @@ PROCESS_FLOW_COLUMNS: tuple[str, ...] = (*PAIR_COLUMNS, "family_from", "family_t
                                          "area_ha")
 ANY = "*"
 _MAX_LISTED = 5
-
-
-class ProcessTableError(OcsgeError, ValueError):
-    """A process (or rule) table that cannot be used: bad columns, unknown codes, gaps."""
-
-    default_user_message = "La table des processus est invalide."
 
 
 @dataclass(frozen=True)

@@ -37,7 +37,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from ocsge_engine.errors import OcsgeError, TerritoryNotFoundError
+from ocsge_engine.errors import LocalDataError, TerritoryNotFoundError
 from ocsge_engine.flows.exchange import resolve_territory
 from ocsge_engine.indicators.compare import COMPARISON_COLUMNS, commune_row
 from ocsge_engine.territories import commune_polygons, get_territory, population
@@ -53,12 +53,6 @@ INSEE_RE = re.compile(r"^(\d{5}|2[AB]\d{3})$")
 INDICATOR_COLUMNS: tuple[str, ...] = (
     *COMPARISON_COLUMNS, "density_per_km2", "artif_share")
 Progress = Callable[[float, str], None]
-
-
-class LocalDataError(OcsgeError, ValueError):
-    """An uploaded local data file cannot be used (encoding, separator, INSEE column, numbers)."""
-
-    default_user_message = "Le fichier CSV n'a pas pu être lu."
 
 
 @dataclass(frozen=True, eq=False)

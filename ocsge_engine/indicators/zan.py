@@ -32,7 +32,7 @@ from typing import Any
 import pandas as pd
 
 from ocsge_engine.config import get_settings
-from ocsge_engine.errors import OcsgeError, StoreError
+from ocsge_engine.errors import ConsumptionNotFoundError, StoreError
 from ocsge_engine.territories import communes_table, get_territory, normalize_name
 
 logger = logging.getLogger(__name__)
@@ -45,16 +45,6 @@ LYON_TABLE = "ref_lyon_landconso"
 SYBARVAL_CODES: tuple[str, ...] = (
     "33005", "33009", "33011", "33019", "33029", "33042", "33051", "33199", "33229", "33236",
     "33260", "33284", "33436", "33498", "33527", "33529", "33555")
-
-
-class ConsumptionNotFoundError(OcsgeError, KeyError):
-    """No consumption series covers the territory."""
-
-    default_user_message = ("Aucune série de consommation d'espaces n'est disponible pour ce "
-                            "territoire.")
-
-    def __str__(self) -> str:  # KeyError would quote the message otherwise
-        return str(self.args[0]) if self.args else ""
 
 
 @dataclass(frozen=True)

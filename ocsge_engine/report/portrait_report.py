@@ -32,7 +32,7 @@ from ocsge_engine.charts.export import figure_bytes
 from ocsge_engine.charts.sankey import sankey_figure
 from ocsge_engine.charts.stocks import stock_donut
 from ocsge_engine.charts.style import fr_percent
-from ocsge_engine.errors import MillesimeError, OcsgeError
+from ocsge_engine.errors import MillesimeError, ReportError
 from ocsge_engine.flows import ExchangeMatrix, exchange_matrix
 from ocsge_engine.indicators.portrait import PortraitFigures, portrait_figures
 from ocsge_engine.io.atomic import atomic_write_bytes
@@ -57,14 +57,6 @@ SYNTHETIC_TEXT = ("Données de démonstration : fond synthétique, changements r
 POPULATION_SOURCE = ("INSEE, populations légales / de référence (population municipale), "
                      "via @etalab/decoupage-administratif, COG 2026")
 Progress = Callable[[float, str], None]
-
-
-class ReportError(OcsgeError, RuntimeError):
-    """The report could not be produced (Chromium missing, failed or too slow)."""
-
-    default_user_message = ("La génération du PDF a échoué : le navigateur Chromium est "
-                            "introuvable ou n'a pas répondu à temps. Le rapport HTML reste "
-                            "disponible.")
 
 
 @dataclass(frozen=True)
