@@ -52,6 +52,15 @@ def _add_territory(parser: argparse.ArgumentParser) -> None:
                         help="commune:INSEE, epci:SIREN, departement:CODE or polygon:FILE")
 
 
+def _add_years(parser: argparse.ArgumentParser, required: bool = True) -> None:
+    """``--from`` / ``--to`` millésimes; optional ones default to the territory's first/last."""
+    default = "" if required else " (default: the territory's {})"
+    parser.add_argument("--from", dest="year_from", type=int, required=required, default=None,
+                        help="first millésime" + default.format("first"))
+    parser.add_argument("--to", dest="year_to", type=int, required=required, default=None,
+                        help="second millésime" + default.format("last"))
+
+
 def _store_dir(args: argparse.Namespace) -> Path:
     return Path(args.store) if args.store else get_settings().store_dir
 
@@ -134,8 +143,7 @@ def _parser_flows(sub: argparse._SubParsersAction) -> None:  # type: ignore[type
     p = sub.add_parser("flows", help="exchange matrix of a territory between two millésimes")
     _add_store(p)
     _add_territory(p)
-    p.add_argument("--from", dest="year_from", type=int, required=True, help="first millésime")
-    p.add_argument("--to", dest="year_to", type=int, required=True, help="second millésime")
+    _add_years(p)
     p.add_argument("--by", choices=(*BY_VALUES, "process"), default="anf",
                    help="level of the classes, or 'process' (named land-take processes)")
     p.add_argument("--processes", type=Path, default=None,
@@ -277,8 +285,7 @@ def _parser_indicators(sub: argparse._SubParsersAction) -> None:  # type: ignore
     p = sub.add_parser("indicators", help="indicators of a territory between two millésimes")
     _add_store(p)
     _add_territory(p)
-    p.add_argument("--from", dest="year_from", type=int, required=True, help="first millésime")
-    p.add_argument("--to", dest="year_to", type=int, required=True, help="second millésime")
+    _add_years(p)
     p.add_argument("--source", choices=("auto", "ign", "matrix"), default="auto",
                    help="artificialisation from IGN artif layers, the decree matrix, or auto")
     p.add_argument("--no-thresholds", action="store_true",
@@ -394,10 +401,7 @@ def _parser_report(sub: argparse._SubParsersAction) -> None:  # type: ignore[typ
                                       "changes layer, metadata")
     _add_store(p)
     _add_territory(p)
-    p.add_argument("--from", dest="year_from", type=int, default=None,
-                   help="first millésime (default: the territory's first)")
-    p.add_argument("--to", dest="year_to", type=int, default=None,
-                   help="second millésime (default: the territory's last)")
+    _add_years(p, required=False)
     p.add_argument("--out", type=Path, required=True, help="output FILE.zip")
     p.add_argument("--date", default=None, help="report date YYYY-MM-DD (default: undated)")
     p.add_argument("--processes", type=Path, default=None, help="process table CSV")
