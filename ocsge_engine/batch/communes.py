@@ -25,7 +25,7 @@ import numpy.typing as npt
 import pandas as pd
 import shapely
 
-from ocsge_engine.store.parquet import polygonal_parts
+from ocsge_engine.store.parquet import clip_polygons
 from ocsge_engine.territories import POPULATION_YEARS, commune_polygons, communes_table
 
 logger = logging.getLogger(__name__)
@@ -121,13 +121,4 @@ def clip_layer(layer: gpd.GeoDataFrame, index: npt.NDArray[np.int64],
         A GeoDataFrame with the index reset; polygons crossing the boundary are cut and those
         that become empty dropped.
     """
-    gdf = layer.iloc[index]
-    geoms = gdf.geometry.to_numpy()
-    if len(gdf):
-        shapely.prepare(commune)
-        inside = shapely.contains_properly(commune, geoms)
-        cut = geoms.copy()
-        cut[~inside] = polygonal_parts(shapely.intersection(geoms[~inside], commune))
-        nonempty = ~shapely.is_empty(cut)
-        gdf = gdf.set_geometry(cut, crs=gdf.crs)[nonempty]
-    return gdf.reset_index(drop=True)
+    return clip_polygons(layer.iloc[index], commune)

@@ -34,7 +34,7 @@ from ocsge_engine.io.atomic import atomic_path
 from ocsge_engine.store import catalog as cat
 from ocsge_engine.store.catalog import PartitionInfo
 from ocsge_engine.store.parquet import (
-    DIFF_LAYERS, conform, millesime_key, partition_path, polygonal_parts, read_partition,
+    DIFF_LAYERS, clip_polygons, conform, millesime_key, partition_path, read_partition,
     write_partition,
 )
 
@@ -387,14 +387,8 @@ class Store:
         geoms = gdf.geometry.to_numpy()
         shapely.prepare(geometry)
         keep = shapely.intersects(geometry, geoms)
-        gdf, geoms = gdf[keep], geoms[keep]
-        if clip and len(gdf):
-            inside = shapely.contains_properly(geometry, geoms)
-            cut = geoms.copy()
-            cut[~inside] = polygonal_parts(shapely.intersection(geoms[~inside], geometry))
-            nonempty = ~shapely.is_empty(cut)
-            gdf = gdf.set_geometry(cut, crs=gdf.crs)[nonempty]
-        return gdf.reset_index(drop=True)
+        gdf = gdf[keep]
+        return clip_polygons(gdf, geometry) if clip else gdf.reset_index(drop=True)
 
     def coverage(self, territory: TerritoryLike, millesime: int | str | tuple[int, int],
                  layer: str = "occupation_sol") -> Coverage:

@@ -126,6 +126,29 @@ def read_partition(path: Path, bbox: tuple[float, float, float, float] | None = 
     return gdf.drop(columns=["bbox"], errors="ignore")
 
 
+def clip_polygons(gdf: gpd.GeoDataFrame, geometry: shapely.Geometry) -> gpd.GeoDataFrame:
+    """Cut polygons that intersect ``geometry`` to it (the store's clipping rule).
+
+    Polygons properly inside are kept whole (no GEOS intersection), the others are intersected
+    and reduced to their polygonal parts; pieces that become empty are dropped.
+
+    Returns:
+        The clipped GeoDataFrame, index reset.
+
+    >>> g = gpd.GeoDataFrame(geometry=[shapely.box(0, 0, 1, 1), shapely.box(1, 0, 3, 1)])
+    >>> clip_polygons(g, shapely.box(0, 0, 2, 2)).area.tolist()
+    [1.0, 1.0]
+    """
+    if len(gdf):
+        shapely.prepare(geometry)
+        geoms = gdf.geometry.to_numpy()
+        inside = shapely.contains_properly(geometry, geoms)
+        cut = geoms.copy()
+        cut[~inside] = polygonal_parts(shapely.intersection(geoms[~inside], geometry))
+        gdf = gdf.set_geometry(cut, crs=gdf.crs)[~shapely.is_empty(cut)]
+    return gdf.reset_index(drop=True)
+
+
 def polygonal_parts(geoms: np.ndarray) -> np.ndarray:
     """Keep only the polygonal parts of each geometry (empty where none remain).
 
