@@ -87,6 +87,14 @@ def extract_archive(archive: Path, dest: Path) -> list[Path]:
     return files
 
 
+def _check_crc(bad: str | None, archive: Path) -> None:
+    """Raise :class:`ArchiveError` when ``testzip()`` named a member with a bad CRC."""
+    if bad is not None:
+        raise ArchiveError(f"CRC error on {bad!r} in {archive}",
+                           f"L'archive {archive.name} est corrompue ({bad}) : "
+                           "téléchargez-la à nouveau.")
+
+
 def _extract_7z(archive: Path, dest: Path) -> None:
     with py7zr.SevenZipFile(archive, mode="r") as zf:
         for info in zf.list():
@@ -95,11 +103,7 @@ def _extract_7z(archive: Path, dest: Path) -> None:
                 _refuse_link(info.filename, archive)
         # testzip() reads every stream and checks its CRC: a truncated archive fails here,
         # before any file is written.
-        bad = zf.testzip()
-        if bad is not None:
-            raise ArchiveError(f"CRC error on {bad!r} in {archive}",
-                               f"L'archive {archive.name} est corrompue ({bad}) : "
-                               "téléchargez-la à nouveau.")
+        _check_crc(zf.testzip(), archive)
         zf.reset()
         zf.extractall(path=dest)
 
@@ -110,11 +114,7 @@ def _extract_zip(archive: Path, dest: Path) -> None:
             check_member_name(info.filename, archive)
             if (info.external_attr >> 16) & 0o170000 == 0o120000:
                 _refuse_link(info.filename, archive)
-        bad = zf.testzip()
-        if bad is not None:
-            raise ArchiveError(f"CRC error on {bad!r} in {archive}",
-                               f"L'archive {archive.name} est corrompue ({bad}) : "
-                               "téléchargez-la à nouveau.")
+        _check_crc(zf.testzip(), archive)
         zf.extractall(dest)
 
 

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import http.server
-import socket
 import tempfile
-import threading
 import warnings
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -20,6 +18,7 @@ from shapely.geometry import box
 from streamlit.testing.v1 import AppTest
 
 from ocsge_engine.inference import wms
+from tests.conftest import closed_port, local_http_server
 
 OpenApp = Callable[..., AppTest]
 ZONE = (770500.0, 6277500.0, 770540.0, 6277530.0)  # 40 m × 30 m in Montpellier: 200 × 150 px
@@ -71,19 +70,10 @@ def private_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 @pytest.fixture
 def local_wms(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     _FlatWms.layers = []
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _FlatWms)
-    threading.Thread(target=httpd.serve_forever, daemon=True).start()
-    url = f"http://127.0.0.1:{httpd.server_address[1]}/wms-r"
-    monkeypatch.setattr(wms, "BASE_URL", url)
-    yield url
-    httpd.shutdown()
-    httpd.server_close()
-
-
-def _closed_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+    with local_http_server(_FlatWms) as base:
+        url = f"{base}/wms-r"
+        monkeypatch.setattr(wms, "BASE_URL", url)
+        yield url
 
 
 def _run_wms(at: AppTest) -> AppTest:
@@ -112,7 +102,7 @@ def test_wms_source_predicts_the_zone(open_app: OpenApp, zone: str, local_wms: s
 
 def test_wms_offline_french_error(open_app: OpenApp, zone: str, private_tmp: Path,
                                   monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(wms, "BASE_URL", f"http://127.0.0.1:{_closed_port()}/wms-r")
+    monkeypatch.setattr(wms, "BASE_URL", f"http://127.0.0.1:{closed_port()}/wms-r")
     at = _run_wms(open_app("pages/predire.py", territoire=zone))
     assert [e.value for e in at.error] == [
         "Le service d'orthophotos de l'IGN (Géoplateforme) est injoignable (pas de connexion "
@@ -123,7 +113,7 @@ def test_wms_offline_french_error(open_app: OpenApp, zone: str, private_tmp: Pat
 
 def test_wms_commune_over_size_limit(open_app: OpenApp, monkeypatch: pytest.MonkeyPatch) -> None:
     """A whole commune at 20 cm is far above 25 Mpx: refused before any request."""
-    monkeypatch.setattr(wms, "BASE_URL", f"http://127.0.0.1:{_closed_port()}/wms-r")
+    monkeypatch.setattr(wms, "BASE_URL", f"http://127.0.0.1:{closed_port()}/wms-r")
     at = _run_wms(open_app("pages/predire.py", territoire="commune:33009"))
     assert len(at.error) == 1
     assert at.error[0].value.startswith("Zone trop grande pour l'orthophoto en ligne")
