@@ -58,7 +58,7 @@ class Figure:
         """French text of the value with its unit, « — » when missing.
 
         >>> Figure("a", 1234.5, "ha", "Surface", "m", "s").display()
-        '1\u202f234,50\u202fha'
+        '1\u202f234,5\u202fha'
         >>> Figure("a", None, "ha", "Surface", "m", "s", missing="non couvert").display()
         '—'
         """
