@@ -75,6 +75,13 @@ class MillesimeError(OcsgeError, ValueError):
     default_user_message = "Millésime indisponible pour ce territoire."
 
 
+class NotCoveredError(MillesimeError):
+    """The territory has no OCS GE data for the pair in the store (no data, no figure)."""
+
+    default_user_message = ("Ce territoire n'est pas couvert par l'OCS GE chargée : "
+                            "aucun chiffre n'est calculé.")
+
+
 class DownloadError(OcsgeError, OSError):
     """A download failed (offline, wrong size, HTTP error)."""
 

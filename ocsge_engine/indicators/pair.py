@@ -23,7 +23,7 @@ import numpy as np
 import numpy.typing as npt
 import shapely
 
-from ocsge_engine.errors import MillesimeError
+from ocsge_engine.errors import MillesimeError, NotCoveredError
 from ocsge_engine.flows.exchange import resolve_territory
 from ocsge_engine.flows.levels import By
 from ocsge_engine.flows.matrix import (
@@ -67,6 +67,19 @@ class Pair:
                                         self.pieces.index_to, self.pieces.area_m2)
         return Transitions(table, couple_stocks(self.layer_from), couple_stocks(self.layer_to),
                            "overlay")
+
+    def coverage(self, side: str = "both") -> float:
+        """Share (0..1) of the territory covered by the data (``"from"``, ``"to"`` or the lower).
+
+        ``1.0`` for in-memory pairs without a territory.
+        """
+        geometry = getattr(self.territory, "geometry", None)
+        if geometry is None or geometry.area <= 0:
+            return 1.0
+        shares = {"from": float(self.layer_from.geometry.area.sum() / geometry.area),
+                  "to": float(self.layer_to.geometry.area.sum() / geometry.area)}
+        value = min(shares.values()) if side == "both" else shares[side]
+        return min(1.0, value)
 
     def matrix(self, by: By) -> ExchangeMatrix:
         """Checked exchange matrix at level ``by`` (rows/columns sum to the stocks)."""
@@ -123,6 +136,10 @@ def check_years(available: list[int], year_from: int, year_to: int) -> None:
         raise MillesimeError(
             f"inverted or equal millesimes {year_from} -> {year_to}",
             f"Le premier millésime ({year_from}) doit précéder le second ({year_to}).")
+    if not available:
+        raise NotCoveredError("OCCUPATION_SOL millesimes absent from the store for the territory",
+                              "Ce territoire n'est pas couvert par l'OCS GE chargée : aucun "
+                              "millésime disponible, donc aucun chiffre.")
     listing = ", ".join(str(y) for y in available) or "aucun"
     for year in (year_from, year_to):
         if year not in available:
@@ -188,6 +205,13 @@ def _read_pair(store: Any, resolved: Any, year_from: int, year_to: int) -> Pair:
     """Read and overlay (no cache)."""
     check_years(list(store.millesimes(resolved)), year_from, year_to)
     layers = [store.polygons(resolved, y, columns=_COLUMNS) for y in (year_from, year_to)]
+    for year, layer in zip((year_from, year_to), layers):
+        if len(layer) == 0:
+            name = getattr(resolved, "name", str(resolved))
+            raise NotCoveredError(
+                f"territory {getattr(resolved, 'id', resolved)} has no OCCUPATION_SOL polygon in {year}",
+                f"« {name} » n'est pas couvert par l'OCS GE chargée pour le millésime {year} : "
+                "aucun chiffre n'est calculé pour ce territoire.")
     logger.debug("pair %s %d->%d: %d and %d polygons", getattr(resolved, "id", resolved),
                  year_from, year_to, len(layers[0]), len(layers[1]))
     return pair_from_layers(layers[0], layers[1], year_from, year_to, resolved)

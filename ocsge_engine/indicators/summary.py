@@ -36,12 +36,13 @@ from ocsge_engine.indicators.zan import (
     consumption_series,
     zan_trajectory,
 )
-from ocsge_engine.territories import population
+from ocsge_engine.portrait.figures import PortraitFigures, portrait_figures
 
 logger = logging.getLogger(__name__)
 
 STOCK_LEVELS: tuple[str, ...] = ("anf", "cs1", "cs2", "us1")
 POPULATION_SOURCE = "INSEE population municipale (COG 2026), années 2019, 2020, 2022, 2023"
+ZAN_SOURCE = "Cerema, consommation d'espaces NAF (fichiers fonciers), via la série chargée"
 
 
 @dataclass(frozen=True)
@@ -84,19 +85,43 @@ class TerritoryIndicators:
     zan: ZanTrajectory | None
     zan_missing: str | None
     comparison: pd.DataFrame | None = field(default=None, repr=False)
+    portrait: PortraitFigures | None = field(default=None, repr=False)
+
+    @property
+    def synthetic(self) -> bool:
+        """The figures depend on synthetic data (demo background)."""
+        return bool(self.portrait is not None and self.portrait.synthetic)
 
     def to_dict(self) -> dict[str, Any]:
         """Nested plain types (JSON-ready); every block carries its method/source."""
+        portrait = self.portrait
+        source = portrait.provenance.source if portrait is not None else ""
+        coverage = ({str(k): v for k, v in portrait.coverage.items()} if portrait is not None
+                    else None)
+        per_inhabitant = {"source": POPULATION_SOURCE, **self.per_inhabitant.to_dict()}
+        if portrait is not None:  # the figures layer decides what is shown (partial coverage…)
+            for key in ("artif_m2_per_inhabitant", "net_m2_per_new_inhabitant"):
+                fig = portrait[f"per_inhabitant.{key}"]
+                per_inhabitant[key] = fig.value
+                per_inhabitant[f"{key}_missing"] = fig.missing
         return {
             "territory": {"id": self.territory_id, "name": self.name, "area_ha": self.area_ha},
             "year_from": self.year_from, "year_to": self.year_to,
+            "synthetic": self.synthetic, "source": source, "coverage": coverage,
+            "partial_coverage": bool(portrait is not None and portrait.partial),
+            "figures": ({k: f.to_dict() for k, f in portrait.figures.items()}
+                        if portrait is not None else {}),
             "stocks": {"method": "exact overlay of OCCUPATION_SOL; families = team estimate",
-                       "levels": self.stocks},
-            "artificialisation": self.artif.to_dict(),
-            "impermeabilisation": self.imper.to_dict(),
-            "sprawl": {"method": "docs/indicators.md", **self.sprawl.to_dict()},
-            "per_inhabitant": {"source": POPULATION_SOURCE, **self.per_inhabitant.to_dict()},
-            "zan": self.zan.to_dict() if self.zan is not None else {"missing": self.zan_missing},
+                       "source": source, "synthetic": self.synthetic, "levels": self.stocks},
+            "artificialisation": {**self.artif.to_dict(), "source": source,
+                                  "synthetic": self.synthetic},
+            "impermeabilisation": {**self.imper.to_dict(), "source": source,
+                                   "synthetic": self.synthetic},
+            "sprawl": {"method": "docs/indicators.md", "source": source,
+                       "synthetic": self.synthetic, **self.sprawl.to_dict()},
+            "per_inhabitant": per_inhabitant,
+            "zan": ({"source": ZAN_SOURCE, **self.zan.to_dict()} if self.zan is not None
+                    else {"missing": self.zan_missing}),
             "comparison": (None if self.comparison is None
                            else self.comparison.to_dict(orient="records")),
         }
@@ -152,12 +177,9 @@ def territory_indicators(store: Any, territory: Any, year_from: int, year_to: in
     # Sprawl needs the gains over the occupation layers: use the matrix result when IGN's
     # polygons were the source (its gain geometries are IGN's own, equally valid).
     sprawl = sprawl_from_pair(pair, artif, options.sprawl, options.rule)
-    try:
-        series = population(resolved.id) if resolved.kind != "polygon" else {}
-    except TerritoryNotFoundError:
-        series = {}
-    ratios = per_inhabitant(artif.stock_to_ha, artif.net_ha, pair.year_from, pair.year_to,  # type: ignore[arg-type]
-                            series)
+    portrait = portrait_figures(store, resolved, int(year_from), int(year_to), pair=pair,
+                                artif=artif)
+    ratios = portrait.ratios
     zan, missing = None, None
     try:
         zan = zan_trajectory(consumption_series(resolved, store), options.zan)
@@ -172,5 +194,5 @@ def territory_indicators(store: Any, territory: Any, year_from: int, year_to: in
     return TerritoryIndicators(
         territory_id=resolved.id, name=resolved.name, area_ha=resolved.area_ha,
         year_from=int(year_from), year_to=int(year_to), stocks=stocks, artif=artif,
-        imper=flux_from_pair(pair, "imper"), sprawl=sprawl, per_inhabitant=ratios, zan=zan,
-        zan_missing=missing, comparison=comparison)
+        imper=portrait.imper, sprawl=sprawl, per_inhabitant=ratios, zan=zan,
+        zan_missing=missing, comparison=comparison, portrait=portrait)

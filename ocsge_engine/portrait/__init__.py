@@ -4,5 +4,12 @@ Pages, the CLI, the report, the bundle and the batch read figures from here; non
 """
 
 from ocsge_engine.portrait.figure import SYNTHETIC_NOTE, Figure
+from ocsge_engine.portrait.figures import (
+    PortraitFigures,
+    Provenance,
+    portrait_figures,
+    provenance,
+)
 
-__all__ = ["SYNTHETIC_NOTE", "Figure"]
+__all__ = ["SYNTHETIC_NOTE", "Figure", "PortraitFigures", "Provenance", "portrait_figures",
+           "provenance"]

@@ -1,0 +1,428 @@
+"""Headline figures of a territory for one millésime pair, each computed once as a :class:`Figure`.
+
+This is the figures layer of the product: the Portrait page, the other pages' headline metrics,
+the ``indicators`` CLI (JSON and CSV), the HTML/PDF report, the ZIP bundle and the comparisons
+read these figures; none recomputes them. Definitions (one each, ``docs/indicators.md``):
+
+* **stocks by family** (agricole / forestier / naturel / artificialisé): rows of the A/N/F
+  exchange matrix of the exact overlay (families are a team estimate, labelled so);
+* **artificialisation** (stock, gross gain, gross loss, net): :func:`artificialisation`, i.e.
+  IGN's ARTIFICIALISATION layers when ingested, else the decree matrix with the official
+  thresholds applied to each millésime's stock at département scale;
+* **imperméabilisation**: CS1.1.1.1 / CS1.1.1.2, no threshold;
+* **changed land**: area whose CS or US code changed between the millésimes (all changes, not
+  only artificialisation), from the same overlay;
+* **per inhabitant**: :func:`~ocsge_engine.indicators.population.per_inhabitant` (annualised net
+  m² per new inhabitant, population years stated); withheld when coverage is partial or the
+  population did not grow (« — » with the reason).
+
+No data, no figure: a territory without data for the pair raises
+:class:`~ocsge_engine.errors.NotCoveredError` (from :func:`load_pair`); a partially covered
+territory gets figures on its covered part, ``coverage`` says the share, and per-inhabitant
+figures are withheld. Every figure carries the synthetic flag of the store partitions it reads.
+No Streamlit here; French text only in labels, sources and reasons.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ocsge_engine.errors import TerritoryNotFoundError
+from ocsge_engine.flows.exchange import resolve_territory
+from ocsge_engine.indicators.artif import FluxResult, artificialisation, flux_from_pair
+from ocsge_engine.indicators.pair import Pair, load_pair
+from ocsge_engine.indicators.population import PerInhabitant, per_inhabitant
+from ocsge_engine.nomenclature import FAMILIES
+from ocsge_engine.portrait.figure import Figure
+from ocsge_engine.territories import Territory, population
+
+logger = logging.getLogger(__name__)
+
+COMPLETE_SHARE = 0.999  # as ocsge_engine.store.db.COMPLETE_SHARE
+POPULATION_SOURCE = "INSEE, population municipale (COG 2026)"
+OCSGE_SOURCE = "IGN, OCS GE"
+FAMILY_LABELS = {"agricole": "Espaces agricoles", "forestier": "Espaces forestiers",
+                 "naturel": "Espaces naturels", "artificialise": "Espaces artificialisés"}
+METHOD_TEXT = {
+    "ign_artif": "IGN ARTIFICIALISATION layers (official status and difference)",
+    "decree_matrix_thresholds": "decree CS x US matrix + official 2,500 m2 / 50 m2 thresholds",
+    "decree_matrix": "decree CS x US matrix, no thresholds",
+    "cs1.1": "CS1.1 rule (2021 sparte convention)",
+    "impermeable_cs": "CS1.1.1.1 / CS1.1.1.2 cover, no threshold",
+}
+
+
+@dataclass(frozen=True)
+class Provenance:
+    """Where the OCS GE figures of a pair come from.
+
+    Attributes:
+        source: French source line (producer, product, millésimes, département partitions).
+        synthetic: at least one partition read is synthetic (the demo's background).
+        note: the catalogue note of synthetic partitions (what is real and what is not).
+    """
+
+    source: str
+    synthetic: bool
+    note: str = ""
+
+
+def provenance(store: Any, territory: Any, year_from: int, year_to: int) -> Provenance:
+    """Source line and synthetic flag of the OCCUPATION_SOL partitions a pair reads."""
+    years = (int(year_from), int(year_to))
+    deps = tuple(getattr(territory, "departements", ()) or ())
+    synthetic, note = False, ""
+    try:
+        catalog = store.catalog()
+    except Exception as err:  # noqa: BLE001 - provenance must never hide the figures
+        logger.warning("catalogue unreadable for provenance: %s", err)
+        catalog = pd.DataFrame()
+    if not catalog.empty:
+        rows = catalog[(catalog["layer"] == "occupation_sol")
+                       & catalog["millesime"].astype(str).isin([str(y) for y in years])]
+        if deps:
+            rows = rows[rows["departement"].astype(str).isin(deps)]
+        synthetic = bool(rows["synthetic"].any()) if len(rows) else False
+        notes = sorted({str(n) for n in rows.loc[rows["synthetic"], "note"] if str(n)})
+        note = " ; ".join(notes)
+    dep_text = f", département{'s' if len(deps) > 1 else ''} {', '.join(deps)}" if deps else ""
+    source = f"{OCSGE_SOURCE} {years[0]} et {years[1]}{dep_text}"
+    if synthetic:
+        source += f" (démonstration : {note or 'données synthétiques'})"
+    return Provenance(source, synthetic, note)
+
+
+@dataclass(frozen=True, eq=False)
+class PortraitFigures:
+    """Every headline figure of one territory for one millésime pair.
+
+    Attributes:
+        territory_id: e.g. ``commune:33529``.
+        name: territory name.
+        kind: ``commune``, ``epci``, ``departement`` or ``polygon``.
+        area_ha: territory area.
+        population: census year → inhabitants (empty when unknown).
+        year_from, year_to: the millésimes compared.
+        coverage: millésime → share of the territory covered by OCCUPATION_SOL (0–1).
+        stocks_from, stocks_to: family → hectares at each millésime (covered part).
+        flows: tidy family exchange table (``code_from``, ``code_to``, ``area_ha``).
+        artif: the artificialisation result (details for the Artificialisation page).
+        imper: the imperméabilisation result.
+        ratios: per-inhabitant ratios and their population basis.
+        provenance: source line and synthetic flag.
+        figures: key → :class:`Figure`, in display order.
+    """
+
+    territory_id: str
+    name: str
+    kind: str
+    area_ha: float
+    population: dict[int, int]
+    year_from: int
+    year_to: int
+    coverage: dict[int, float]
+    stocks_from: dict[str, float]
+    stocks_to: dict[str, float]
+    flows: pd.DataFrame = field(repr=False)
+    artif: FluxResult = field(repr=False)
+    imper: FluxResult = field(repr=False)
+    ratios: PerInhabitant = field(repr=False)
+    provenance: Provenance = field(repr=False)
+    figures: dict[str, Figure] = field(repr=False)
+
+    def __getitem__(self, key: str) -> Figure:
+        return self.figures[key]
+
+    # --- compatibility accessors (report sentence, charts) ---------------------------------
+    @property
+    def synthetic(self) -> bool:
+        """The figures depend on synthetic data."""
+        return self.provenance.synthetic
+
+    @property
+    def coverage_share(self) -> float:
+        """Lowest coverage share of the two millésimes."""
+        return min(self.coverage.values()) if self.coverage else 0.0
+
+    @property
+    def partial(self) -> bool:
+        """Coverage below 99,9 % in at least one millésime."""
+        return self.coverage_share < COMPLETE_SHARE
+
+    @property
+    def method(self) -> str:
+        """How artificialisation was measured."""
+        return self.artif.method
+
+    @property
+    def artificialised_gross_ha(self) -> float:
+        """Counted gains of artificialised land."""
+        return self.artif.gross_gain_ha
+
+    @property
+    def desartificialised_ha(self) -> float:
+        """Counted losses (de-artificialised land)."""
+        return self.artif.gross_loss_ha
+
+    @property
+    def artificialised_stock_ha(self) -> float:
+        """Artificialised land at ``year_to``."""
+        return self.artif.stock_to_ha
+
+    @property
+    def net_artificialisation_ha(self) -> float:
+        """Net artificialisation (gains minus losses)."""
+        return self.artif.net_ha
+
+    @property
+    def origin_ha(self) -> dict[str, float]:
+        """NAF family → hectares of the counted gains (estimate)."""
+        return {k: float(v) for k, v in self.artif.origin.items()}
+
+    @property
+    def artificialised_share(self) -> float:
+        """Share (0–1) of the covered area artificialised at ``year_to``."""
+        value = self.figures["artificialisation.share_to"].value
+        return float(value) if value is not None else 0.0
+
+    @property
+    def latest_population(self) -> tuple[int, int] | None:
+        """(year, population) of the latest census figure, if any."""
+        if not self.population:
+            return None
+        year = max(self.population)
+        return year, self.population[year]
+
+    @property
+    def density_per_km2(self) -> float | None:
+        """Inhabitants per km² (latest population)."""
+        return self.figures["identity.density"].value
+
+    def naf_to_artificial_ha(self, family: str | None) -> float:
+        """Hectares of one NAF family (or all when ``None``) that became artificialised."""
+        if family is None:
+            return self.artificialised_gross_ha
+        return float(self.artif.origin.get(family, 0.0))
+
+    def net_per_new_inhabitant_m2(self) -> float | None:
+        """The one definition of net m² per new inhabitant (annualised), ``None`` when withheld."""
+        return self.figures["per_inhabitant.net_m2_per_new_inhabitant"].value
+
+    def headline_keys(self) -> tuple[str, ...]:
+        """Keys of the figures shown as headline metrics, in order."""
+        return ("artificialisation.share_to", "artificialisation.net_ha",
+                "artificialisation.gross_gain_ha", "per_inhabitant.net_m2_per_new_inhabitant")
+
+    def figures_table(self) -> pd.DataFrame:
+        """One row per figure: key, French label, value, unit, display, years, source, method."""
+        return pd.DataFrame([{
+            "cle": f.key, "indicateur": f.label, "valeur": f.value, "unite": f.unit,
+            "affichage": f.display(), "annees": " ".join(str(y) for y in f.years),
+            "couverture": f.coverage, "synthetique": f.synthetic, "source": f.source,
+            "methode": f.method, "absence": f.missing or ""} for f in self.figures.values()])
+
+    def as_dict(self) -> dict[str, Any]:
+        """Plain-types view (JSON export)."""
+        return {
+            "territory_id": self.territory_id, "name": self.name, "kind": self.kind,
+            "area_ha": self.area_ha, "population": {str(k): v for k, v in self.population.items()},
+            "year_from": self.year_from, "year_to": self.year_to,
+            "coverage": {str(k): v for k, v in self.coverage.items()},
+            "partial_coverage": self.partial, "synthetic": self.synthetic,
+            "source": self.provenance.source, "stocks_from": self.stocks_from,
+            "stocks_to": self.stocks_to, "method": self.method,
+            "figures": {k: f.to_dict() for k, f in self.figures.items()},
+        }
+
+
+def _changed_ha(pair: Pair) -> float:
+    """Area (ha) of the overlay pieces whose CS or US code changed."""
+    cs_f, us_f = pair.codes("from")
+    cs_t, us_t = pair.codes("to")
+    changed = (cs_f != cs_t) | (us_f != us_t)
+    return float(np.asarray(pair.pieces.area_m2)[changed].sum() / 1e4)
+
+
+def _population(territory: Any) -> dict[int, int]:
+    if getattr(territory, "kind", "") == "polygon":
+        return {}
+    try:
+        return population(territory.id)
+    except (TerritoryNotFoundError, KeyError):
+        logger.info("no population series for %s", territory.id)
+        return {}
+
+
+def portrait_figures(store: Any, territory: Territory | str, year_from: int, year_to: int,
+                     *, pair: Pair | None = None, artif: FluxResult | None = None
+                     ) -> PortraitFigures:
+    """Compute every headline figure of ``territory`` between two millésimes, once.
+
+    Args:
+        store: an open :class:`~ocsge_engine.store.Store`.
+        territory: the territory (any kind) or its id (``"commune:33005"``).
+        year_from: first millésime.
+        year_to: second millésime (> ``year_from``).
+        pair: the already loaded pair (saves the overlay).
+        artif: the already computed artificialisation of the pair.
+
+    Returns:
+        The :class:`PortraitFigures`.
+
+    Raises:
+        NotCoveredError: the store has no data for the territory and the pair.
+        MillesimeError: inverted years or a millésime absent.
+        TerritoryNotFoundError: unknown territory id.
+    """
+    territory = resolve_territory(territory)
+    year_from, year_to = int(year_from), int(year_to)
+    pair = pair if pair is not None else load_pair(store, territory, year_from, year_to)
+    artif = artif if artif is not None else artificialisation(store, territory, year_from,
+                                                               year_to, pair=pair)
+    imper = flux_from_pair(pair, "imper")
+    matrix = pair.matrix("anf")
+    coverage = {year_from: pair.coverage("from"), year_to: pair.coverage("to")}
+    stocks_from = {f: float(matrix.stocks_from.get(f, 0.0)) for f in FAMILIES}
+    stocks_to = {f: float(matrix.stocks_to.get(f, 0.0)) for f in FAMILIES}
+    pop = _population(territory)
+    ratios = per_inhabitant(artif.stock_to_ha, artif.net_ha, year_from, year_to, pop)
+    prov = provenance(store, territory, year_from, year_to)
+    share = min(coverage.values())
+    figures = _build_figures(territory, year_from, year_to, share, pair, artif, imper,
+                             stocks_from, stocks_to, pop, ratios, prov)
+    if share < COMPLETE_SHARE:
+        logger.info("%s covered at %.1f%% only: figures on the covered part", territory.id,
+                    100 * share)
+    return PortraitFigures(
+        territory_id=territory.id, name=territory.name, kind=territory.kind,
+        area_ha=float(territory.area_ha), population=pop, year_from=year_from, year_to=year_to,
+        coverage=coverage, stocks_from=stocks_from, stocks_to=stocks_to, flows=matrix.table,
+        artif=artif, imper=imper, ratios=ratios, provenance=prov, figures=figures)
+
+
+def _build_figures(territory: Any, year_from: int, year_to: int, share: float, pair: Pair,
+                   artif: FluxResult, imper: FluxResult, stocks_from: dict[str, float],
+                   stocks_to: dict[str, float], pop: dict[int, int], ratios: PerInhabitant,
+                   prov: Provenance) -> dict[str, Figure]:
+    years = (year_from, year_to)
+    partial = share < COMPLETE_SHARE
+    ocs = {"source": prov.source, "years": years, "coverage": share,
+           "synthetic": prov.synthetic}
+    period = f"{year_from}–{year_to}"
+    out: dict[str, Figure] = {}
+
+    def add(fig: Figure) -> None:
+        out[fig.key] = fig
+
+    add(Figure("identity.area_ha", float(territory.area_ha), "ha", "Superficie du territoire",
+               "area of the territory polygon (EPSG:2154)", "IGN Admin Express / INSEE COG",
+               decimals=0 if territory.area_ha >= 100 else 2))
+    latest = max(pop) if pop else None
+    add(Figure("identity.population", float(pop[latest]) if latest else None, "hab",
+               f"Population ({latest})" if latest else "Population",
+               "population municipale, latest census year", POPULATION_SOURCE,
+               years=(latest,) if latest else (),
+               missing=None if latest else "population inconnue pour ce territoire"))
+    density = (pop[latest] / (territory.area_ha / 100)) if latest and territory.area_ha else None
+    add(Figure("identity.density", density, "hab/km²", "Densité de population",
+               "latest population / area", POPULATION_SOURCE, years=(latest,) if latest else (),
+               missing=None if density is not None else "population inconnue"))
+    add(Figure("coverage.share", share, "%", "Part du territoire couverte par l'OCS GE",
+               "covered area / territory area, lower of the two millésimes", prov.source,
+               years=years, synthetic=prov.synthetic))
+    covered_to = sum(stocks_to.values())
+    for family in FAMILIES:
+        ha_to = stocks_to.get(family, 0.0)
+        add(Figure(f"stocks.{family}.to_ha", ha_to, "ha",
+                   f"{FAMILY_LABELS.get(family, family)} en {year_to}",
+                   "A/N/F families of the exact overlay (team estimate from CS x US)",
+                   **{**ocs, "years": (year_to,)}))
+        add(Figure(f"stocks.{family}.share_to", ha_to / covered_to if covered_to else None, "%",
+                   f"Part des {FAMILY_LABELS.get(family, family).lower()} en {year_to}",
+                   "family area / covered area", **{**ocs, "years": (year_to,)},
+                   missing=None if covered_to else "aucune surface couverte"))
+    method = METHOD_TEXT.get(artif.method, artif.method)
+    add(Figure("artificialisation.stock_from_ha", artif.stock_from_ha, "ha",
+               f"Surface artificialisée en {year_from}", method, **{**ocs, "years": (year_from,)}))
+    add(Figure("artificialisation.stock_to_ha", artif.stock_to_ha, "ha",
+               f"Surface artificialisée en {year_to}", method, **{**ocs, "years": (year_to,)}))
+    add(Figure("artificialisation.share_to", artif.stock_to_ha / covered_to if covered_to
+               else None, "%", f"Part artificialisée ({year_to})",
+               "artificialised stock / covered area", **{**ocs, "years": (year_to,)},
+               missing=None if covered_to else "aucune surface couverte"))
+    add(Figure("artificialisation.gross_gain_ha", artif.gross_gain_ha, "ha",
+               f"Surfaces artificialisées {period} (brut)", method, **ocs))
+    add(Figure("artificialisation.gross_loss_ha", artif.gross_loss_ha, "ha",
+               f"Surfaces désartificialisées {period}", method, **ocs))
+    add(Figure("artificialisation.net_ha", artif.net_ha, "ha",
+               f"Artificialisation nette {period}", method + "; net = gains - losses", **ocs))
+    for family in ("agricole", "forestier", "naturel"):
+        add(Figure(f"artificialisation.origin.{family}_ha", float(artif.origin.get(family, 0.0)),
+                   "ha", f"dont espaces {family}s devenus artificialisés",
+                   "family before the change (team estimate from US)", **ocs))
+    add(Figure("impermeabilisation.stock_to_ha", imper.stock_to_ha, "ha",
+               f"Surface imperméabilisée en {year_to}", METHOD_TEXT["impermeable_cs"],
+               **{**ocs, "years": (year_to,)}))
+    add(Figure("impermeabilisation.net_ha", imper.net_ha, "ha",
+               f"Imperméabilisation nette {period}", METHOD_TEXT["impermeable_cs"], **ocs))
+    add(Figure("changes.any_ha", _changed_ha(pair), "ha",
+               f"Surface dont la couverture ou l'usage a changé {period} (tous changements)",
+               "area of overlay pieces whose CS or US code changed", **ocs))
+    add(_per_inhabitant_stock(ratios, partial, share, prov, year_to))
+    add(_per_new_inhabitant(ratios, partial, share, prov, years, pop))
+    return out
+
+
+def _population_years(ratios: PerInhabitant) -> tuple[int, ...]:
+    basis = ratios.basis
+    if basis is None:
+        return ()
+    return tuple(sorted({basis.stock_year, *(basis.change_years or ())}))
+
+
+def _per_inhabitant_stock(ratios: PerInhabitant, partial: bool, share: float,
+                          prov: Provenance, year_to: int) -> Figure:
+    missing = None
+    value = ratios.artif_m2_per_inhabitant
+    if partial:
+        value, missing = None, ("couverture partielle du territoire : ratio par habitant "
+                                "non calculé")
+    elif value is None:
+        missing = "population inconnue pour ce territoire"
+    basis = ratios.basis
+    label = (f"Surface artificialisée par habitant ({year_to}, population {basis.stock_year})"
+             if basis else f"Surface artificialisée par habitant ({year_to})")
+    return Figure("per_inhabitant.artif_m2_per_inhabitant", value, "m²/hab", label,
+                  "artificialised stock at year_to / population of the nearest census year",
+                  f"{prov.source} ; {POPULATION_SOURCE}", years=(year_to, *_population_years(ratios)),
+                  coverage=share, synthetic=prov.synthetic, missing=missing)
+
+
+def _per_new_inhabitant(ratios: PerInhabitant, partial: bool, share: float, prov: Provenance,
+                        years: tuple[int, int], pop: dict[int, int]) -> Figure:
+    value, missing = ratios.net_m2_per_new_inhabitant, None
+    basis = ratios.basis
+    if partial:
+        value, missing = None, ("couverture partielle du territoire : ratio par habitant "
+                                "non calculé")
+    elif basis is None:
+        missing = "population inconnue pour ce territoire"
+    elif value is None:
+        missing = (f"la population n'a pas augmenté ({basis.change_years[0]}–"
+                   f"{basis.change_years[1]}) : ratio sans objet" if basis.change_years
+                   else "une seule année de population : ratio non calculable")
+    pop_text = (f", population {basis.change_years[0]}–{basis.change_years[1]}"
+                if basis and basis.change_years else "")
+    proxy = " (taux de croissance de la série INSEE, approximation)" if basis and basis.proxy else ""
+    return Figure(
+        "per_inhabitant.net_m2_per_new_inhabitant", value, "m²/hab",
+        f"Artificialisation nette par nouvel habitant ({years[0]}–{years[1]}{pop_text})",
+        "annualised: (net artificialisation m2 / millesime years) / (population gain / census "
+        "years)" + proxy, f"{prov.source} ; {POPULATION_SOURCE}",
+        years=(*years, *_population_years(ratios)), coverage=share, synthetic=prov.synthetic,
+        missing=missing)
