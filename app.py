@@ -102,4 +102,5 @@ _sync_from_query()
 # expanded: every page stays listed (Streamlit folds long lists behind « View more »).
 navigation = st.navigation(PAGES, expanded=True)
 _sidebar()
+shared.coverage_guard(navigation.url_path or "portrait")
 navigation.run()

@@ -17,8 +17,10 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
+from ocsge_engine import fmt
 from ocsge_engine.config import get_settings
 from ocsge_engine.errors import OcsgeError
+from ocsge_engine.portrait import Figure, PortraitFigures, portrait_figures
 from ocsge_engine.store import Store
 from ocsge_engine.territories import Territory, get_territory, search_territories
 
@@ -27,9 +29,15 @@ logger = logging.getLogger("ocsge_app")
 APP_PATH = Path(__file__).resolve().parent.parent / "app.py"
 DEFAULT_TERRITORY = "commune:33529"  # La Teste-de-Buch, largest demo commune
 SYNTHETIC_NOTICE = (
-    "Données de démonstration : **fond synthétique, changements réels OCS GE** "
-    "(SYBARVAL 2015 → 2018). Les stocks sont simulés, les flux d'artificialisation sont réels."
+    "Données de démonstration : **fond synthétique, changements réels OCS GE** (SYBARVAL "
+    "2015 → 2018). Sont réels : les polygones de changement 2015 → 2018 et leurs codes CS/US "
+    "publiés par l'IGN. Sont synthétiques : tout le fond inchangé (couverture et usage hors "
+    "changements). Tous les chiffres affichés (stocks, artificialisation selon le décret et ses "
+    "seuils, ratios par habitant, étalement) sont **calculés** sur ce mélange : ce ne sont pas "
+    "les chiffres officiels de ces communes."
 )
+COVERAGE_PAGES = frozenset({"portrait", "flux", "cartes", "artificialisation", "processus",
+                            "comparer", "vegetation", "zonage"})
 
 
 def ensure_frame() -> None:
@@ -121,3 +129,75 @@ def synthetic_banner() -> None:
     catalog = cached_catalog()
     if not catalog.empty and bool(catalog["synthetic"].any()):
         st.info(SYNTHETIC_NOTICE, icon="🧪")
+
+
+@st.cache_data(max_entries=256, show_spinner=False)
+def cached_coverage(territory_id: str, year_from: int, year_to: int, stamp: str = "") -> float:
+    """Lowest share of the territory covered by OCCUPATION_SOL at the two millésimes (0..1)."""
+    territory = cached_territory(territory_id)
+    store = get_store()
+    try:
+        return min(float(store.coverage(territory, y).share) for y in (year_from, year_to))
+    except OcsgeError as err:  # a millésime absent for the territory: not covered
+        logger.info("coverage of %s: %s", territory_id, err)
+        return 0.0
+
+
+def _catalog_stamp() -> str:
+    """Changes when the store's catalogue is written (keys caches on the data)."""
+    path = Path(get_settings().store_dir) / "catalog.duckdb"
+    return str(path.stat().st_mtime_ns) if path.exists() else ""
+
+
+def coverage_guard(url_path: str) -> None:
+    """No data, no figure: stop a territory page for a territory the store does not cover.
+
+    A partially covered territory gets one prominent warning with the share; its pages then
+    show figures on the covered part only (the figures layer withholds per-inhabitant ratios).
+    """
+    if url_path not in COVERAGE_PAGES:
+        return
+    territory = run_safely(cached_territory, territory_id())
+    if territory is None:
+        st.stop()
+    pair = years()
+    if pair is None:
+        st.title(territory.name)
+        st.warning(f"**Territoire non couvert** : {territory.name} n'a pas deux millésimes "
+                   "OCS GE dans les données chargées. Aucun chiffre n'est affiché.", icon="🚫")
+        st.stop()
+    share = cached_coverage(territory.id, pair[0], pair[1], _catalog_stamp())
+    if share <= 0.0005:
+        st.title(territory.name)
+        st.warning(f"**Territoire non couvert** : {territory.name} n'est pas couvert par "
+                   f"l'OCS GE chargée pour {pair[0]} et {pair[1]}. Aucun chiffre n'est affiché "
+                   "(ce n'est pas un zéro). Choisissez un territoire couvert dans la barre "
+                   "latérale.", icon="🚫")
+        st.stop()
+    if share < 0.999:
+        st.warning(f"**Couverture partielle** : l'OCS GE chargée ne couvre que "
+                   f"{fmt.percent(share)} de {territory.name}. Les chiffres portent sur la "
+                   "partie couverte seulement ; les ratios par habitant ne sont pas calculés.",
+                   icon="⚠️")
+
+
+@st.cache_data(max_entries=128, show_spinner="Calcul des chiffres du territoire…")
+def cached_figures(territory_id: str, year_from: int, year_to: int,
+                   stamp: str = "") -> PortraitFigures:
+    """The figures layer of a territory and a pair (every page reads its headline figures here)."""
+    return portrait_figures(get_store(), cached_territory(territory_id), year_from, year_to)
+
+
+def figures(territory_id: str, year_from: int, year_to: int) -> PortraitFigures | None:
+    """:func:`cached_figures` keyed on the catalogue stamp; French error shown on failure."""
+    return run_safely(cached_figures, territory_id, year_from, year_to, _catalog_stamp())
+
+
+def metric(column: Any, figure: Figure, signed: bool = False, label: str | None = None) -> None:
+    """A Streamlit metric from a figure: French value with unit, reason as help when missing."""
+    help_text = figure.source_line()
+    if not figure.available and figure.missing:
+        help_text = f"{figure.missing}. {help_text}"
+    column.metric(label or figure.label, figure.display(signed), help=help_text)
+    if not figure.available and figure.missing:
+        column.caption(f"— {figure.missing}")

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
@@ -36,7 +36,9 @@ from ocsge_engine.indicators.zan import (
     consumption_series,
     zan_trajectory,
 )
-from ocsge_engine.portrait.figures import PortraitFigures, portrait_figures
+
+if TYPE_CHECKING:
+    from ocsge_engine.portrait.figures import PortraitFigures
 
 logger = logging.getLogger(__name__)
 
@@ -177,6 +179,8 @@ def territory_indicators(store: Any, territory: Any, year_from: int, year_to: in
     # Sprawl needs the gains over the occupation layers: use the matrix result when IGN's
     # polygons were the source (its gain geometries are IGN's own, equally valid).
     sprawl = sprawl_from_pair(pair, artif, options.sprawl, options.rule)
+    from ocsge_engine.portrait.figures import portrait_figures  # figures layer imports indicators
+
     portrait = portrait_figures(store, resolved, int(year_from), int(year_to), pair=pair,
                                 artif=artif)
     ratios = portrait.ratios

@@ -12,12 +12,13 @@ geometry, projected CRS):
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from ocsge_engine.errors import SchemaError
+from ocsge_engine.errors import MillesimeError, SchemaError
 from ocsge_engine.flows.overlay import identical_pairs
 
 logger = logging.getLogger(__name__)
@@ -98,3 +99,23 @@ def changes_from_overlay(before: gpd.GeoDataFrame, after: gpd.GeoDataFrame,
                  len(pieces))
     return gpd.GeoDataFrame(pieces[[*CHANGE_COLUMNS, "geometry"]].reset_index(drop=True),
                             geometry="geometry", crs=before.crs)
+
+
+def stored_changes(store: Any, territory: Any, year_from: int, year_to: int) -> gpd.GeoDataFrame:
+    """Change layer of a territory from the store: IGN's ``diff`` when stored, else an overlay.
+
+    Args:
+        store: an open store.
+        territory: a territory object.
+        year_from: first millésime.
+        year_to: second millésime.
+
+    Returns:
+        :data:`CHANGE_COLUMNS` and geometry (EPSG:2154), clipped to the territory.
+    """
+    try:
+        return changes_from_diff(store.polygons(territory, (year_from, year_to), layer="diff"))
+    except MillesimeError:
+        cols = ["code_cs", "code_us"]
+        return changes_from_overlay(store.polygons(territory, year_from, columns=cols),
+                                    store.polygons(territory, year_to, columns=cols))
