@@ -17,7 +17,7 @@ import plotly.graph_objects as go
 import plotly.io as pio
 import streamlit as st
 
-from ocsge_engine.charts.export import figure_bytes, table_csv
+from ocsge_engine.charts.export import figure_bytes, table_csv, with_source, with_source_column
 
 logger = logging.getLogger("ocsge_app")
 
@@ -48,8 +48,25 @@ def table_xlsx(data: pd.DataFrame) -> bytes:
     return buffer.getvalue()
 
 
+def current_source() -> str | None:
+    """Provenance line of the selected territory and millésimes (figures layer), if any."""
+    from pages import _shared as shared  # _shared does not import this module
+
+    pair = shared.years()
+    if pair is None:
+        return None
+    try:
+        figures = shared.cached_figures(shared.territory_id(), pair[0], pair[1],
+                                        shared._catalog_stamp())
+    except Exception as err:  # noqa: BLE001 - a missing source never hides the chart
+        logger.info("no provenance for the chart: %s", err)
+        return None
+    return figures.provenance.source
+
+
 def show_fig(fig: go.Figure, name: str, data: pd.DataFrame | None = None, *,
-             xlsx: Callable[[], bytes] | None = None, key: str | None = None) -> None:
+             xlsx: Callable[[], bytes] | None = None, key: str | None = None,
+             source: str | None = "auto") -> None:
     """Draw a figure with download buttons: PNG and SVG images, its data as CSV and XLSX.
 
     Args:
@@ -59,11 +76,18 @@ def show_fig(fig: go.Figure, name: str, data: pd.DataFrame | None = None, *,
         xlsx: builds a richer workbook than the one-sheet default (e.g.
             :func:`ocsge_engine.charts.export.matrix_xlsx`).
         key: widget key prefix (default: the file stem); make it unique on the page.
+        source: provenance line shown under the chart and carried by every export (image
+            annotation, ``source`` column); ``"auto"``: the selected territory's OCS GE source.
     """
     stem = file_stem(name)
     key = key or stem
+    source = current_source() if source == "auto" else source
     st.plotly_chart(fig, key=f"{key}_chart")
-    fig_json = fig.to_json()
+    if source:
+        st.caption(f"Source : {source}")
+    fig_json = with_source(fig, source).to_json()
+    if data is not None:
+        data = with_source_column(data, source)
     buttons: list[tuple[str, str, Callable[[], bytes | str]]] = [
         ("PNG", "png", lambda: figure_file(fig_json, "png")),
         ("SVG", "svg", lambda: figure_file(fig_json, "svg")),

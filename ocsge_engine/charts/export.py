@@ -91,6 +91,31 @@ def figure_bytes(fig: go.Figure, fmt: Literal["png", "svg"], width: int = 1100,
     return data
 
 
+def with_source(fig: go.Figure, source: str | None) -> go.Figure:
+    """A copy of ``fig`` with a « Source : … » line under the plot (for exported images).
+
+    >>> f = with_source(go.Figure(), "IGN, OCS GE 2015 et 2018")
+    >>> f.layout.annotations[-1].text
+    'Source : IGN, OCS GE 2015 et 2018'
+    """
+    out = go.Figure(fig)
+    if not source:
+        return out
+    bottom = (out.layout.margin.b or 40) + 30
+    out.update_layout(margin={"b": bottom})
+    out.add_annotation(text=f"Source : {source}", showarrow=False, x=0, xref="paper",
+                       y=0, yref="paper", yshift=-bottom + 8, xanchor="left", yanchor="bottom",
+                       font={"size": 10, "color": "#555555"}, align="left")
+    return out
+
+
+def with_source_column(table: pd.DataFrame, source: str | None) -> pd.DataFrame:
+    """The table with a constant ``source`` column (CSV/XLSX exports carry their provenance)."""
+    if not source:
+        return table
+    return table.assign(source=source)
+
+
 def table_csv(table: pd.DataFrame, path: Path | str | None = None) -> str:
     """CSV text of a table (UTF-8, ``.`` decimal, no index); tidy flows keep the contract columns.
 
