@@ -28,7 +28,7 @@ from typing import Any
 import pandas as pd
 import plotly.graph_objects as go
 
-from ocsge_engine.charts.export import figure_bytes
+from ocsge_engine.charts.export import figure_bytes, with_source
 from ocsge_engine.charts.sankey import sankey_figure
 from ocsge_engine.charts.stocks import stock_donut
 from ocsge_engine.charts.style import fr_percent
@@ -112,14 +112,19 @@ def report_sources(catalog: pd.DataFrame, departements: Sequence[str], years: Se
 def portrait_charts(figures: PortraitFigures, matrix: ExchangeMatrix, synthetic: bool
                     ) -> list[tuple[str, go.Figure]]:
     """The report's charts: family donuts of both millésimes and the family Sankey."""
-    suffix = " (fond synthétique, changements réels)" if synthetic else ""
-    charts = [(f"Occupation des sols en {year}{suffix}",
-               stock_donut(pd.Series(stocks), "anf", year,
-                           title=f"Occupation des sols en {year}{suffix}"))
+    source = figures.provenance.source
+    charts = [(f"Occupation des sols en {year}",
+               with_source(stock_donut(pd.Series(stocks), "anf", year,
+                                       title=f"Occupation des sols en {year}"), source))
               for year, stocks in ((figures.year_from, figures.stocks_from),
                                    (figures.year_to, figures.stocks_to))]
-    title = f"Flux entre familles, {figures.year_from} → {figures.year_to}{suffix}"
-    charts.append((title, sankey_figure(matrix, min_flow_ha=0.0, title=title)))
+    title = (f"Changements entre familles, {figures.year_from} → {figures.year_to} "
+             "(surfaces inchangées masquées)")
+    changed = matrix.table[matrix.table["code_from"] != matrix.table["code_to"]]
+    if changed.empty:
+        return charts
+    charts.append((title, with_source(sankey_figure(matrix, min_flow_ha=0.0, title=title,
+                                                    hide_unchanged=True), source)))
     return charts
 
 
@@ -141,27 +146,23 @@ def render_charts(charts: Sequence[tuple[str, go.Figure]],
     return out
 
 
+REPORT_FIGURES: tuple[str, ...] = (
+    "identity.area_ha", "identity.population", "identity.density", "coverage.share",
+    "artificialisation.share_to", "artificialisation.gross_gain_ha",
+    "artificialisation.gross_loss_ha", "artificialisation.net_ha",
+    "per_inhabitant.net_m2_per_new_inhabitant", "changes.any_ha")
+
+
 def _figures_rows(fig: PortraitFigures) -> list[tuple[str, str]]:
-    latest = fig.latest_population
-    density = fig.density_per_km2
-    per_inhab = fig.net_per_new_inhabitant_m2()
-    net = fig.net_artificialisation_ha
-    return [
-        ("Superficie", fr_ha(fig.area_ha)),
-        (f"Population ({latest[0]})" if latest else "Population",
-         f"{latest[1]:,}".replace(",", " ") if latest else "—"),
-        ("Densité", f"{density:,.0f} hab./km²".replace(",", " ") if density else "—"),
-        ("Couverture OCS GE", ", ".join(f"{y} : {fr_percent(s)}" for y, s in fig.coverage.items())),
-        (f"Part artificialisée ({fig.year_to})", fr_percent(fig.artificialised_share)),
-        (f"Artificialisation brute {fig.year_from}–{fig.year_to}",
-         fr_ha(fig.artificialised_gross_ha)),
-        (f"Désartificialisation {fig.year_from}–{fig.year_to}",
-         fr_ha(fig.desartificialised_ha)),
-        (f"Artificialisation nette {fig.year_from}–{fig.year_to}",
-         ("+" if net >= 0 else "−") + fr_ha(abs(net))),
-        ("m² artificialisés (nets) par nouvel habitant",
-         f"{per_inhab:,.0f} m²".replace(",", " ") if per_inhab is not None else "—"),
-    ]
+    """Label and French value of the report's figures (the figures layer's, « — » with reason)."""
+    rows = []
+    for key in REPORT_FIGURES:
+        figure = fig[key]
+        value = figure.display(signed=key == "artificialisation.net_ha")
+        if not figure.available and figure.missing:
+            value = f"— ({figure.missing})"
+        rows.append((figure.label, value))
+    return rows
 
 
 def _paragraphs(text: str) -> str:

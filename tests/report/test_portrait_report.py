@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import html
 import re
 from datetime import datetime
 from pathlib import Path
@@ -45,11 +46,12 @@ def test_html_holds_name_numbers_sentence_and_date(store: Store, report: str) ->
     figures = portrait_figures(store, get_territory("commune:33529"), 2015, 2018)
     assert "<h1>Portrait de territoire : La Teste-de-Buch</h1>" in report
     assert change_sentence(figures).replace("'", "&#x27;") in report
-    net = figures.net_artificialisation_ha
-    assert net > 0 and f"+{fr_ha(net)}" in report
-    assert fr_ha(figures.artificialised_gross_ha) in report
-    assert fr_ha(figures.area_ha) in report
-    assert f"{figures.latest_population[1]:,}".replace(",", " ") in report
+    net = figures["artificialisation.net_ha"]
+    assert net.value > 0 and net.display(signed=True) in report
+    # the report reads the figures layer: the same French values as the home page
+    for key in ("artificialisation.gross_gain_ha", "identity.area_ha", "identity.population",
+                "per_inhabitant.net_m2_per_new_inhabitant"):
+        assert html.escape(figures[key].display()) in report, key
     assert "14/03/2026 à 09:30" in report
 
 
