@@ -139,11 +139,22 @@ def build_bundle(store: Any, territory: Any, year_from: int, year_to: int,
         raise MillesimeError(f"inverted millesimes {year_from} -> {year_to}",
                              f"Le premier millésime ({year_from}) doit précéder le second "
                              f"({year_to}).")
+    from ocsge_engine.charts.export import with_source, with_source_column
+    from ocsge_engine.portrait import portrait_figures
+
     entries = _Entries()
-    report(0.0, "flux et processus")
+    report(0.0, "chiffres du territoire")
+    figures = portrait_figures(store, resolved, int(year_from), int(year_to))
+    source = figures.provenance.source
+    entries.csv("tables/chiffres.csv", figures.figures_table())
+    entries.text("tables/chiffres.json", json.dumps(figures.as_dict(), ensure_ascii=False,
+                                                    indent=2, sort_keys=True) + "\n")
+    report(0.05, "flux et processus")
     charts, tables = _contents(store, resolved, int(year_from), int(year_to), options, report)
+    charts = {name: (with_source(fig, source), with_source_column(table, source))
+              for name, (fig, table) in charts.items()}
     for name, table in tables.items():
-        entries.csv(f"tables/{name}.csv", table)
+        entries.csv(f"tables/{name}.csv", with_source_column(table, source))
     for name, (fig, table) in charts.items():
         entries.csv(f"graphiques/{name}.csv", table)
     report(0.6, "couche des changements")
@@ -277,5 +288,6 @@ def _metadata(store: Any, territory: Any, year_from: int, year_to: int, options:
             "territory": {"id": territory.id, "name": territory.name,
                           "departements": list(territory.departements)},
             "millesimes": [year_from, year_to], "sources": sources,
+            "synthetic": any(src["synthetic"] for src in sources),
             "parameters": options.to_dict(), "files": sorted(entries.files) + ["metadata.json"],
             "sha256_tables": deterministic}
