@@ -158,19 +158,23 @@ def _drafts_section(territory_id: str, pair: tuple[int, int], result: PseudoChan
 
 
 def _sdg_section(result: Sdg1131) -> None:
-    st.subheader("ODD 11.3.1 : consommation d'espace et croissance démographique")
+    st.subheader("Consommation d'espace et croissance démographique (inspiré de l'ODD 11.3.1)")
     cols = st.columns(4)
     cols[0].metric("Taux de consommation (LCR, /an)",
                    "—" if result.lcr is None else fr_number(100 * result.lcr, 2) + " %")
     cols[1].metric("Croissance démographique (PGR, /an)",
                    "—" if result.pgr is None else fr_number(100 * result.pgr, 2) + " %")
     cols[2].metric("Ratio LCR / PGR", "—" if result.ratio is None else fr_number(result.ratio, 2))
-    cols[3].metric("m² artificialisés par nouvel habitant",
-                   "—" if result.m2_per_new_inhabitant is None
-                   else fr_number(result.m2_per_new_inhabitant, 0))
+    pair = shared.years()
+    figures = shared.figures(shared.territory_id(), *pair) if pair else None
+    if figures is not None:  # the one definition, from the figures layer
+        shared.metric(cols[3], figures["per_inhabitant.net_m2_per_new_inhabitant"],
+                      label="m² artificialisés (nets) par nouvel habitant")
     years = result.population_years
-    st.caption("ONU-Habitat : LCR = ln(Urb(t+n)/Urb(t))/y, PGR = ln(Pop(t+n)/Pop(t))/y ; "
-               "surface urbanisée = artificialisée (matrice du décret). Population INSEE "
+    st.caption("Formules ONU-Habitat : LCR = ln(Urb(t+n)/Urb(t))/y, PGR = ln(Pop(t+n)/Pop(t))/y ; "
+               "ici Urb = surface artificialisée OCS GE (mesure officielle du décret), et non "
+               "l'emprise urbaine bâtie de l'ONU-Habitat : ce n'est donc pas l'indicateur ODD "
+               "11.3.1 au sens strict. Population INSEE "
                + (f"{years[0]}–{years[1]}" if years else "indisponible")
                + (" (approximation : années différentes des millésimes)." if result.proxy else "."))
 

@@ -8,8 +8,11 @@ repository, « Ratio of land consumption rate to population growth rate »), for
     PGR    = ln(Pop_{t+n} / Pop_t) / y        population growth rate (per year)
     LCRPGR = LCR / PGR
 
-where ``Urb`` is the built-up (here: artificialised, décret n° 2023-1096 matrix on OCS GE) area
-and ``Pop`` the population. ``LCRPGR > 1`` means land is consumed faster than the population
+where ``Urb`` is, **here**, the artificialised area of the official artificialisation figures
+(:func:`ocsge_engine.indicators.artif.artificialisation`: IGN's layers or the decree matrix with
+the official thresholds), **not** UN-Habitat's built-up urban extent (urban + suburban built-up
+area with fringe and captured open space). The figure is therefore named « inspiré de l'ODD
+11.3.1 » wherever it is shown, and ``extent`` says what was measured. ``Pop`` is the population. ``LCRPGR > 1`` means land is consumed faster than the population
 grows. The companion figure is the net artificialised area per new inhabitant
 (:func:`ocsge_engine.indicators.population.per_inhabitant`).
 
@@ -118,7 +121,7 @@ def sdg_11_3_1(urban_from_ha: float, urban_to_ha: float, year_from: int, year_to
 
 def territory_sdg(store: Any, territory: Any, year_from: int, year_to: int,
                   population: dict[int, int] | None = None) -> Sdg1131:
-    """SDG 11.3.1 of a territory of the store (artificialised stocks by the decree matrix).
+    """SDG 11.3.1-like ratio of a territory (official artificialised stocks, module docstring).
 
     Args:
         store: an open :class:`~ocsge_engine.store.Store`.
@@ -131,13 +134,12 @@ def territory_sdg(store: Any, territory: Any, year_from: int, year_to: int,
     Raises:
         MillesimeError: a millésime absent for the territory.
     """
-    from ocsge_engine.flows.exchange import exchange_matrix, resolve_territory
+    from ocsge_engine.flows.exchange import resolve_territory
+    from ocsge_engine.indicators.artif import artificialisation
     from ocsge_engine.territories import population as insee_population
 
     resolved = resolve_territory(territory)
-    matrix = exchange_matrix(store, resolved, year_from, year_to, by="artif")
+    flux = artificialisation(store, resolved, year_from, year_to)
     if population is None:
         population = insee_population(resolved.code) if resolved.kind != "polygon" else {}
-    return sdg_11_3_1(float(matrix.stocks_from.get("artificialise", 0.0)),
-                      float(matrix.stocks_to.get("artificialise", 0.0)), year_from, year_to,
-                      population)
+    return sdg_11_3_1(flux.stock_from_ha, flux.stock_to_ha, year_from, year_to, population)
