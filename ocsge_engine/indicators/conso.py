@@ -147,15 +147,19 @@ def parse_cerema(frame: pd.DataFrame, name: str = "") -> pd.DataFrame:
         block = {"idcom": codes.to_numpy(), "year": np.full(len(frame), year, dtype=np.int16)}
         for target, column in [("total_m2", _column(year, "naf", ""))] + [
                 (f"{d}_m2", _column(year, "art", c)) for c, d in DESTINATION_CODES.items()]:
-            block[target] = _numbers(frame[column], column, name)
+            block[target] = _numbers(frame[column], column, name, target == "total_m2")
         blocks.append(pd.DataFrame(block))
     long = pd.concat(blocks, ignore_index=True)
     logger.info("Cerema file %s: %d communes, years %d-%d", name, len(frame), years[0], years[-1])
     return long
 
 
-def _numbers(values: pd.Series, column: str, name: str) -> np.ndarray:
-    """Parse one year column: numbers ≥ 0, empty cells as 0 (the Cerema leaves none empty)."""
+def _numbers(values: pd.Series, column: str, name: str, total: bool) -> np.ndarray:
+    """Parse one year column, empty cells as 0 (the Cerema leaves none empty).
+
+    Totals must be ≥ 0; destinations may hold the Cerema's rounding residues (−1 or −2 m² in
+    ``artYYincZZ``, e.g. 20 Lyon communes in 2010).
+    """
     text = values.astype(str).str.strip()
     parsed = parse_number(text)
     wrong = parsed.isna() & (text != "")
@@ -164,7 +168,7 @@ def _numbers(values: pd.Series, column: str, name: str) -> np.ndarray:
         raise LocalDataError(f"{name}: non-numeric {text[wrong].iloc[0]!r} in {column}",
                                    f"Valeur non numérique « {text[wrong].iloc[0]} » dans la "
                                    f"colonne {column} (ligne {row}) : les surfaces sont en m².")
-    if (parsed < 0).any():
+    if total and (parsed < 0).any():
         raise LocalDataError(f"{name}: negative value in {column}",
                                    f"Valeur négative dans la colonne {column} : une consommation "
                                    "est positive ou nulle.")
@@ -291,14 +295,15 @@ def to_cerema_layout(long: pd.DataFrame) -> pd.DataFrame:
     Returns:
         A wide table (``idcom`` then per year ``nafYYartZZ`` and the six ``artYY…ZZ``).
     """
-    out = pd.DataFrame({"idcom": sorted(long["idcom"].unique())}).set_index("idcom")
+    columns: dict[str, pd.Series] = {}
     for year, block in long.groupby("year"):
         block = block.set_index("idcom")
-        out[_column(int(year), "naf", "")] = block["total_m2"]
+        columns[_column(int(year), "naf", "")] = block["total_m2"]
         for code, dest in DESTINATION_CODES.items():
-            out[_column(int(year), "art", code)] = block[f"{dest}_m2"]
-    return out.fillna(0.0).reset_index()
-
+            columns[_column(int(year), "art", code)] = block[f"{dest}_m2"]
+    out = pd.DataFrame(columns).reindex(sorted(long["idcom"].unique())).fillna(0.0)
+    out.index.name = "idcom"
+    return out.reset_index()
 
 __all__ = ["DEFAULT_SOURCE", "EXPECTED_COLUMNS", "TABLE", "ConsoImport",
            "cerema_consumption", "ingest_conso", "member_communes", "parse_cerema",

@@ -263,7 +263,7 @@ def load_zones(store: Any, territory: Any) -> gpd.GeoDataFrame:
         StoreError: no zoning imported.
     """
     table = store.read_table(TABLE)
-    geoms = shapely.from_wkb(table["geometry_wkb"].to_numpy())
+    geoms = shapely.from_wkb([bytes(b) for b in table["geometry_wkb"]])
     gdf = gpd.GeoDataFrame(table.drop(columns=["geometry_wkb"]), geometry=geoms, crs=2154)
     keep = shapely.intersects(territory.geometry, geoms)
     return gdf[keep].reset_index(drop=True)
