@@ -30,12 +30,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import duckdb
 import numpy as np
 import pandas as pd
 
 from ocsge_engine.errors import ConsumptionNotFoundError, LocalDataError, StoreError
 from ocsge_engine.indicators.local_data import _decode, _separator, normalize_insee, parse_number
 from ocsge_engine.indicators.zan import DESTINATIONS, ConsumptionSeries
+from ocsge_engine.store.db import CATALOG_FILE, _connect
 from ocsge_engine.territories import communes_table
 
 logger = logging.getLogger(__name__)
@@ -250,6 +252,28 @@ def member_communes(territory: Any) -> list[str]:
     return table.loc[table[column] == str(territory.code), "code"].astype(str).tolist()
 
 
+def _rows_of(store: Any, codes: list[str]) -> pd.DataFrame:
+    """Rows of ``conso_cerema`` for some communes (filtered in DuckDB when the store allows).
+
+    Raises:
+        StoreError: nothing imported yet.
+    """
+    path = getattr(store, "path", None)
+    if path is None or not (Path(path) / CATALOG_FILE).exists():
+        table = store.read_table(TABLE)
+        return table[table["idcom"].isin(codes)]
+    con = _connect(Path(path) / CATALOG_FILE, read_only=True)  # no spatial extension needed
+    try:
+        return con.execute(f"SELECT * FROM {TABLE} WHERE idcom IN (SELECT unnest(?))",
+                           [codes]).df()
+    except duckdb.CatalogException as err:
+        raise StoreError(f"no table {TABLE} in {store.path}",
+                         "Aucun fichier de consommation d'espaces n'a été importé (python -m "
+                         "ocsge_engine ingest-conso FICHIER.csv).") from err
+    finally:
+        con.close()
+
+
 def cerema_consumption(store: Any, territory: Any) -> ConsumptionSeries:
     """Yearly consumption (ha) of a territory summed over its communes, with destinations.
 
@@ -265,8 +289,7 @@ def cerema_consumption(store: Any, territory: Any) -> ConsumptionSeries:
         ConsumptionNotFoundError: a commune of the territory is not in the imported file.
     """
     members = member_communes(territory)
-    table = store.read_table(TABLE)
-    rows = table[table["idcom"].isin(members)]
+    rows = _rows_of(store, members)
     absent = sorted(set(members) - set(rows["idcom"]))
     if not members or absent:
         raise ConsumptionNotFoundError(
