@@ -41,6 +41,7 @@ import pandas as pd
 
 from ocsge_engine.config import get_settings
 from ocsge_engine.errors import ConsumptionNotFoundError, StoreError
+from ocsge_engine.portrait.figure import Figure
 from ocsge_engine.territories import communes_table, get_territory, normalize_name
 
 logger = logging.getLogger(__name__)
@@ -396,4 +397,46 @@ def consumption_series(territory: Any, store: Any = None, key: str | None = None
     raise ConsumptionNotFoundError(
         f"no consumption series{which} for {territory.kind}:{territory.code}",
         "Aucune série de consommation d'espaces n'est disponible pour ce territoire : importez "
-        "le fichier national du Cerema (python -m ocsge_engine ingest-conso FICHIER.csv).")
+        "le fichier national de consommation d'espaces du Cerema (commande ingest-conso).")
+
+
+def zan_figures(trajectory: ZanTrajectory) -> list[Figure]:
+    """The trajectory's headline figures as :class:`~ocsge_engine.portrait.figure.Figure` objects.
+
+    Keys ``zan.reference_ha``, ``zan.allowed_ha``, ``zan.consumed_ha``, ``zan.projected_ha``,
+    ``zan.percent_use``; a value that cannot be given (no year of the period in the series)
+    carries the French reason « pas de données après AAAA » instead of a zero.
+    """
+    opts = trajectory.options
+    ref_a, ref_b = opts.reference
+    per_a, per_b = opts.period
+    source = trajectory.source
+    ref_years = tuple(trajectory.reference_years)
+    no_data = (f"pas de données après {trajectory.last_year}"
+               if trajectory.missing_after is not None else None)
+    ref_method = "sum of the yearly consumption" if trajectory.reference_complete else (
+        f"mean of {len(ref_years)} years x {ref_b - ref_a + 1} (incomplete reference)")
+    envelope = ("custom target" if opts.custom_target_ha is not None else
+                f"reference x (1 - {opts.reduction:g})"
+                + (", raised to the 1 ha communal floor" if trajectory.floor_applied else ""))
+    projection = (f"{opts.projection}: mean of {trajectory.projection_years} continued to "
+                  f"{opts.horizon}")
+    observed = tuple(trajectory.observed_years)
+    figures = [
+        Figure("zan.reference_ha", trajectory.reference_ha, "ha",
+               f"Consommation de référence {ref_a}–{ref_b}", ref_method, source, ref_years),
+        Figure("zan.allowed_ha", trajectory.allowed_ha, "ha", f"Enveloppe {per_a}–{per_b}",
+               envelope, source, ref_years),
+        Figure("zan.consumed_ha", trajectory.consumed_ha, "ha", f"Consommé depuis {per_a}",
+               "sum of the observed years of the period", source, observed, missing=no_data),
+        Figure("zan.percent_use", None if trajectory.percent_use is None
+               else trajectory.percent_use / 100, "%", "Part de l'enveloppe consommée",
+               "consumed / allowed", source, observed, missing=no_data, decimals=0),
+        Figure("zan.projected_ha", trajectory.projected_ha, "ha",
+               f"Projection au 1er janvier {opts.horizon + 1}" if opts.projection == "sparte"
+               else f"Projection fin {opts.horizon}", projection, source,
+               tuple(trajectory.projection_years),
+               missing=None if trajectory.projected_ha is not None
+               else no_data or "pas de projection"),
+    ]
+    return figures
