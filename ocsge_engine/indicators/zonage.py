@@ -262,7 +262,12 @@ def load_zones(store: Any, territory: Any) -> gpd.GeoDataFrame:
     Raises:
         StoreError: no zoning imported.
     """
-    table = store.read_table(TABLE)
+    try:
+        table = store.read_table(TABLE)
+    except StoreError as err:
+        raise StoreError(str(err), "Aucun zonage d'urbanisme n'a été importé : importez la couche "
+                         "zone_urba de votre PLU ou PLUi (GeoPackage, shapefile zippé ou "
+                         "GeoJSON, standard CNIG).") from err
     geoms = shapely.from_wkb([bytes(b) for b in table["geometry_wkb"]])
     gdf = gpd.GeoDataFrame(table.drop(columns=["geometry_wkb"]), geometry=geoms, crs=2154)
     keep = shapely.intersects(territory.geometry, geoms)
@@ -400,6 +405,7 @@ class ZoneStats:
         by_zone: one row per zone label (``libelle``) and type, same columns.
         overlaps: overlapping zone pairs (``label_a``, ``label_b``, ``area_ha``).
         parts: the partition with the measures per part (for maps).
+        measures: the measure polygons (``measure``: stock_from, stock_to, gain, loss).
         territory: the territory's artificialisation (:func:`artificialisation`).
         sources: French source line of the zoning.
         synthetic: the OCS GE behind is synthetic (demo).
@@ -414,6 +420,7 @@ class ZoneStats:
     overlaps: pd.DataFrame
     parts: gpd.GeoDataFrame = field(repr=False)
     territory: FluxResult = field(repr=False)
+    measures: gpd.GeoDataFrame | None = field(default=None, repr=False)
     sources: str = ""
     synthetic: bool = False
 
@@ -536,7 +543,8 @@ def zone_artificialisation(store: Any, territory: Any, year_from: int, year_to: 
     if "source_file" in zones:
         sources += f" ({', '.join(sorted(set(zones['source_file'])))})"
     stats = ZoneStats(resolved.id, year_from, year_to, method, by_type, by_zone,
-                      partition.overlaps, parts, flux, sources, _synthetic(store, resolved))
+                      partition.overlaps, parts, flux, measures, sources,
+                      _synthetic(store, resolved))
     if stats.check_delta_ha > 1e-4:
         logger.warning("zoning %s %d-%d: partition total differs from the territory by %.6f ha "
                        "(%s vs %s)", resolved.id, year_from, year_to, stats.check_delta_ha,
