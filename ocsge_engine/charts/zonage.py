@@ -1,7 +1,7 @@
 """Charts of artificialisation by planning zone: bars by zone type, shares, and a zone map.
 
-Pure ``(stats, options) -> go.Figure`` functions over :class:`~ocsge_engine.indicators.zonage.ZoneStats`;
-every figure carries its source line (zoning and OCS GE, « données synthétiques » when so).
+Pure ``(stats, options) -> go.Figure`` functions over
+:class:`~ocsge_engine.indicators.zonage.ZoneStats`; every figure carries its source line (zoning and OCS GE, « données synthétiques » when so).
 """
 
 from __future__ import annotations
@@ -18,7 +18,8 @@ from ocsge_engine.portrait.figure import SYNTHETIC_NOTE
 
 logger = logging.getLogger(__name__)
 
-# CNIG colours of the zone families (urban red, to urbanise orange, agricultural yellow, natural green).
+# Colours of the zone families (CNIG usage: urban red, to urbanise orange, agricultural yellow,
+# natural green).
 ZONE_COLORS: dict[str, str] = {"U": "#E6001B", "AU": "#FF9F1C", "A": "#F5E050", "N": "#4CA64C",
                                OVERLAP: "#7F7F7F", OUTSIDE: "#D9D9D9"}
 GAIN_COLOR = "#000091"
@@ -36,7 +37,7 @@ def source_note(stats: ZoneStats) -> str:
 
 
 def zone_type_figure(stats: ZoneStats, title: str | None = None) -> go.Figure:
-    """Artificialised and de-artificialised hectares by zone type (U, AU, A, N, overlaps, outside)."""
+    """Artificialised and de-artificialised hectares by zone type (U, AU, A, N, overlaps, gap)."""
     table = stats.by_type
     labels = [ZONE_TYPE_LABELS[t] for t in table["zone_type"]]
     fig = go.Figure()

@@ -64,7 +64,8 @@ OVERLAP = "zones superposées"
 OUTSIDE = "hors zonage"
 ZONE_TYPE_LABELS: dict[str, str] = {
     "U": "Zones urbaines (U)", "AU": "Zones à urbaniser (AU)", "A": "Zones agricoles (A)",
-    "N": "Zones naturelles et forestières (N)", OVERLAP: "Zones superposées", OUTSIDE: "Hors zonage"}
+    "N": "Zones naturelles et forestières (N)", OVERLAP: "Zones superposées",
+    OUTSIDE: "Hors zonage"}
 SUFFIXES = (".gpkg", ".geojson", ".json", ".zip", ".shp")
 FIELDS = ("typezone", "libelle", "libelong", "idurba")
 # Lambert-93 extent of metropolitan France, with a margin (m).
@@ -181,7 +182,8 @@ def _polygonal(geometry: BaseGeometry) -> BaseGeometry:
     """Polygonal part of a (repaired) geometry."""
     if geometry.geom_type in ("Polygon", "MultiPolygon"):
         return geometry
-    parts = [g for g in getattr(geometry, "geoms", []) if g.geom_type in ("Polygon", "MultiPolygon")]
+    parts = [g for g in getattr(geometry, "geoms", [])
+             if g.geom_type in ("Polygon", "MultiPolygon")]
     return shapely.union_all(parts) if parts else shapely.Polygon()
 
 
