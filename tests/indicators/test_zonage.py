@@ -191,3 +191,15 @@ def test_demo_zones_add_up_to_the_territory(zoned_store: Path, tmp_path: Path,
     assert an.value == pytest.approx(float(stats.by_type.set_index("zone_type").loc["A", "gain_ha"]))
     assert "zones A et N" in stats.sentence()
     json.dumps([f.to_dict() for f in stats.figures()])  # JSON-ready
+
+
+def test_cli_refuses_layer_without_typezone(tmp_path: Path,
+                                            capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "zone_urba.geojson"
+    hand_zones().drop(columns=["TYPEZONE"]).to_crs(4326).to_file(path, driver="GeoJSON")
+    store_dir = tmp_path / "store"
+    assert cli_main(["-q", "ingest-zonage", str(path), "--store", str(store_dir)]) == 2
+    err = capsys.readouterr().err
+    assert "n'a pas de colonne TYPEZONE" in err and "Traceback" not in err
+    with pytest.raises(StoreError):
+        Store.open(store_dir).read_table(TABLE)
