@@ -43,9 +43,11 @@ from ocsge_engine.indicators.zan import (
     ConsumptionSeries,
     ZanOptions,
     ZanTrajectory,
+    available_series,
     consumption_series,
     lyon_consumption,
     sybarval_consumption,
+    zan_figures,
     zan_trajectory,
 )
 
@@ -53,9 +55,9 @@ __all__ = [
     "CHECK_TOLERANCE_HA", "COMPARISON_COLUMNS", "NO_THRESHOLDS", "ConsumptionNotFoundError",
     "ConsumptionSeries", "FluxResult", "IndicatorOptions", "Pair", "PerInhabitant",
     "PopulationBasis", "SprawlOptions", "SprawlResult", "TerritoryIndicators", "Thresholds",
-    "ZanOptions", "ZanTrajectory", "artificialisation", "comparison_table", "consumption_series",
+    "ZanOptions", "ZanTrajectory", "artificialisation", "available_series", "comparison_table", "consumption_series",
     "flux_from_ign", "flux_from_pair", "impermeabilisation", "load_pair", "lyon_consumption",
     "pair_from_layers", "patch_labels", "per_inhabitant", "population_basis", "rank_by_distance",
     "rank_by_population", "similar_population_communes", "sprawl_from_pair", "status",
-    "sybarval_consumption", "territory_indicators", "threshold_mask", "zan_trajectory",
+    "sybarval_consumption", "territory_indicators", "threshold_mask", "zan_figures", "zan_trajectory",
 ]

@@ -340,19 +340,30 @@ def status_measures(store: Any, territory: Any, year_from: int, year_to: int,
 
     Returns:
         ``(measures, method)``: a GeoDataFrame with ``measure`` (one of :data:`MEASURES`) and
-        polygons clipped to the territory, and the method (``"ign_artif"`` or
-        ``"decree_matrix_thresholds"``).
+        polygons clipped to the territory, and the method (``"ign_artif"`` when the store has
+        ``artif`` layers of both millésimes — gains and losses from ``artif_diff`` when present,
+        else as the difference of the two stocks —, ``"decree_matrix_thresholds"`` otherwise).
     """
-    if ign_available(store, territory, year_from, year_to):
-        frames = []
-        for year, measure in ((year_from, "stock_from"), (year_to, "stock_to")):
-            layer = store.polygons(territory, year, layer="artif", columns=["artif"])
-            frames.append((measure, layer.geometry.to_numpy()[np.asarray(layer["artif"], bool)]))
-        diff = store.polygons(territory, (year_from, year_to), layer="artif_diff",
-                              columns=["artificialisation"])
-        sign = np.asarray(diff["artificialisation"], dtype=int)
-        frames += [("gain", diff.geometry.to_numpy()[sign > 0]),
-                   ("loss", diff.geometry.to_numpy()[sign < 0])]
+    artif_years = {int(y) for y in store.millesimes(territory, layer="artif")}
+    if {year_from, year_to} <= artif_years:
+        layers = [store.polygons(territory, y, layer="artif", columns=["artif"])
+                  for y in (year_from, year_to)]
+        flags = [np.asarray(layer["artif"], dtype=bool) for layer in layers]
+        geoms = [layer.geometry.to_numpy() for layer in layers]
+        frames = [("stock_from", geoms[0][flags[0]]), ("stock_to", geoms[1][flags[1]])]
+        if ign_available(store, territory, year_from, year_to):
+            diff = store.polygons(territory, (year_from, year_to), layer="artif_diff",
+                                  columns=["artificialisation"])
+            sign = np.asarray(diff["artificialisation"], dtype=int)
+            frames += [("gain", diff.geometry.to_numpy()[sign > 0]),
+                       ("loss", diff.geometry.to_numpy()[sign < 0])]
+        else:  # official rule: the flux is the difference of the two thresholded stocks
+            pieces = overlay_pieces(geoms[0], geoms[1])
+            f_from, f_to = flags[0][pieces.index_from], flags[1][pieces.index_to]
+            for name, which in (("gain", ~f_from & f_to), ("loss", f_from & ~f_to)):
+                cut = shapely.intersection(geoms[0][pieces.index_from[which]],
+                                           geoms[1][pieces.index_to[which]])
+                frames.append((name, np.asarray([_polygonal(g) for g in cut], dtype=object)))
         return _measures(frames), "ign_artif"
     pair = load_pair(store, territory, year_from, year_to)
     cs_f, us_f = pair.codes("from")

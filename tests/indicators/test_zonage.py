@@ -203,3 +203,31 @@ def test_cli_refuses_layer_without_typezone(tmp_path: Path,
     assert "n'a pas de colonne TYPEZONE" in err and "Traceback" not in err
     with pytest.raises(StoreError):
         Store.open(store_dir).read_table(TABLE)
+
+
+class StatusLayersStore:
+    """A store holding only stored ``artif`` status layers (no ``artif_diff``), like the
+    official per-polygon status: 2015 artificial x 0..10, 2018 artificial x 0..15 minus the
+    strip 0..2 (de-artificialised)."""
+
+    def millesimes(self, territory, layer="occupation_sol"):  # noqa: ANN001, ANN201
+        return [2015, 2018] if layer == "artif" else []
+
+    def polygons(self, territory, year, layer="", columns=None):  # noqa: ANN001, ANN201
+        if year == 2015:
+            return gpd.GeoDataFrame({"artif": [True, False]},
+                                    geometry=[box(0, 0, 10, 10), box(10, 0, 20, 10)], crs=2154)
+        return gpd.GeoDataFrame({"artif": [False, True, False]},
+                                geometry=[box(0, 0, 2, 10), box(2, 0, 15, 10),
+                                          box(15, 0, 20, 10)], crs=2154)
+
+
+def test_stored_status_layers_flux_is_difference_of_stocks() -> None:
+    from ocsge_engine.indicators.zonage import status_measures
+
+    measures, method = status_measures(StatusLayersStore(), None, 2015, 2018)
+    areas = measures.groupby("measure").apply(lambda g: g.geometry.area.sum()).to_dict()
+    assert method == "ign_artif"
+    assert areas == pytest.approx({"stock_from": 100.0, "stock_to": 130.0, "gain": 50.0,
+                                   "loss": 20.0})
+    assert areas["gain"] - areas["loss"] == pytest.approx(areas["stock_to"] - areas["stock_from"])
