@@ -52,12 +52,13 @@ from ocsge_engine.indicators.zan import (
 )
 
 __all__ = [
-    "CHECK_TOLERANCE_HA", "COMPARISON_COLUMNS", "NO_THRESHOLDS", "ConsumptionNotFoundError",
-    "ConsumptionSeries", "FluxResult", "IndicatorOptions", "Pair", "PerInhabitant",
-    "PopulationBasis", "SprawlOptions", "SprawlResult", "TerritoryIndicators", "Thresholds",
-    "ZanOptions", "ZanTrajectory", "artificialisation", "available_series", "comparison_table", "consumption_series",
-    "flux_from_ign", "flux_from_pair", "impermeabilisation", "load_pair", "lyon_consumption",
-    "pair_from_layers", "patch_labels", "per_inhabitant", "population_basis", "rank_by_distance",
-    "rank_by_population", "similar_population_communes", "sprawl_from_pair", "status",
-    "sybarval_consumption", "territory_indicators", "threshold_mask", "zan_figures", "zan_trajectory",
+    "CHECK_TOLERANCE_HA", "COMPARISON_COLUMNS", "ConsumptionNotFoundError", "ConsumptionSeries",
+    "FluxResult", "IndicatorOptions", "NO_THRESHOLDS", "Pair", "PerInhabitant", "PopulationBasis",
+    "SprawlOptions", "SprawlResult", "TerritoryIndicators", "Thresholds", "ZanOptions",
+    "ZanTrajectory", "artificialisation", "available_series", "comparison_table",
+    "consumption_series", "flux_from_ign", "flux_from_pair", "impermeabilisation", "load_pair",
+    "lyon_consumption", "pair_from_layers", "patch_labels", "per_inhabitant", "population_basis",
+    "rank_by_distance", "rank_by_population", "similar_population_communes", "sprawl_from_pair",
+    "status", "sybarval_consumption", "territory_indicators", "threshold_mask", "zan_figures",
+    "zan_trajectory",
 ]
