@@ -292,6 +292,9 @@ def _parser_indicators(sub: argparse._SubParsersAction) -> None:  # type: ignore
                    help="decree matrix without the 2,500 m² / 50 m² thresholds")
     p.add_argument("--reduction", type=float, default=0.5, help="ZAN reduction (0.5 = -50 %%)")
     p.add_argument("--target-ha", type=float, default=None, help="custom ZAN target (ha)")
+    p.add_argument("--projection", choices=("sparte", "periode"), default="sparte",
+                   help="ZAN projection: sparte's published one (mean since 2021 x 9, default) "
+                   "or the last years' mean continued to the end of 2030")
     p.add_argument("--compare", action="store_true",
                    help="add the comparison with neighbours and similar communes")
     p.add_argument("--peers", default=None, help="comma-separated INSEE codes of the neighbours")
@@ -315,7 +318,8 @@ def cmd_indicators(args: argparse.Namespace) -> int:
 
     options = IndicatorOptions(
         source=args.source, thresholds=Thresholds(enabled=not args.no_thresholds),
-        zan=ZanOptions(reduction=args.reduction, custom_target_ha=args.target_ha),
+        zan=ZanOptions(reduction=args.reduction, custom_target_ha=args.target_ha,
+                       projection=args.projection),
         compare=args.compare,
         peers=tuple(c.strip() for c in args.peers.split(",")) if args.peers else None)
     result = territory_indicators(Store.open(_store_dir(args)), args.territory, args.year_from,

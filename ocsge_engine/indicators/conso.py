@@ -163,7 +163,9 @@ def _numbers(values: pd.Series, column: str, name: str, total: bool) -> np.ndarr
     ``artYYincZZ``, e.g. 20 Lyon communes in 2010).
     """
     text = values.astype(str).str.strip()
-    parsed = parse_number(text)
+    parsed = pd.to_numeric(text.replace("", np.nan), errors="coerce").astype(float)
+    if (parsed.isna() & (text != "")).any():  # French decimals, thousands separators…
+        parsed = parse_number(text)
     wrong = parsed.isna() & (text != "")
     if wrong.any():
         row = int(np.flatnonzero(wrong.to_numpy())[0]) + 2

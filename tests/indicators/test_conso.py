@@ -167,3 +167,9 @@ def test_cli_ingest_then_indicators_gives_reference_and_envelope(
     assert zan["consumed_ha"] == pytest.approx(0.1 * (21 + 22 + 23))
     assert zan["projected_ha"] == pytest.approx(0.1 * 22 * 9)  # sparte: mean since 2021 x 9
     assert "Cerema" in zan["source"] and path.name in zan["source"]
+    assert cli_main(["-q", "indicators", "--territory", "commune:33009", "--from", "2015",
+                     "--to", "2018", "--store", str(store_dir), "--format", "json",
+                     "--projection", "periode"]) == 0
+    other = json.loads(capsys.readouterr().out)["zan"]
+    assert other["projection_method"] == "periode"
+    assert other["projected_ha"] == pytest.approx(0.1 * 22 * 10)  # to the end of 2030
