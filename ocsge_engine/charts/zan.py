@@ -136,6 +136,9 @@ def handover_figure(trajectory: ZanTrajectory | None, artif: pd.DataFrame | None
                         name=f"Enveloppe {per_a}–{per_b} : {fr_ha(trajectory.allowed_ha)} "
                         f"({fr_ha(rhythm)} par an)", line={"color": TARGET_COLOR, "width": 3})
         notes.append(f"Consommation : {trajectory.source}")
+        if not trajectory.reference_complete:
+            notes.append("Référence estimée (moyenne des années "
+                         f"{', '.join(map(str, trajectory.reference_years))} × 10)")
         if trajectory.missing_after is not None:
             notes.append(f"Consommation : pas de données après {trajectory.missing_after}")
         x_min = min(x_min, ref_a)
@@ -157,7 +160,7 @@ def handover_figure(trajectory: ZanTrajectory | None, artif: pd.DataFrame | None
         x_min = min(x_min, int(artif["year_from"].min()))
     fig.add_vline(x=SWITCH_YEAR - 0.5, line={"color": "#161616", "dash": "dash"},
                   annotation_text=f"{SWITCH_YEAR} : la loi passe de la consommation à "
-                  "l'artificialisation", annotation_position="top right")
+                  "l'artificialisation", annotation_position="top left")
     fig.update_layout(yaxis_title="hectares par an", legend={"orientation": "h"},
                       xaxis={"dtick": 1, "range": [x_min - 0.5, x_max + 0.5]})
     note = ". ".join(notes) + ". Deux mesures distinctes, jamais additionnées." if notes else None

@@ -22,6 +22,10 @@ logger = logging.getLogger(__name__)
 # natural green).
 ZONE_COLORS: dict[str, str] = {"U": "#E6001B", "AU": "#FF9F1C", "A": "#F5E050", "N": "#4CA64C",
                                OVERLAP: "#7F7F7F", OUTSIDE: "#D9D9D9"}
+METHOD_LABELS: dict[str, str] = {
+    "ign_artif": "statut d'artificialisation par polygone (couche ARTIFICIALISATION)",
+    "decree_matrix_thresholds": "matrice du décret n° 2023-1096 et seuils",
+    "decree_matrix": "matrice du décret n° 2023-1096 sans seuils"}
 GAIN_COLOR = "#000091"
 LOSS_COLOR = "#00A3A6"
 
@@ -29,8 +33,8 @@ LOSS_COLOR = "#00A3A6"
 def source_note(stats: ZoneStats) -> str:
     """French source line of a zone chart."""
     parts = [f"Zonage : {stats.sources}" if stats.sources else "Zonage importé",
-             f"artificialisation OCS GE (IGN) {stats.year_from}–{stats.year_to}, méthode "
-             f"{stats.method}"]
+             f"artificialisation OCS GE (IGN) {stats.year_from}–{stats.year_to}, "
+             f"{METHOD_LABELS.get(stats.method, stats.method)}"]
     if stats.synthetic:
         parts.append(SYNTHETIC_NOTE)
     return "Source : " + " ; ".join(parts) + "."
