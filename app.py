@@ -30,6 +30,7 @@ PAGES = {
         st.Page("pages/comparer.py", title="Comparer", icon="⚖️", url_path="comparer"),
         st.Page("pages/croiser.py", title="Croiser", icon="📈", url_path="croiser"),
         st.Page("pages/trajectoire.py", title="Trajectoire", icon="🎯", url_path="trajectoire"),
+        st.Page("pages/zonage.py", title="Zonage", icon="🏘️", url_path="zonage"),
         st.Page("pages/classements.py", title="Classements", icon="🏆", url_path="classements"),
     ],
     "Contribuer": [

@@ -292,6 +292,9 @@ def _parser_indicators(sub: argparse._SubParsersAction) -> None:  # type: ignore
                    help="decree matrix without the 2,500 m² / 50 m² thresholds")
     p.add_argument("--reduction", type=float, default=0.5, help="ZAN reduction (0.5 = -50 %%)")
     p.add_argument("--target-ha", type=float, default=None, help="custom ZAN target (ha)")
+    p.add_argument("--projection", choices=("sparte", "periode"), default="sparte",
+                   help="ZAN projection: sparte's published one (mean since 2021 x 9, default) "
+                   "or the last years' mean continued to the end of 2030")
     p.add_argument("--compare", action="store_true",
                    help="add the comparison with neighbours and similar communes")
     p.add_argument("--peers", default=None, help="comma-separated INSEE codes of the neighbours")
@@ -315,7 +318,8 @@ def cmd_indicators(args: argparse.Namespace) -> int:
 
     options = IndicatorOptions(
         source=args.source, thresholds=Thresholds(enabled=not args.no_thresholds),
-        zan=ZanOptions(reduction=args.reduction, custom_target_ha=args.target_ha),
+        zan=ZanOptions(reduction=args.reduction, custom_target_ha=args.target_ha,
+                       projection=args.projection),
         compare=args.compare,
         peers=tuple(c.strip() for c in args.peers.split(",")) if args.peers else None)
     result = territory_indicators(Store.open(_store_dir(args)), args.territory, args.year_from,
@@ -328,6 +332,50 @@ def cmd_indicators(args: argparse.Namespace) -> int:
         atomic_write_bytes(args.out, text.encode("utf-8"))
     else:
         sys.stdout.write(text)
+    return 0
+
+
+# --- consumption and zoning imports --------------------------------------------------------------
+
+def _parser_ingest_conso(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    p = sub.add_parser("ingest-conso", help="import the Cerema NAF consumption file (one row per "
+                       "commune: idcom, nafYYartZZ, artYYactZZ…)")
+    p.add_argument("path", type=Path, help="CSV file in the Cerema layout")
+    _add_store(p)
+    p.add_argument("--source", default=None, help="source label stored with the rows")
+    p.set_defaults(handler=cmd_ingest_conso)
+
+
+def cmd_ingest_conso(args: argparse.Namespace) -> int:
+    """Validate and store a Cerema consumption file; print one French summary line."""
+    from ocsge_engine.indicators.conso import DEFAULT_SOURCE, ingest_conso
+    from ocsge_engine.store import Store
+
+    result = ingest_conso(Store.open(_store_dir(args), create=True), args.path,
+                          args.source or DEFAULT_SOURCE)
+    print(f"{result.source_file} : {result.communes} communes, années "
+          f"{result.years[0]}–{result.years[-1]} ({result.source})")
+    return 0
+
+
+def _parser_ingest_zonage(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    p = sub.add_parser("ingest-zonage", help="import a planning zoning layer (CNIG zone_urba: "
+                       "TYPEZONE, LIBELLE, LIBELONG, IDURBA; GPKG, zipped shapefile or GeoJSON)")
+    p.add_argument("path", type=Path, help="zone_urba layer file")
+    _add_store(p)
+    p.add_argument("--source", default=None, help="source label stored with the zones")
+    p.set_defaults(handler=cmd_ingest_zonage)
+
+
+def cmd_ingest_zonage(args: argparse.Namespace) -> int:
+    """Validate and store a zoning layer; print one French summary line."""
+    from ocsge_engine.indicators.zonage import DEFAULT_SOURCE, ingest_zonage
+    from ocsge_engine.store import Store
+
+    result = ingest_zonage(Store.open(_store_dir(args), create=True), args.path,
+                           args.source or DEFAULT_SOURCE)
+    print(f"{result.source_file} : {result.zones} zones ({result.summary()}), "
+          f"documents {', '.join(result.documents)}")
     return 0
 
 
@@ -445,6 +493,7 @@ def cmd_report(args: argparse.Namespace) -> int:
 PARSERS: list[Callable[[argparse._SubParsersAction], None]] = [  # type: ignore[type-arg]
     _parser_ingest, _parser_download, _parser_demo, _parser_flows,
     _parser_predict, _parser_indicators, _parser_batch, _parser_report,
+    _parser_ingest_conso, _parser_ingest_zonage,
 ]
 
 

@@ -1,16 +1,32 @@
-"""Trajectoire: ZAN trajectory with a custom target and the projection, naming the series used.
+"""Trajectoire: ZAN trajectory of any commune, EPCI or département, naming the series used.
 
-Thin page: the consumption series (SYBARVAL file or Lyon ``landconso`` table) and the trajectory
-come from one cached engine call. The target lives in the URL (``?reduction=50&objectif_ha=12``).
+Thin page: the consumption series (imported Cerema file, sparte's Lyon table, the SYBARVAL file —
+each a labelled source), the trajectory, its figures (:func:`zan_figures`) and the OCS GE
+artificialisation of the territory's millésimes come from cached engine calls. The target, the
+source and the projection convention live in the URL
+(``?reduction=50&objectif_ha=12&source=cerema&projection=sparte``).
 """
 
 from __future__ import annotations
 
+import pandas as pd
 import streamlit as st
 
-from ocsge_engine.charts.style import fr_ha, fr_number
-from ocsge_engine.charts.zan import zan_figure
-from ocsge_engine.indicators import ZanOptions, ZanTrajectory, consumption_series, zan_trajectory
+from ocsge_engine import fmt
+from ocsge_engine.charts.zan import destinations_figure, handover_figure, zan_figure
+from ocsge_engine.errors import OcsgeError
+from ocsge_engine.indicators import artificialisation
+from ocsge_engine.indicators.zan import (
+    PROJECTION_LABELS,
+    PROJECTION_METHODS,
+    ZanOptions,
+    ZanTrajectory,
+    available_series,
+    consumption_series,
+    zan_figures,
+    zan_trajectory,
+)
+from ocsge_engine.portrait.figure import SYNTHETIC_NOTE
 from pages import _shared as shared
 from pages._widgets import show_fig
 
@@ -18,17 +34,51 @@ shared.ensure_frame()
 
 REDUCTION_PARAM = "reduction"
 TARGET_PARAM = "objectif_ha"
+SOURCE_PARAM = "source"
+PROJECTION_PARAM = "projection"
 DEFAULT_REDUCTION = 50
+SOURCE_LABELS = {"cerema": "Cerema (fichier national importé)",
+                 "lyon": "sparte, Métropole de Lyon (Cerema)",
+                 "sybarval": "SYBARVAL (source non documentée)"}
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def cached_sources(territory_id: str) -> dict[str, str]:
+    """Key → source line of every consumption series covering the territory (preferred first)."""
+    territory = shared.cached_territory(territory_id)
+    return {s.key: s.source for s in available_series(territory, shared.get_store())}
 
 
 @st.cache_data(max_entries=64, show_spinner="Calcul de la trajectoire…")
-def cached_trajectory(territory_id: str, reduction_pct: int, custom_target_ha: float | None,
+def cached_trajectory(territory_id: str, source: str | None, reduction_pct: int,
+                      custom_target_ha: float | None, projection: str,
                       window: int) -> ZanTrajectory:
-    """Trajectory of the territory's consumption series for a target."""
+    """Trajectory of the territory's consumption series for a target and a projection."""
     options = ZanOptions(reduction=reduction_pct / 100, custom_target_ha=custom_target_ha,
-                         projection_window=window)
+                         projection=projection, projection_window=window)
     territory = shared.cached_territory(territory_id)
-    return zan_trajectory(consumption_series(territory, shared.get_store()), options)
+    return zan_trajectory(consumption_series(territory, shared.get_store(), source), options)
+
+
+@st.cache_data(max_entries=32, show_spinner="Artificialisation entre millésimes…")
+def cached_artif_periods(territory_id: str) -> tuple[pd.DataFrame, bool]:
+    """OCS GE artificialisation between consecutive millésimes, and whether it is synthetic."""
+    years = shared.cached_millesimes(territory_id)
+    rows = []
+    for y1, y2 in zip(years, years[1:]):
+        try:
+            flux = artificialisation(shared.get_store(), shared.cached_territory(territory_id),
+                                     y1, y2)
+        except OcsgeError:
+            continue
+        rows.append({"year_from": y1, "year_to": y2, "gain_ha": flux.gross_gain_ha,
+                     "net_ha": flux.net_ha, "method": flux.method})
+    catalog = shared.cached_catalog()
+    territory = shared.cached_territory(territory_id)
+    synthetic = bool(not catalog.empty and catalog[catalog["departement"].isin(
+        territory.departements)]["synthetic"].any())
+    return pd.DataFrame(rows, columns=["year_from", "year_to", "gain_ha", "net_ha", "method"]), \
+        synthetic
 
 
 def _initial_state() -> None:
@@ -45,9 +95,27 @@ def _initial_state() -> None:
             target = None
         st.session_state["zan_custom"] = target is not None and target >= 0
         st.session_state["zan_target"] = target if target is not None and target >= 0 else 10.0
+    if "zan_projection" not in st.session_state:
+        wanted = st.query_params.get(PROJECTION_PARAM, PROJECTION_METHODS[0])
+        st.session_state["zan_projection"] = (wanted if wanted in PROJECTION_METHODS
+                                              else PROJECTION_METHODS[0])
 
 
-def _controls() -> tuple[int, float | None, int]:
+def _source_choice(sources: dict[str, str]) -> str | None:
+    """Selectbox of the series when there are several (kept in the URL)."""
+    keys = list(sources)
+    if len(keys) <= 1:
+        return keys[0] if keys else None
+    if "zan_source" not in st.session_state:
+        wanted = st.query_params.get(SOURCE_PARAM)
+        st.session_state["zan_source"] = wanted if wanted in keys else keys[0]
+    choice = st.selectbox("Série de consommation", keys, key="zan_source",
+                          format_func=lambda k: SOURCE_LABELS.get(k, k))
+    st.query_params[SOURCE_PARAM] = choice
+    return str(choice)
+
+
+def _controls() -> tuple[int, float | None, str, int]:
     _initial_state()
     cols = st.columns(3)
     reduction = cols[0].slider("Réduction visée par rapport à 2011–2020 (%)", 0, 100, step=5,
@@ -55,46 +123,71 @@ def _controls() -> tuple[int, float | None, int]:
     custom = cols[1].toggle("Fixer l'enveloppe en hectares", key="zan_custom")
     target = cols[1].number_input("Enveloppe 2021–2030 (ha)", min_value=0.0, step=1.0,
                                   key="zan_target", disabled=not custom)
-    window = cols[2].number_input("Projection : moyenne des dernières années", min_value=1,
-                                  max_value=10, value=3, step=1, key="zan_window")
+    projection = cols[2].radio("Projection", PROJECTION_METHODS, key="zan_projection",
+                               format_func=PROJECTION_LABELS.get)
+    window = cols[2].number_input("Moyenne des dernières années", min_value=1, max_value=10,
+                                  value=3, step=1, key="zan_window",
+                                  disabled=projection == "sparte")
     st.query_params[REDUCTION_PARAM] = str(reduction)
+    st.query_params[PROJECTION_PARAM] = str(projection)
     if custom:
         st.query_params[TARGET_PARAM] = f"{target:g}"
     else:
         st.query_params.pop(TARGET_PARAM, None)
-    return int(reduction), float(target) if custom else None, int(window)
+    return int(reduction), float(target) if custom else None, str(projection), int(window)
 
 
 def _figures(zan: ZanTrajectory) -> None:
-    ref_a, ref_b = zan.options.reference
-    per_a, per_b = zan.options.period
+    figures = {f.key: f for f in zan_figures(zan)}
     cols = st.columns(4)
-    cols[0].metric(f"Consommation de référence {ref_a}–{ref_b}", fr_ha(zan.reference_ha))
-    cols[1].metric(f"Enveloppe {per_a}–{per_b}", fr_ha(zan.allowed_ha),
-                   help="Plancher communal de 1 ha appliqué." if zan.floor_applied else None)
-    cols[2].metric(f"Consommé depuis {per_a}", fr_ha(zan.consumed_ha),
-                   f"{fr_number(zan.percent_use, 0)} % de l'enveloppe" if zan.percent_use is not None
-                   else None, delta_color="off")
-    projected = zan.projected_ha
-    cols[3].metric(f"Projection {per_b}", fr_ha(projected) if projected is not None else "—",
-                   f"{fr_number(zan.projected_percent_use, 0)} % de l'enveloppe"
-                   if zan.projected_percent_use is not None else None, delta_color="off")
+    for col, key in zip(cols, ("zan.reference_ha", "zan.allowed_ha", "zan.consumed_ha",
+                               "zan.projected_ha")):
+        fig = figures[key]
+        value = fig.display() if fig.available else (fig.missing or "—").capitalize()
+        delta = None
+        if key == "zan.consumed_ha" and figures["zan.percent_use"].available:
+            delta = f"{figures['zan.percent_use'].display()} de l'enveloppe"
+        if key == "zan.projected_ha" and zan.projected_percent_use is not None:
+            delta = f"{round(zan.projected_percent_use):d}\u202f% de l'enveloppe"
+        helps = {"zan.allowed_ha": "Plancher communal de 1 ha appliqué." if zan.floor_applied
+                 else None, "zan.projected_ha": PROJECTION_LABELS[zan.options.projection]}
+        col.metric(fig.label, value, delta, delta_color="off", help=helps.get(key))
+    if zan.missing_after is not None:
+        st.warning(f"Pas de données après {zan.missing_after} : la consommation depuis "
+                   f"{zan.options.period[0]} n'est pas connue avec cette série (elle n'est pas "
+                   "nulle pour autant).", icon="⚠️")
+    elif zan.respects_by_end is not None:
+        verdict = "respecte" if zan.respects_by_end else "dépasse"
+        st.caption(f"À ce rythme, le territoire {verdict} son enveloppe "
+                   f"({PROJECTION_LABELS[zan.options.projection].lower()}).")
 
 
 def _sources(zan: ZanTrajectory) -> None:
     years = zan.projection_years
+    observed = zan.table.dropna(subset=["observed_ha"])["year"]
     text = (f"**Données utilisées :** {zan.source}. Années observées : "
-            f"{min(zan.table.dropna(subset=['observed_ha'])['year'])}–"
-            f"{max(zan.table.dropna(subset=['observed_ha'])['year'])}. ")
+            f"{int(observed.min())}–{int(observed.max())}. ")
     if not zan.reference_complete:
         text += (f"Référence incomplète : moyenne des années "
                  f"{', '.join(map(str, zan.reference_years))} multipliée par 10. ")
-    if not zan.observed_years:
-        text += f"Aucune année observée dans la période {zan.options.period[0]}–{zan.options.period[1]}. "
     if zan.annual_projection_ha is not None and years:
-        text += (f"Projection : {fr_ha(zan.annual_projection_ha)} par an (moyenne "
-                 f"{years[0]}–{years[-1]}) prolongée jusqu'en {zan.options.period[1]}.")
+        text += (f"Projection : {fmt.hectares(zan.annual_projection_ha)} par an (moyenne "
+                 f"{years[0]}–{years[-1]}), {PROJECTION_LABELS[zan.options.projection].lower()}.")
     st.info(text, icon="ℹ️")
+
+
+def _handover(territory_id: str, code: str, zan: ZanTrajectory | None) -> None:
+    periods = shared.run_safely(cached_artif_periods, territory_id)
+    artif, synthetic = periods if periods is not None else (None, False)
+    if zan is None and (artif is None or artif.empty):
+        return
+    st.subheader("Avant et après 2031")
+    source = "OCS GE (IGN), artificialisation entre millésimes"
+    if synthetic:
+        source += f" ({SYNTHETIC_NOTE})"
+    data = artif if artif is not None else pd.DataFrame()
+    show_fig(handover_figure(zan, artif, source), f"zan_bascule_2031_{code}", data,
+             key="zan_handover")
 
 
 def main() -> None:
@@ -104,15 +197,24 @@ def main() -> None:
     if territory is None:
         return
     st.caption("Loi Climat et résilience : diviser par deux la consommation d'espaces naturels, "
-               "agricoles et forestiers en 2021–2030 par rapport à 2011–2020.")
-    reduction, target, window = _controls()
-    zan = shared.run_safely(cached_trajectory, territory.id, reduction, target, window)
+               "agricoles et forestiers en 2021–2030 par rapport à 2011–2020 ; à partir de 2031, "
+               "l'objectif se mesure en artificialisation (OCS GE).")
+    sources = shared.run_safely(cached_sources, territory.id) or {}
+    source = _source_choice(sources)
+    reduction, target, projection, window = _controls()
+    zan = shared.run_safely(cached_trajectory, territory.id, source, reduction, target,
+                            projection, window)
+    if zan is not None:
+        _figures(zan)
+        _sources(zan)
+        show_fig(zan_figure(zan), f"trajectoire_zan_{territory.code}_{reduction}", zan.table,
+                 key="zan_fig")
+    _handover(territory.id, territory.code, zan)
     if zan is None:
         return
-    _figures(zan)
-    _sources(zan)
-    show_fig(zan_figure(zan), f"trajectoire_zan_{territory.code}_{reduction}", zan.table,
-             key="zan_fig")
+    if zan.destinations is not None:
+        show_fig(destinations_figure(zan), f"consommation_destinations_{territory.code}",
+                 zan.destinations, key="zan_destinations")
     st.dataframe(zan.table, hide_index=True, key="zan_table", column_config={
         "year": st.column_config.NumberColumn("Année", format="%d"),
         "observed_ha": st.column_config.NumberColumn("Consommation (ha)", format="%.2f"),

@@ -14,7 +14,9 @@ import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from ocsge_engine import fmt
 from ocsge_engine.charts.style import fr_ha, fr_number
+from ocsge_engine.indicators.zan import zan_figures
 from ocsge_engine.indicators import (
     NO_THRESHOLDS,
     IndicatorOptions,
@@ -149,19 +151,22 @@ def test_trajectoire_deep_link_custom_target_and_missing_series(open_app: OpenAp
     at = open_app("pages/trajectoire.py", territoire=ARCACHON, reduction="40")
     assert at.slider(key="zan_reduction").value == 40
     zan = zan_trajectory(sybarval_consumption("33009"), ZanOptions(reduction=0.4))
+    figures = {f.key: f for f in zan_figures(zan)}
     shown = metrics(at)
-    assert shown["Consommation de référence 2011–2020"] == fr_ha(zan.reference_ha)
-    assert shown["Enveloppe 2021–2030"] == fr_ha(zan.allowed_ha)
-    assert shown["Projection 2030"] == fr_ha(zan.projected_ha)
+    assert shown["Consommation de référence 2011–2020"] == figures["zan.reference_ha"].display()
+    assert shown["Enveloppe 2021–2030"] == figures["zan.allowed_ha"].display()
+    # the SYBARVAL series stops in 2018: no "0 ha consumed", no projection (sparte's rule)
+    assert shown["Consommé depuis 2021"] == "Pas de données après 2018"
+    assert shown["Projection au 1er janvier 2030"] == "Pas de données après 2018"
     assert any(zan.source in i.value for i in at.info)  # the data used is named
     table = at.dataframe[0].value
     pd.testing.assert_frame_equal(table.reset_index(drop=True), zan.table, check_dtype=False)
 
     at.toggle(key="zan_custom").set_value(True).run()
     at.number_input(key="zan_target").set_value(12.0).run()
-    assert metrics(at)["Enveloppe 2021–2030"] == fr_ha(12.0)
+    assert metrics(at)["Enveloppe 2021–2030"] == fmt.hectares(12.0)
     assert at.query_params["objectif_ha"] == "12"
 
     other = open_app("pages/trajectoire.py", territoire="commune:33063")
-    assert [e.value for e in other.error] == [
-        "Aucune série de consommation d'espaces n'est disponible pour ce territoire."]
+    assert len(other.error) == 1 and other.error[0].value.startswith(
+        "Aucune série de consommation d'espaces n'est disponible pour ce territoire")
