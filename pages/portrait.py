@@ -50,6 +50,20 @@ def cached_rank(territory_id: str, year_from: int, year_to: int, source: str,
     return figure
 
 
+@st.cache_data(max_entries=64, show_spinner=False)
+def cached_zoning_sentence(territory_id: str, year_from: int, year_to: int, stamp: str) -> str:
+    """« x ha artificialisés en zones A et N … » when a zoning is imported, else ``""``."""
+    from ocsge_engine.errors import OcsgeError
+    from ocsge_engine.indicators.zonage import zone_artificialisation
+
+    try:
+        stats = zone_artificialisation(shared.get_store(), shared.cached_territory(territory_id),
+                                       year_from, year_to)
+    except OcsgeError:  # no zoning imported, or none meets the territory
+        return ""
+    return stats.sentence()
+
+
 @st.cache_data(max_entries=128, show_spinner=False)
 def cached_zan(territory_id: str) -> ZanStatus:
     """ZAN status (same series and trajectory as the Trajectoire page)."""
@@ -96,12 +110,17 @@ def _zan_answer(fig: PortraitFigures) -> None:
         consumed = zan.consumed
         text = f"Enveloppe 2021–2030 : **{zan.allowed.display()}**"
         text += (f" ; consommé : **{consumed.display()}** ({consumed.label.lower()})"
-                 if consumed.available else f" ; consommé depuis 2021 : — ({consumed.missing})")
+                 if consumed.available else f" ; {consumed.label.lower()} : — ({consumed.missing})")
         if zan.verdict:
-            text += (f" ; projection à fin 2030 : {zan.projected.display()}, "
+            text += (f" ; {zan.projected.label.lower()} : {zan.projected.display()}, "
                      f"**{zan.verdict}**")
         st.markdown(text + ".")
         st.caption(f"Source : {zan.source}.")
+    zoning = cached_zoning_sentence(fig.territory_id, fig.year_from, fig.year_to,
+                                    shared._catalog_stamp())
+    if zoning:
+        st.markdown(f"Zonage d'urbanisme : {zoning}.")
+        st.page_link("pages/zonage.py", label="Voir par zone du PLU", icon="🗂️")
     st.page_link("pages/trajectoire.py", label="Voir la trajectoire", icon="🎯")
 
 

@@ -112,43 +112,23 @@ def zan_status(store: Any, territory: Any) -> ZanStatus:
     series that stops before 2021, consumption is missing with « pas de données après AAAA »
     (never a confident 0 ha).
     """
-    from ocsge_engine.indicators.zan import consumption_series, zan_trajectory
+    from ocsge_engine.indicators.zan import consumption_series, zan_figures, zan_trajectory
 
     resolved = resolve_territory(territory)
     method = "ZAN: 50 % of 2011-2020 NAF consumption over 2021-2030 (docs/indicators.md)"
     try:
-        series = consumption_series(resolved, store)
-        trajectory = zan_trajectory(series)
+        trajectory = zan_trajectory(consumption_series(resolved, store))
     except (OcsgeError, ValueError) as err:
         reason = "pas de série de consommation d'espaces pour ce territoire"
         logger.info("no ZAN series for %s: %s", resolved.id, err)
-        empty = Figure("zan.allowed_ha", None, "ha", "Enveloppe 2021–2030", method, "",
-                       missing=reason)
-        return ZanStatus(empty, Figure("zan.consumed_ha", None, "ha", "Consommé depuis 2021",
-                                       method, "", missing=reason),
-                         Figure("zan.projected_ha", None, "ha", "Projection 2030", method, "",
-                                missing=reason), None, "")
-    source = trajectory.source
-    years = tuple(sorted(series.values))
-    allowed = Figure("zan.allowed_ha", trajectory.allowed_ha, "ha",
-                     "Enveloppe de consommation 2021–2030", method, source, years)
-    if not trajectory.observed_years:
-        last = max(series.values) if series.values else None
-        reason = f"pas de données après {last}" if last else "pas de données"
-        consumed = Figure("zan.consumed_ha", None, "ha", "Consommé depuis 2021", method, source,
-                          years, missing=reason)
-        projected = Figure("zan.projected_ha", None, "ha", "Projection à fin 2030", method,
-                           source, years, missing=reason)
-        return ZanStatus(allowed, consumed, projected, None, source)
-    observed = tuple(trajectory.observed_years)
-    consumed = Figure("zan.consumed_ha", trajectory.consumed_ha, "ha",
-                      f"Consommé {observed[0]}–{observed[-1]}", method, source, observed)
-    projected = Figure("zan.projected_ha", trajectory.projected_ha, "ha",
-                       "Projection à fin 2030", method, source, years,
-                       missing=None if trajectory.projected_ha is not None
-                       else "projection impossible")
+        return ZanStatus(*(Figure(key, None, "ha", label, method, "", missing=reason)
+                           for key, label in (("zan.allowed_ha", "Enveloppe 2021–2030"),
+                                              ("zan.consumed_ha", "Consommé depuis 2021"),
+                                              ("zan.projected_ha", "Projection"))), None, "")
+    figures = {f.key: f for f in zan_figures(trajectory)}
+    projected, allowed = figures["zan.projected_ha"], figures["zan.allowed_ha"]
     verdict = None
-    if trajectory.projected_ha is not None and trajectory.allowed_ha > 0:
-        verdict = ("dans la trajectoire" if trajectory.projected_ha <= trajectory.allowed_ha
+    if projected.available and allowed.available and allowed.value > 0:
+        verdict = ("dans la trajectoire" if projected.value <= allowed.value
                    else "au-delà de l'enveloppe")
-    return ZanStatus(allowed, consumed, projected, verdict, source)
+    return ZanStatus(allowed, figures["zan.consumed_ha"], projected, verdict, trajectory.source)
