@@ -16,7 +16,6 @@ from ocsge_engine.indicators.artif import (
     impermeabilisation,
     patch_labels,
     status,
-    threshold_mask,
 )
 from ocsge_engine.indicators.compare import (
     COMPARISON_COLUMNS,
@@ -32,6 +31,7 @@ from ocsge_engine.indicators.population import (
     per_inhabitant,
     population_basis,
 )
+from ocsge_engine.indicators.thresholds import ensure_status, official_status
 from ocsge_engine.indicators.sprawl import SprawlOptions, SprawlResult, sprawl_from_pair
 from ocsge_engine.indicators.summary import (
     IndicatorOptions,
@@ -54,8 +54,8 @@ __all__ = [
     "ConsumptionSeries", "FluxResult", "IndicatorOptions", "Pair", "PerInhabitant",
     "PopulationBasis", "SprawlOptions", "SprawlResult", "TerritoryIndicators", "Thresholds",
     "ZanOptions", "ZanTrajectory", "artificialisation", "comparison_table", "consumption_series",
-    "flux_from_ign", "flux_from_pair", "impermeabilisation", "load_pair", "lyon_consumption",
-    "pair_from_layers", "patch_labels", "per_inhabitant", "population_basis", "rank_by_distance",
-    "rank_by_population", "similar_population_communes", "sprawl_from_pair", "status",
-    "sybarval_consumption", "territory_indicators", "threshold_mask", "zan_trajectory",
+    "ensure_status", "flux_from_ign", "flux_from_pair", "impermeabilisation", "load_pair",
+    "lyon_consumption", "official_status", "pair_from_layers", "patch_labels", "per_inhabitant",
+    "population_basis", "rank_by_distance", "rank_by_population", "similar_population_communes", "sprawl_from_pair", "status",
+    "sybarval_consumption", "territory_indicators", "zan_trajectory",
 ]
