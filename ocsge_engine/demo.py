@@ -609,7 +609,8 @@ def build_demo_store(store_dir: Path | str, force: bool = False,
     for year in MILLESIMES:
         layer = millesime_layer(partition, year)
         if progress:
-            progress(0.9, f"statut artificialisé officiel {year}")
+            progress(0.85 + 0.05 * (year - MILLESIMES[0]) / (MILLESIMES[1] - MILLESIMES[0]),
+                     f"statut artificialisé officiel {year}")
         layer = with_official_status(layer)
         info = store.write_layer(layer, layer="occupation_sol", departement=DEPARTEMENT,
                                  millesime=year, source_file=source_file,

@@ -42,7 +42,7 @@ class PortraitFigures:
         desartificialised_ha: surface that stopped being artificialised (counted losses).
         artificialised_stock_ha: artificialised surface at ``year_to``.
         origin_ha: NAF family → hectares of the counted gains (estimate).
-        method: how artificialisation was measured (``ign_artif``, ``decree_matrix_thresholds``…).
+        method: how artificialisation was measured (``ign_artif``, ``decree_matrix_official_thresholds``…).
     """
 
     territory_id: str

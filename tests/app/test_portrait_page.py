@@ -18,7 +18,7 @@ def test_portrait_metrics_equal_engine(open_app, app_store: Path) -> None:
     assert metrics["Superficie"] == fr_ha(figures.area_ha)
     assert metrics["Part artificialisée (2018)"] == fr_percent(figures.artificialised_share)
     # Same numbers as the Artificialisation page: IGN fields or decree matrix with thresholds.
-    assert figures.method == "decree_matrix_thresholds"
+    assert figures.method == "decree_matrix_official_thresholds"
     assert 0 < figures.artificialised_share < 1
     net = figures.net_artificialisation_ha
     assert metrics["Artificialisation nette 2015–2018"] == ("+" if net >= 0 else "−") + fr_ha(
