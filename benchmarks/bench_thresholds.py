@@ -10,7 +10,8 @@ polygons: the polygon count of a rural département, with town-sized polygons ev
 the rules bite) whose codes follow a smooth random field plus noise: towns, fields and forest
 with many small patches of each status. With ``--store`` it also times
 the ``occupation_sol`` partitions of that store (e.g. the demo: ``data/store``). Prints seconds,
-CPU seconds (the machine may be shared), the adjacency stage and the peak RSS of the process; asserts nothing.
+CPU seconds (the machine may be shared), the adjacency stage and the peak RSS of the process;
+asserts nothing.
 """
 
 from __future__ import annotations

@@ -31,13 +31,13 @@ from ocsge_engine.indicators.population import (
     per_inhabitant,
     population_basis,
 )
-from ocsge_engine.indicators.thresholds import ensure_status, official_status
 from ocsge_engine.indicators.sprawl import SprawlOptions, SprawlResult, sprawl_from_pair
 from ocsge_engine.indicators.summary import (
     IndicatorOptions,
     TerritoryIndicators,
     territory_indicators,
 )
+from ocsge_engine.indicators.thresholds import ensure_status, official_status
 from ocsge_engine.indicators.zan import (
     ConsumptionNotFoundError,
     ConsumptionSeries,
@@ -56,6 +56,7 @@ __all__ = [
     "ZanOptions", "ZanTrajectory", "artificialisation", "comparison_table", "consumption_series",
     "ensure_status", "flux_from_ign", "flux_from_pair", "impermeabilisation", "load_pair",
     "lyon_consumption", "official_status", "pair_from_layers", "patch_labels", "per_inhabitant",
-    "population_basis", "rank_by_distance", "rank_by_population", "similar_population_communes", "sprawl_from_pair", "status",
+    "population_basis", "rank_by_distance", "rank_by_population", "similar_population_communes",
+    "sprawl_from_pair", "status",
     "sybarval_consumption", "territory_indicators", "zan_trajectory",
 ]

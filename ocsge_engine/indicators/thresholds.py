@@ -121,7 +121,8 @@ def adjacency(geoms: npt.ArrayLike) -> tuple[npt.NDArray[np.int64], npt.NDArray[
     if len(i) == 0:
         return i.astype(np.int64), j.astype(np.int64)
     matrix = np.asarray(shapely.relate(geoms[i], geoms[j]), dtype="U9").view("U1").reshape(-1, 9)
-    joined = (matrix[:, 0] != "F") | (matrix[:, 4] == "1")  # interiors meet / boundaries share a line
+    # interiors meet, or boundaries share a line
+    joined = (matrix[:, 0] != "F") | (matrix[:, 4] == "1")
     return i[joined].astype(np.int64), j[joined].astype(np.int64)
 
 
@@ -248,8 +249,8 @@ def ensure_status(store: Any, departements: tuple[str, ...] | list[str], millesi
                 continue
             layer = store.read_layer(LAYER, dep, millesime)
             status = official_status(layer)
-            store.rewrite_layer(layer.assign(artif=status["artif"], crit_seuil=status["crit_seuil"]),
-                                layer=LAYER, departement=dep, millesime=millesime)
+            layer = layer.assign(artif=status["artif"], crit_seuil=status["crit_seuil"])
+            store.rewrite_layer(layer, layer=LAYER, departement=dep, millesime=millesime)
             logger.info("stored the official status of %s D%s %s (%d polygons)", LAYER, dep,
                         millesime, len(layer))
             done += 1

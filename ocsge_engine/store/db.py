@@ -305,7 +305,8 @@ class Store:
         rows = self._partitions(layer, (dep,), key)
         if rows.empty:
             raise StoreError(f"no partition {layer} D{dep} {key} to rewrite",
-                             f"La couche {layer} {key} du département {dep} est absente de la base.")
+                             f"La couche {layer} {key} du département {dep} est absente de la "
+                             "base.")
         row = rows.iloc[0]
         try:
             return self._write(gdf, layer, dep, key, str(row["source_file"]),

@@ -1,7 +1,7 @@
 """Artificialisation / imperméabilisation on hand-computable rectangles (areas in m²).
 
-One layer of x ∈ [0, 400], y ∈ [0, 100] (the whole "département"). In 2015: town T = [0,100]² built
-(CS1.1.1.1 × US5, 10,000 m², cut into D = [0,40]×[0,50] and T' = T − D), parking
+One layer of x ∈ [0, 400], y ∈ [0, 100] (the whole "département"). In 2015: town T = [0,100]²
+built (CS1.1.1.1 × US5, 10,000 m², cut into D = [0,40]×[0,50] and T' = T − D), parking
 K = [120,180]×[50,100] (CS1.1.1.2 × US4.1.1, 3,000 m²), the rest field (CS2.2.1 × US1.1).
 In 2018:
 
