@@ -296,3 +296,21 @@ def test_store_auto_uses_ign_layers(tmp_path) -> None:
     with pytest.raises(MillesimeError, match="inverted"):
         artificialisation(store, territory, 2018, 2015, source="ign")
     assert np.isclose(result.stock_to_ha, 1.5)
+
+
+def test_status_that_cannot_be_stored_is_a_clear_error(tmp_path, monkeypatch) -> None:
+    from ocsge_engine.errors import StoreError
+    from ocsge_engine.store import db
+
+    store = _scenario_store(tmp_path / "store", with_status=False)
+
+    def read_only(*args, **kwargs):
+        raise PermissionError("read-only file system")
+
+    monkeypatch.setattr(db.Store, "_write", read_only)
+    with pytest.raises(StoreError) as err:
+        artificialisation(store, _area(-10, 410), 2015, 2018)
+    assert "lecture seule" in err.value.user_message
+    with pytest.raises(MillesimeError, match="absent"):
+        store.read_layer("occupation_sol", "33", 2021)
+    assert store.partition_columns("occupation_sol", "40", 2018) is None
