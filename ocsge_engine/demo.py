@@ -553,6 +553,18 @@ def _reference_tables() -> dict[str, pd.DataFrame]:
     return tables
 
 
+def with_official_status(layer: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """``layer`` with each polygon's official artificialisation status (``artif``, ``crit_seuil``).
+
+    The demo's 17 communes stand for the département layer: the decree matrix and thresholds
+    run on the whole millésime before any clipping (:func:`official_status`).
+    """
+    from ocsge_engine.indicators.thresholds import official_status
+
+    status = official_status(layer)
+    return layer.assign(artif=status["artif"], crit_seuil=status["crit_seuil"])
+
+
 def build_demo_store(store_dir: Path | str, force: bool = False,
                      progress: Progress | None = None) -> DemoReport:
     """Build the SYBARVAL demo into a store: ``occupation_sol`` 2015 and 2018 for département 33.
@@ -571,6 +583,8 @@ def build_demo_store(store_dir: Path | str, force: bool = False,
     Notes:
         The partitions are flagged ``synthetic`` with the note ``"fond synthétique, changements
         réels OCS GE"``; ``source_sha256`` hashes the input shapefiles and :class:`DemoParams`.
+        Each partition carries the official artificialisation status of its polygons
+        (:func:`with_official_status`).
         Also writes ``ref_population`` and ``ref_lyon_<table>`` reference tables.
     """
     from ocsge_engine.store import Store
@@ -594,6 +608,10 @@ def build_demo_store(store_dir: Path | str, force: bool = False,
     source_file = "+".join(INPUT_FILES[:3])
     for year in MILLESIMES:
         layer = millesime_layer(partition, year)
+        if progress:
+            progress(0.85 + 0.05 * (year - MILLESIMES[0]) / (MILLESIMES[1] - MILLESIMES[0]),
+                     f"statut artificialisé officiel {year}")
+        layer = with_official_status(layer)
         info = store.write_layer(layer, layer="occupation_sol", departement=DEPARTEMENT,
                                  millesime=year, source_file=source_file,
                                  source_sha256=source_sha, synthetic=True, note=NOTE)

@@ -44,6 +44,7 @@ from ocsge_engine.batch.manifest import (
     write_manifest,
 )
 from ocsge_engine.errors import MillesimeError
+from ocsge_engine.indicators.thresholds import STATUS_COLUMNS, ensure_status
 from ocsge_engine.io.atomic import atomic_path
 from ocsge_engine.store import Store, normalize_departement
 from ocsge_engine.store.parquet import partition_path, read_partition
@@ -56,7 +57,7 @@ Status = Literal["done", "skipped", "failed"]
 LAYER = "occupation_sol"
 METROPOLE_EPSG = 2154
 ROW_GROUP_ROWS = 65_536
-_OCS_COLUMNS = ["code_cs", "code_us"]
+_OCS_COLUMNS = ["code_cs", "code_us", *STATUS_COLUMNS]  # official status: département scale
 
 
 @dataclass(frozen=True)
@@ -192,6 +193,8 @@ def run_partition(store_dir: str, key: PartitionKey, options: BatchOptions = Bat
     if on_start is not None:
         on_start(key)
     store = Store.open(store_dir)
+    for year in (key.year_from, key.year_to):  # older stores: add the status before hashing
+        ensure_status(store, (key.departement,), year)
     communes = departement_communes(key.departement)
     inputs = _inputs(store, key, communes.sha256())
     state, reason = partition_state(store_dir, key, inputs, options.fingerprint())

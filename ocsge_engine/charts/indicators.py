@@ -13,8 +13,9 @@ logger = logging.getLogger(__name__)
 
 METHOD_LABELS: dict[str, str] = {
     "ign_artif": "données ARTIFICIALISATION de l'IGN (mesure officielle)",
-    "decree_matrix_thresholds": "matrice du décret et seuils 2 500 m² / 50 m² "
-                                "(approximation du traitement IGN)",
+    "decree_matrix_official_thresholds": "matrice du décret et seuils 2 500 m² / 50 m² appliqués "
+                                         "au stock de chaque millésime (reconstitution du "
+                                         "traitement IGN)",
     "decree_matrix": "matrice du décret, sans seuils",
     "cs1.1": "règle CS1.1 (surfaces anthropisées)",
     "impermeable_cs": "couverture CS1.1.1.1 / CS1.1.1.2",

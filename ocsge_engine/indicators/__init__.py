@@ -16,7 +16,6 @@ from ocsge_engine.indicators.artif import (
     impermeabilisation,
     patch_labels,
     status,
-    threshold_mask,
 )
 from ocsge_engine.indicators.compare import (
     COMPARISON_COLUMNS,
@@ -38,6 +37,7 @@ from ocsge_engine.indicators.summary import (
     TerritoryIndicators,
     territory_indicators,
 )
+from ocsge_engine.indicators.thresholds import ensure_status, official_status
 from ocsge_engine.indicators.zan import (
     ConsumptionNotFoundError,
     ConsumptionSeries,
@@ -52,13 +52,13 @@ from ocsge_engine.indicators.zan import (
 )
 
 __all__ = [
-    "CHECK_TOLERANCE_HA", "COMPARISON_COLUMNS", "ConsumptionNotFoundError", "ConsumptionSeries",
-    "FluxResult", "IndicatorOptions", "NO_THRESHOLDS", "Pair", "PerInhabitant", "PopulationBasis",
-    "SprawlOptions", "SprawlResult", "TerritoryIndicators", "Thresholds", "ZanOptions",
-    "ZanTrajectory", "artificialisation", "available_series", "comparison_table",
-    "consumption_series", "flux_from_ign", "flux_from_pair", "impermeabilisation", "load_pair",
-    "lyon_consumption", "pair_from_layers", "patch_labels", "per_inhabitant", "population_basis",
+    "CHECK_TOLERANCE_HA", "COMPARISON_COLUMNS", "NO_THRESHOLDS", "ConsumptionNotFoundError",
+    "ConsumptionSeries", "FluxResult", "IndicatorOptions", "Pair", "PerInhabitant",
+    "PopulationBasis", "SprawlOptions", "SprawlResult", "TerritoryIndicators", "Thresholds",
+    "ZanOptions", "ZanTrajectory", "artificialisation", "available_series", "comparison_table",
+    "consumption_series", "ensure_status", "flux_from_ign", "flux_from_pair",
+    "impermeabilisation", "load_pair", "lyon_consumption", "official_status",
+    "pair_from_layers", "patch_labels", "per_inhabitant", "population_basis",
     "rank_by_distance", "rank_by_population", "similar_population_communes", "sprawl_from_pair",
-    "status", "sybarval_consumption", "territory_indicators", "threshold_mask", "zan_figures",
-    "zan_trajectory",
+    "status", "sybarval_consumption", "territory_indicators", "zan_figures", "zan_trajectory",
 ]

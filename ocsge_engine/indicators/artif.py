@@ -7,31 +7,29 @@ Two methods, named in every result (``FluxResult.method``):
     ``artif_diff``, docs/DESIGN.md): stocks are the polygons with ``artif = True``; gross fluxes
     are the ``artif_diff`` polygons with ``artificialisation = +1`` (artificialised) and ``-1``
     (de-artificialised). IGN applied the decree's thresholds itself: this is the official figure.
-``decree_matrix_thresholds`` (or ``decree_matrix`` when thresholds are off)
-    Our reconstruction from the two OCCUPATION_SOL layers: each overlay piece gets the status of
-    its CS×US couple by the decree matrix (``artificialisation_rules.md`` §3) on both sides; the
-    pieces whose status changed are the raw gross fluxes. The interpretation thresholds of décret
-    n° 2023-1096 are then applied to them (§4) as follows — an **approximation** of IGN's
-    official processing, which works on its own generalised geometry:
-
-    1. the changed pieces of one direction are grouped into *patches*: connected components of
-       the graph "pieces that intersect" (a shared edge or point makes two pieces contiguous);
-    2. a patch of area ≥ ``min_patch_m2`` (2,500 m²) counts whole;
-    3. in a smaller patch, only the *built* pieces (CS1.1.1.1 after the change for
-       artificialisation, before it for de-artificialisation) count, and only when their own
-       contiguous built patch has an area ≥ ``min_built_m2`` (50 m²);
-    4. everything else is *dropped* (reported as ``dropped_gain_ha`` / ``dropped_loss_ha``).
-
-    Stocks stay those of the matrix (no threshold), so the identity
-    ``net_ha + dropped_gain_ha - dropped_loss_ha == stock_change_ha`` holds exactly.
+``decree_matrix_official_thresholds`` (``decree_matrix`` when thresholds are off)
+    Our reconstruction of IGN's status from the two OCCUPATION_SOL layers. Each polygon of each
+    millésime carries its **official status**: decree matrix (``artificialisation_rules.md`` §3)
+    then the three threshold rules of décret n° 2023-1096 (§4), applied to each millésime's
+    stock on the whole département layer before any clipping
+    (:mod:`ocsge_engine.indicators.thresholds`, stored per polygon in the store). Every figure
+    derives from that stored status through the overlay pieces of the pair: stocks are the area
+    with status True, gross gains the pieces False → True, gross losses True → False, and the
+    breakdowns (by CS, by US, A/N/F origin, gain geometries for sprawl) come from the same
+    pieces. Hence ``net_ha == stock_change_ha`` (to float rounding) and every figure is additive
+    over any partition of a territory. ``raw_gain_ha`` / ``raw_loss_ha`` are the changes of the
+    pure matrix status (no thresholds) on the same pieces; ``dropped_*`` = raw − official (can be
+    negative: a field that becomes an enclave of new artificial land is artificialised by rule 1
+    without any change of its own codes).
 
 Imperméabilisation (``kind="imper"``): status CS1.1.1.1 or CS1.1.1.2 (§5), no threshold, as
 sparte does. ``rule="cs1.1"`` (status = CS starts with ``CS1.1``) reproduces the 2021 sparte rule
-of the SYBARVAL files.
+of the SYBARVAL files (no threshold either).
 
 Self-check (sparte's dbt test ``artif_flux_matches_artif_difference``): the net flux is compared to
 the change of stock between the millésimes; ``check_ok`` is false above ``CHECK_TOLERANCE_HA``
-(0.5 ha), and a warning is logged.
+(0.5 ha), and a warning is logged. With the stored status it is exact unless the two millésimes
+cover different areas of the territory.
 
 The A/N/F **origin** of newly artificialised land is the family (team heuristic, §6) of the
 pieces before the change: an estimate, not a regulatory figure.
@@ -55,6 +53,7 @@ from ocsge_engine import nomenclature as nom
 from ocsge_engine.flows.exchange import resolve_territory
 from ocsge_engine.flows.overlay import overlay_pieces
 from ocsge_engine.indicators.pair import Pair, check_years, load_pair
+from ocsge_engine.indicators.thresholds import BUILT_CS, OFFICIAL_THRESHOLDS, Thresholds
 
 logger = logging.getLogger(__name__)
 
@@ -62,24 +61,9 @@ Kind = Literal["artif", "imper"]
 Rule = Literal["decree", "cs1.1"]
 SourceChoice = Literal["auto", "ign", "matrix"]
 CHECK_TOLERANCE_HA = 0.5
-BUILT_CS = "CS1.1.1.1"
+OFFICIAL_METHOD = "decree_matrix_official_thresholds"
 NAF_FAMILIES: tuple[str, ...] = ("agricole", "forestier", "naturel")
 COMPOSITION_COLUMNS: tuple[str, ...] = ("code", "gain_ha", "loss_ha", "net_ha")
-
-
-@dataclass(frozen=True)
-class Thresholds:
-    """Interpretation thresholds of décret n° 2023-1096 (``artificialisation_rules.md`` §4).
-
-    Attributes:
-        min_patch_m2: contiguous patches of change below this area are not counted.
-        min_built_m2: except built surfaces (CS1.1.1.1), counted from this area.
-        enabled: apply them at all.
-    """
-
-    min_patch_m2: float = 2500.0
-    min_built_m2: float = 50.0
-    enabled: bool = True
 
 
 NO_THRESHOLDS = Thresholds(enabled=False)
@@ -91,16 +75,16 @@ class FluxResult:
 
     Attributes:
         kind: ``"artif"`` or ``"imper"``.
-        method: ``"ign_artif"``, ``"decree_matrix_thresholds"``, ``"decree_matrix"``,
+        method: ``"ign_artif"``, ``"decree_matrix_official_thresholds"``, ``"decree_matrix"``,
             ``"cs1.1"`` or ``"impermeable_cs"``.
         year_from: first millésime.
         year_to: second millésime.
         stock_from_ha: surface with the status at ``year_from``.
         stock_to_ha: same at ``year_to``.
-        gross_gain_ha: surface that gained the status (after thresholds when they apply).
+        gross_gain_ha: surface that gained the status (thresholded status when it applies).
         gross_loss_ha: surface that lost it (de-artificialised, de-sealed).
-        raw_gain_ha: gains before thresholds.
-        raw_loss_ha: losses before thresholds.
+        raw_gain_ha: gains of the pure matrix status (no thresholds).
+        raw_loss_ha: losses of the pure matrix status.
         by_cs: columns ``code, gain_ha, loss_ha, net_ha``: gains by CS after the change, losses
             by CS before it.
         by_us: same by US.
@@ -143,12 +127,12 @@ class FluxResult:
 
     @property
     def dropped_gain_ha(self) -> float:
-        """Gains not counted because of the thresholds."""
+        """Matrix gains minus official gains (negative when the thresholds add gains)."""
         return self.raw_gain_ha - self.gross_gain_ha
 
     @property
     def dropped_loss_ha(self) -> float:
-        """Losses not counted because of the thresholds."""
+        """Matrix losses minus official losses (negative when the thresholds add losses)."""
         return self.raw_loss_ha - self.gross_loss_ha
 
     @property
@@ -224,41 +208,6 @@ def patch_labels(geoms: npt.ArrayLike) -> npt.NDArray[np.int64]:
     return labels.astype(np.int64)
 
 
-def threshold_mask(geoms: npt.ArrayLike, built: npt.ArrayLike,
-                   thresholds: Thresholds = Thresholds()) -> npt.NDArray[np.bool_]:
-    """Which pieces of change are counted under the decree's thresholds (module docstring).
-
-    Args:
-        geoms: polygons of the changed pieces of one direction (metres).
-        built: True where the piece is built (CS1.1.1.1 on the artificial side).
-        thresholds: the thresholds.
-
-    Returns:
-        A boolean mask aligned with ``geoms``.
-
-    >>> big, small = shapely.box(0, 0, 50, 50.02), shapely.box(100, 0, 107, 7.3)  # 2,501 and 51.1 m²
-    >>> threshold_mask([big, small], [False, True]).tolist()
-    [True, True]
-    >>> threshold_mask([shapely.box(0, 0, 7, 7)], [True]).tolist()  # 49 m² built
-    [False]
-    """
-    geoms = np.asarray(geoms, dtype=object)
-    built = np.asarray(built, dtype=bool)
-    if not thresholds.enabled:
-        return np.ones(len(geoms), dtype=bool)
-    if len(geoms) == 0:
-        return np.zeros(0, dtype=bool)
-    area = shapely.area(geoms)
-    labels = patch_labels(geoms)
-    keep = np.bincount(labels, weights=area)[labels] >= thresholds.min_patch_m2
-    if built.any():
-        where = np.flatnonzero(built)
-        built_labels = patch_labels(geoms[where])
-        built_area = np.bincount(built_labels, weights=area[where])[built_labels]
-        keep[where] |= built_area >= thresholds.min_built_m2
-    return keep
-
-
 # --- compositions -------------------------------------------------------------------------------
 
 def _composition(gain_codes: npt.NDArray[np.object_], gain_ha: npt.NDArray[np.float64],
@@ -293,7 +242,7 @@ def _origin(cs: npt.NDArray[np.object_], us: npt.NDArray[np.object_],
 # --- matrix method (pure, from a Pair) ----------------------------------------------------------
 
 def flux_from_pair(pair: Pair, kind: Kind = "artif", rule: Rule = "decree",
-                   thresholds: Thresholds = Thresholds()) -> FluxResult:
+                   thresholds: Thresholds = OFFICIAL_THRESHOLDS) -> FluxResult:
     """Stock and fluxes of a status from the overlay of two OCCUPATION_SOL layers.
 
     Args:
@@ -301,44 +250,45 @@ def flux_from_pair(pair: Pair, kind: Kind = "artif", rule: Rule = "decree",
         kind: ``"artif"`` (decree matrix or CS1.1 rule) or ``"imper"``.
         rule: for ``artif``, ``"decree"`` (matrix) or ``"cs1.1"``.
         thresholds: the decree's thresholds (``artif`` with ``rule="decree"`` only; ignored
-            otherwise).
+            otherwise). Official values: each polygon's stored status
+            (:meth:`Pair.official_status`); ``enabled=False``: the matrix status.
 
     Returns:
-        The :class:`FluxResult`; without thresholds, ``net_ha == stock_change_ha`` up to float
-        rounding (the overlay is exact).
+        The :class:`FluxResult`; ``net_ha == stock_change_ha`` up to float rounding whenever
+        both layers cover the same area (the overlay is exact and every figure reads the same
+        per-polygon status).
     """
     apply = kind == "artif" and rule == "decree" and thresholds.enabled
     cs_f, us_f = pair.codes("from")
     cs_t, us_t = pair.codes("to")
     area_ha = pair.pieces.area_m2 / 1e4
-    s_f, s_t = status(cs_f, us_f, kind, rule), status(cs_t, us_t, kind, rule)
-    gain, loss = ~s_f & s_t, s_f & ~s_t
-    gain_geoms = pair.piece_geometries(gain)
-    keep_gain = threshold_mask(gain_geoms, cs_t[gain] == BUILT_CS, thresholds if apply
-                               else NO_THRESHOLDS)
-    keep_loss = np.ones(int(loss.sum()), dtype=bool)
-    if apply:
-        keep_loss = threshold_mask(pair.piece_geometries(loss), cs_f[loss] == BUILT_CS,
-                                   thresholds)
-    g_ha, l_ha = area_ha[gain][keep_gain], area_ha[loss][keep_loss]
     layer_from, layer_to = pair.layer_from, pair.layer_to
-    stock_mask_f = status(layer_from["code_cs"], layer_from["code_us"], kind, rule)
-    stock_mask_t = status(layer_to["code_cs"], layer_to["code_us"], kind, rule)
+    raw_f, raw_t = status(cs_f, us_f, kind, rule), status(cs_t, us_t, kind, rule)
+    if apply:
+        poly_f = pair.official_status("from", thresholds)
+        poly_t = pair.official_status("to", thresholds)
+        s_f, s_t = poly_f[pair.pieces.index_from], poly_t[pair.pieces.index_to]
+    else:
+        poly_f = status(layer_from["code_cs"], layer_from["code_us"], kind, rule)
+        poly_t = status(layer_to["code_cs"], layer_to["code_us"], kind, rule)
+        s_f, s_t = raw_f, raw_t
+    gain, loss = ~s_f & s_t, s_f & ~s_t
+    g_ha, l_ha = area_ha[gain], area_ha[loss]
     method = ("impermeable_cs" if kind == "imper" else "cs1.1" if rule == "cs1.1"
-              else "decree_matrix_thresholds" if apply else "decree_matrix")
+              else OFFICIAL_METHOD if apply else "decree_matrix")
     result = FluxResult(
         kind=kind, method=method, year_from=pair.year_from, year_to=pair.year_to,
-        stock_from_ha=float(layer_from.geometry.area.to_numpy()[stock_mask_f].sum() / 1e4),
-        stock_to_ha=float(layer_to.geometry.area.to_numpy()[stock_mask_t].sum() / 1e4),
+        stock_from_ha=float(layer_from.geometry.area.to_numpy()[poly_f].sum() / 1e4),
+        stock_to_ha=float(layer_to.geometry.area.to_numpy()[poly_t].sum() / 1e4),
         gross_gain_ha=float(g_ha.sum()), gross_loss_ha=float(l_ha.sum()),
-        raw_gain_ha=float(area_ha[gain].sum()), raw_loss_ha=float(area_ha[loss].sum()),
-        by_cs=_composition(cs_t[gain][keep_gain], g_ha, cs_f[loss][keep_loss], l_ha, "cs"),
-        by_us=_composition(us_t[gain][keep_gain], g_ha, us_f[loss][keep_loss], l_ha, "us"),
-        stock_by_cs=_stock_by(layer_to, stock_mask_t, "code_cs"),
-        stock_by_us=_stock_by(layer_to, stock_mask_t, "code_us"),
-        origin=_origin(cs_f[gain][keep_gain], us_f[gain][keep_gain], g_ha) if kind == "artif"
-        else {},
-        thresholds=thresholds if apply else None, gain_geometries=gain_geoms[keep_gain],
+        raw_gain_ha=float(area_ha[~raw_f & raw_t].sum()),
+        raw_loss_ha=float(area_ha[raw_f & ~raw_t].sum()),
+        by_cs=_composition(cs_t[gain], g_ha, cs_f[loss], l_ha, "cs"),
+        by_us=_composition(us_t[gain], g_ha, us_f[loss], l_ha, "us"),
+        stock_by_cs=_stock_by(layer_to, poly_t, "code_cs"),
+        stock_by_us=_stock_by(layer_to, poly_t, "code_us"),
+        origin=_origin(cs_f[gain], us_f[gain], g_ha) if kind == "artif" else {},
+        thresholds=thresholds if apply else None, gain_geometries=pair.piece_geometries(gain),
     )
     _log_check(result)
     return result
@@ -420,7 +370,7 @@ def ign_available(store: Any, territory: Any, year_from: int, year_to: int) -> b
 
 def artificialisation(store: Any, territory: Any, year_from: int, year_to: int,
                       source: SourceChoice = "auto", rule: Rule = "decree",
-                      thresholds: Thresholds = Thresholds(), pair: Pair | None = None
+                      thresholds: Thresholds = OFFICIAL_THRESHOLDS, pair: Pair | None = None
                       ) -> FluxResult:
     """Artificialisation of a territory between two millésimes of the store.
 

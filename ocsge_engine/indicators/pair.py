@@ -6,6 +6,10 @@ the same exact overlay of the two OCCUPATION_SOL layers
 :class:`Pair` holds both layers and the pieces, so the overlay runs once per
 ``(territory, year_from, year_to)`` and the exchange matrix is rebuilt from the pieces with the
 flows engine (:func:`ocsge_engine.flows.matrix.build_matrix`, row/column self-check included).
+
+Layers read from the store carry each polygon's official artificialisation status (``artif``,
+``crit_seuil``), computed on the whole département layer before clipping
+(:mod:`ocsge_engine.indicators.thresholds`); :meth:`Pair.official_status` reads it.
 """
 
 from __future__ import annotations
@@ -34,10 +38,17 @@ from ocsge_engine.flows.matrix import (
     transitions_from_pieces,
 )
 from ocsge_engine.flows.overlay import OverlayPieces, overlay_pieces
+from ocsge_engine.indicators.thresholds import (
+    OFFICIAL_THRESHOLDS,
+    STATUS_COLUMNS,
+    Thresholds,
+    ensure_status,
+    official_status,
+)
 
 logger = logging.getLogger(__name__)
 
-_COLUMNS = ["code_cs", "code_us"]
+_COLUMNS = ["code_cs", "code_us", *STATUS_COLUMNS]
 
 
 @dataclass(frozen=True, eq=False)
@@ -45,7 +56,8 @@ class Pair:
     """Two OCCUPATION_SOL layers of one territory and their overlay pieces.
 
     Attributes:
-        layer_from: first millésime (``code_cs``, ``code_us``, geometry), clipped to the territory.
+        layer_from: first millésime (``code_cs``, ``code_us``, geometry; ``artif`` and
+            ``crit_seuil`` when read from the store), clipped to the territory.
         layer_to: second millésime, same columns and CRS.
         pieces: overlay pieces (positions in both layers, area in m²).
         year_from: first millésime (``None`` for in-memory computations).
@@ -59,6 +71,8 @@ class Pair:
     year_from: int | None = None
     year_to: int | None = None
     territory: Any = field(default=None, repr=False)
+    _status: dict[str, npt.NDArray[np.bool_]] = field(default_factory=dict, repr=False,
+                                                       compare=False)
 
     @cached_property
     def transitions(self) -> Transitions:
@@ -91,6 +105,23 @@ class Pair:
                         else (self.layer_to, self.pieces.index_to))
         return (np.asarray(layer["code_cs"], dtype=object)[index],
                 np.asarray(layer["code_us"], dtype=object)[index])
+
+    def official_status(self, side: str, thresholds: Thresholds = OFFICIAL_THRESHOLDS
+                        ) -> npt.NDArray[np.bool_]:
+        """Thresholded artificialisation status of every polygon of side ``"from"`` or ``"to"``.
+
+        With the official thresholds, the layer's stored ``artif`` column (computed on the whole
+        département layer, before clipping) when it has one. Otherwise (in-memory layers, other
+        threshold values) :func:`official_status` runs on this layer as if it were the whole
+        layer: exact for a département-sized or hand-made layer, territory-scale otherwise.
+        """
+        layer = self.layer_from if side == "from" else self.layer_to
+        if thresholds.is_official and "artif" in layer.columns and layer["artif"].notna().all():
+            return np.asarray(layer["artif"], dtype=bool)
+        key = f"{side}:{thresholds}"
+        if key not in self._status:
+            self._status[key] = official_status(layer, thresholds)["artif"].to_numpy(dtype=bool)
+        return self._status[key]
 
     def piece_geometries(self, which: npt.NDArray[np.bool_]) -> npt.NDArray[np.object_]:
         """Geometry of the selected pieces (intersections recomputed for those only)."""
@@ -175,6 +206,9 @@ def load_pair(store: Any, territory: Any, year_from: int, year_to: int) -> Pair:
     """
     resolved = resolve_territory(territory)
     year_from, year_to = int(year_from), int(year_to)
+    check_years(list(store.millesimes(resolved)), year_from, year_to)
+    for year in (year_from, year_to):
+        ensure_status(store, resolved.departements, year)
     key = _cache_key(store, resolved, year_from, year_to)
     with _pair_lock:
         if key is not None and key in _pair_cache:
@@ -203,7 +237,6 @@ def _cache_key(store: Any, territory: Any, year_from: int, year_to: int) -> tupl
 
 def _read_pair(store: Any, resolved: Any, year_from: int, year_to: int) -> Pair:
     """Read and overlay (no cache)."""
-    check_years(list(store.millesimes(resolved)), year_from, year_to)
     layers = [store.polygons(resolved, y, columns=_COLUMNS) for y in (year_from, year_to)]
     for year, layer in zip((year_from, year_to), layers):
         if len(layer) == 0:

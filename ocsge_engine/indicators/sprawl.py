@@ -158,15 +158,20 @@ def sprawl_from_pair(pair: Pair, artif: FluxResult, options: SprawlOptions = Spr
         pair: the two layers and their overlay.
         artif: the artificialisation of the same pair (its counted gains are the new land).
         options: distances.
-        rule: status rule used for the existing artificial land (as for ``artif``).
+        rule: status rule used for the existing artificial land when ``artif`` has no
+            thresholds (with thresholds, the polygons' official status is used, as for the gains).
 
     Returns:
         The :class:`SprawlResult`.
     """
     layer_f, layer_t = pair.layer_from, pair.layer_to
     geoms_f, geoms_t = layer_f.geometry.to_numpy(), layer_t.geometry.to_numpy()
-    artif_f = status(layer_f["code_cs"], layer_f["code_us"], "artif", rule)
-    artif_t = status(layer_t["code_cs"], layer_t["code_us"], "artif", rule)
+    if artif.thresholds is not None:  # official status, as the counted gains
+        artif_f = pair.official_status("from", artif.thresholds)
+        artif_t = pair.official_status("to", artif.thresholds)
+    else:
+        artif_f = status(layer_f["code_cs"], layer_f["code_us"], "artif", rule)
+        artif_t = status(layer_t["code_cs"], layer_t["code_us"], "artif", rule)
     built_f = np.asarray(layer_f["code_cs"] == BUILT_CS)
     built_t = np.asarray(layer_t["code_cs"] == BUILT_CS)
 

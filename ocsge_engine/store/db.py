@@ -25,6 +25,7 @@ import duckdb_extension_spatial
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import pyarrow.parquet as pq
 import pyproj
 import shapely
 from shapely.geometry.base import BaseGeometry
@@ -285,6 +286,41 @@ class Store:
         Raises:
             SchemaError: missing canonical columns. CrsError: ``gdf`` has no CRS.
         """
+        return self._write(gdf, layer, departement, millesime, source_file, source_sha256,
+                           synthetic, note, replace_same_source=False)
+
+    def rewrite_layer(self, gdf: gpd.GeoDataFrame, *, layer: str, departement: str,
+                      millesime: int | str) -> PartitionInfo:
+        """Replace an existing partition with derived columns added, keeping its provenance.
+
+        Source file, SHA-256, synthetic flag and note stay those of the catalogue row (used to
+        add the official artificialisation status to partitions written without it,
+        :func:`ocsge_engine.indicators.thresholds.ensure_status`).
+
+        Raises:
+            StoreError: no such partition, or the store cannot be written.
+        """
+        dep = cat.normalize_departement(departement)
+        key = millesime_key(layer, millesime)
+        rows = self._partitions(layer, (dep,), key)
+        if rows.empty:
+            raise StoreError(f"no partition {layer} D{dep} {key} to rewrite",
+                             f"La couche {layer} {key} du département {dep} est absente de la "
+                             "base.")
+        row = rows.iloc[0]
+        try:
+            return self._write(gdf, layer, dep, key, str(row["source_file"]),
+                               str(row["source_sha256"]), bool(row["synthetic"]), str(row["note"]),
+                               replace_same_source=True)
+        except (OSError, duckdb.Error) as err:
+            raise StoreError(
+                f"cannot rewrite {layer} D{dep} {key} in {self.path}: {err}",
+                f"Impossible de mettre à jour la base OCS GE {self.path} (lecture seule ?) : "
+                "rendez-la modifiable ou réimportez les données.") from err
+
+    def _write(self, gdf: gpd.GeoDataFrame, layer: str, departement: str, millesime: int | str,
+               source_file: str, source_sha256: str, synthetic: bool, note: str,
+               replace_same_source: bool) -> PartitionInfo:
         dep = cat.normalize_departement(departement)
         key = millesime_key(layer, millesime)
         table = conform(gdf, layer)
@@ -294,7 +330,8 @@ class Store:
         path = partition_path(self.path, layer, dep, key)
         with self._write_transaction() as con:
             existing = cat.find_partition(con, layer, dep, key)
-            if existing is not None and existing.source_sha256 == source_sha256 and path.exists():
+            if (not replace_same_source and existing is not None
+                    and existing.source_sha256 == source_sha256 and path.exists()):
                 logger.info("partition %s D%s %s already holds %s: skipped", layer, dep, key,
                             source_sha256[:12])
                 return existing
@@ -339,6 +376,34 @@ class Store:
             con.close()
 
     # --- reading ----------------------------------------------------------------------------
+
+    def partition_columns(self, layer: str, departement: str,
+                          millesime: int | str | tuple[int, int]) -> list[str] | None:
+        """Attribute columns of one partition (its Parquet schema only), ``None`` when absent."""
+        key = millesime_key(layer, millesime)
+        dep = cat.normalize_departement(departement)
+        if self._partitions(layer, (dep,), key).empty:
+            return None
+        path = partition_path(self.path, layer, dep, key)
+        if not path.exists():
+            return None
+        return [c for c in pq.read_schema(path).names if c not in ("geometry", "bbox")]
+
+    def read_layer(self, layer: str, departement: str, millesime: int | str | tuple[int, int],
+                   columns: list[str] | None = None) -> gpd.GeoDataFrame:
+        """Return one whole partition (every feature of a département and millésime).
+
+        Raises:
+            MillesimeError: the partition is absent.
+        """
+        key = millesime_key(layer, millesime)
+        dep = cat.normalize_departement(departement)
+        path = partition_path(self.path, layer, dep, key)
+        if self._partitions(layer, (dep,), key).empty or not path.exists():
+            raise MillesimeError(f"{layer} {key} absent for departement {dep}",
+                                 f"Le millésime {key.replace('_', '-')} ({layer}) n'est pas "
+                                 f"disponible pour le département {dep}.")
+        return read_partition(path, columns=columns)
 
     def polygons(self, territory: TerritoryLike, millesime: int | str | tuple[int, int],
                  layer: str = "occupation_sol", clip: bool = True,

@@ -2,7 +2,9 @@
 
 For each OCS GE layer found, in order: read it, check its CRS (metropole -> EPSG:2154, DROM kept
 as delivered), tell its kind, département and millésime, normalise field names and codes, repair
-invalid geometries (``shapely.make_valid``, polygonal parts only) and drop empty ones, then write
+invalid geometries (``shapely.make_valid``, polygonal parts only) and drop empty ones, give each
+OCCUPATION_SOL polygon its official artificialisation status (decree matrix + thresholds on the
+whole département layer, :func:`ocsge_engine.indicators.thresholds.official_status`), then write
 one partition per layer with :meth:`Store.write_layer` (atomic, skipped when the source SHA-256 is
 already loaded).
 
@@ -30,6 +32,7 @@ import shapely
 from ocsge_engine.errors import (
     CrsError, EmptyInputError, GeometryError, SchemaError, UnknownCodeError,
 )
+from ocsge_engine.indicators.thresholds import official_status
 from ocsge_engine.io import deliveries as dlv
 from ocsge_engine.io.archive import extract_archive, is_archive
 from ocsge_engine.nomenclature import normalize_codes
@@ -307,6 +310,9 @@ def _prepare(ref: dlv.LayerRef, kind: str, report: IngestReport,
     table, unknown = _codes(table, kind, ref, ctx.allow_unknown)
     key = _resolve_field_millesime(table, report.millesime, ref)
     table = _finish(table, kind, key, report.departement)
+    if kind == "occupation_sol":
+        status = official_status(table)  # whole département layer, before any clipping
+        table = table.assign(artif=status["artif"], crit_seuil=status["crit_seuil"])
     report = replace(report, millesime=key, n_features=len(table),
                      area_ha=float(table.geometry.area.sum() / 1e4), n_repaired=n_repaired,
                      n_dropped_empty=n_dropped, unknown_codes=unknown,

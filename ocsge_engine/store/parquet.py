@@ -40,6 +40,12 @@ LAYER_SCHEMAS: dict[str, dict[str, str]] = {
     "artif_diff": {"id": "str", "artificialisation": "int8", "millesime_from": "int16",
                    "millesime_to": "int16", "departement": "str"},
 }
+# Columns kept when present: the official artificialisation status of each OCCUPATION_SOL
+# polygon (decree matrix + thresholds, ``ocsge_engine.indicators.thresholds``), written at ingest
+# and at the demo build, added on first use to partitions written without it.
+OPTIONAL_COLUMNS: dict[str, dict[str, str]] = {
+    "occupation_sol": {"artif": "bool", "crit_seuil": "str"},
+}
 _NULLABLE = frozenset({"crit_seuil"})
 _PERIOD_RE = re.compile(r"^(\d{4})[_\-](\d{4})$")
 
@@ -73,6 +79,8 @@ def partition_path(root: Path, layer: str, departement: str, millesime_k: str) -
 def conform(gdf: gpd.GeoDataFrame, layer: str) -> gpd.GeoDataFrame:
     """Return ``gdf`` restricted to the canonical columns of ``layer`` with canonical dtypes.
 
+    The optional columns of ``layer`` (:data:`OPTIONAL_COLUMNS`) are kept when all are present.
+
     Raises:
         SchemaError: unknown layer or a missing canonical column.
     """
@@ -85,6 +93,9 @@ def conform(gdf: gpd.GeoDataFrame, layer: str) -> gpd.GeoDataFrame:
             f"layer {layer} lacks columns {missing}",
             f"La couche {layer} ne contient pas les champs attendus : {', '.join(missing)}.",
         )
+    optional = OPTIONAL_COLUMNS.get(layer, {})
+    if optional and all(c in gdf.columns for c in optional):
+        schema = schema | optional
     out = gpd.GeoDataFrame(
         {col: _cast(gdf[col], dtype, col in _NULLABLE) for col, dtype in schema.items()},
         geometry=gdf.geometry.to_numpy(), crs=gdf.crs,

@@ -61,7 +61,7 @@ def test_artificialisation_matches_engine_and_deep_link(open_app: OpenApp, app_s
     assert at.query_params["seuils"] == "1"
     ind = territory_indicators(store, ARCACHON, 2015, 2018)
     shown = metrics(at)
-    assert ind.artif.method == "decree_matrix_thresholds"
+    assert ind.artif.method == "decree_matrix_official_thresholds"
     assert shown["Artificialisation brute"] == fr_ha(ind.artif.gross_gain_ha)
     assert shown["Artificialisation brute"] != fr_ha(raw.artif.gross_gain_ha)  # thresholds bite
     assert shown["Désartificialisation"] == fr_ha(ind.artif.gross_loss_ha)

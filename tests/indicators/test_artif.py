@@ -1,21 +1,29 @@
 """Artificialisation / imperméabilisation on hand-computable rectangles (areas in m²).
 
-Field F = [0,200]² (CS2.2.1 × US1.1, agricole), built block E = [200,300]×[0,100] (CS1.1.1.1 × US5),
-road R = [300,340]×[0,50] (CS1.1.1.2 × US4.1.1, 2,000 m²). In 2018, pieces of F become artificial:
+One layer of x ∈ [0, 400], y ∈ [0, 100] (the whole "département"). In 2015: town T = [0,100]²
+built (CS1.1.1.1 × US5, 10,000 m², cut into D = [0,40]×[0,50] and T' = T − D), parking
+K = [120,180]×[50,100] (CS1.1.1.2 × US4.1.1, 3,000 m²), the rest field (CS2.2.1 × US1.1).
+In 2018:
 
-======  =======================  =========  =========  ================================
-piece   box                      m²         CS 2018    thresholds
-======  =======================  =========  =========  ================================
-P1      [0,50]×[0,50.02]         2,501      CS1.1.1.2  kept (≥ 2,500)
-P2      [100,149.98]×[0,50]      2,499      CS1.1.1.2  dropped
-P3      [0,7]×[80,87]            49         CS1.1.1.1  dropped (built < 50)
-P4      [100,107.3]×[80,87]      51.1       CS1.1.1.1  kept (built ≥ 50)
-P5+P6   [150,190]×[150,200] +    2,000+600  1.1.1.2 /  kept: contiguous patch 2,600 m²
-        [190,200]×[140,200]                 1.1.1.1
-======  =======================  =========  =========  ================================
+=========  ============================  ======  ===========  =====================================
+piece      box                           m²      2018         official status 2018 (thresholds)
+=========  ============================  ======  ===========  =====================================
+D          [0,40]×[0,50]                 2,000   field        artificial: non-artificial enclave
+                                                              < 2,500 in the town (rule 1)
+X          [100,115]×[0,100]             1,500   road         artificial: touches the town, one
+                                                              11,500 m² patch
+Bd + Y     [200,215]×[20,40] in          300 +   built /      island 2,000 < 2,500 in fields
+           [200,240]×[20,70]             1,700   yard         (rule 2); the 300 m² building stays
+                                                              (rule 3), the yard does not
+B40, B60   [300,308]×[10,15],            40, 60  built        40 m² not counted, 60 m² counted
+           [300,310]×[50,56]                                  (rule 3)
+G          [340,400]×[0,50]              3,000   yard         artificial (≥ 2,500)
+K          (above)                       3,000   field        lost (≥ 2,500 m² non-artificial)
+=========  ============================  ======  ===========  =====================================
 
-and artificial land is lost: D = [200,240]×[0,50] of E (built, 2,000 m², kept by the 50 m² rule)
-and the whole road R (2,000 m², not built, dropped).
+Official: stock 2015 = T + K = 13,000 m²; stock 2018 = T + X + Bd + B60 + G = 14,860 m²;
+gain = X + Bd + B60 + G = 4,860 m²; loss = K = 3,000 m²; net = 1,860 m² = stock change.
+Matrix alone (raw): gain = X + Bd + Y + B40 + B60 + G = 6,600 m²; loss = D + K = 5,000 m².
 """
 
 from __future__ import annotations
@@ -33,48 +41,45 @@ from ocsge_engine.indicators import (
     artificialisation,
     flux_from_ign,
     flux_from_pair,
+    official_status,
     pair_from_layers,
     patch_labels,
-    threshold_mask,
 )
 from ocsge_engine.store import Store
 from ocsge_engine.territories import Territory
 
 from indicator_shapes import box, layer
 
-F, E, R = box(0, 0, 200, 200), box(200, 0, 300, 100), box(300, 0, 340, 50)
-P = {"P1": box(0, 0, 50, 50.02), "P2": box(100, 0, 149.98, 50), "P3": box(0, 80, 7, 87),
-     "P4": box(100, 80, 107.3, 87), "P5": box(150, 150, 190, 200), "P6": box(190, 140, 200, 200)}
-D = box(200, 0, 240, 50)
-GAIN_CS = {"P1": "CS1.1.1.2", "P2": "CS1.1.1.2", "P3": "CS1.1.1.1", "P4": "CS1.1.1.1",
-           "P5": "CS1.1.1.2", "P6": "CS1.1.1.1"}
+FIELD, TOWN, ROAD, YARD = ("CS2.2.1", "US1.1"), ("CS1.1.1.1", "US5"), ("CS1.1.1.2", "US4.1.1"), \
+    ("CS1.1.2.1", "US5")
+T, D, K = box(0, 0, 100, 100), box(0, 0, 40, 50), box(120, 50, 180, 100)
+X, Bd, ISLAND = box(100, 0, 115, 100), box(200, 20, 215, 40), box(200, 20, 240, 70)
+B40, B60, G = box(300, 10, 308, 15), box(300, 50, 310, 56), box(340, 0, 400, 50)
+FIELDS = box(100, 0, 400, 100)
+
+
+def _layers():
+    y2015 = layer([(shapely.difference(T, D), *TOWN), (D, *TOWN), (K, *ROAD),
+                   (shapely.difference(FIELDS, K), *FIELD)])
+    new = [X, ISLAND, B40, B60, G]
+    y2018 = layer([(shapely.difference(T, D), *TOWN), (D, *FIELD), (K, *FIELD), (X, *ROAD),
+                   (Bd, *TOWN), (shapely.difference(ISLAND, Bd), *YARD), (B40, *TOWN),
+                   (B60, *TOWN), (G, *YARD),
+                   (shapely.difference(FIELDS, shapely.union_all([K, *new])), *FIELD)])
+    return y2015, y2018
 
 
 def _pair():
-    y2015 = layer([(F, "CS2.2.1", "US1.1"), (E, "CS1.1.1.1", "US5"), (R, "CS1.1.1.2", "US4.1.1")])
-    rest = shapely.difference(F, shapely.union_all(list(P.values())))
-    rows = [(rest, "CS2.2.1", "US1.1"), (shapely.difference(E, D), "CS1.1.1.1", "US5"),
-            (D, "CS2.2.1", "US1.1"), (R, "CS2.2.1", "US6.3")]
-    rows += [(geom, GAIN_CS[name], "US5") for name, geom in P.items()]
-    return pair_from_layers(y2015, layer(rows), 2015, 2018)
+    return pair_from_layers(*_layers(), 2015, 2018)
 
 
-@pytest.mark.parametrize(("geoms", "built", "expected"), [
-    ([box(0, 0, 50, 50.02)], [False], [True]),        # 2,501 m²
-    ([box(0, 0, 49.98, 50)], [False], [False]),       # 2,499 m²
-    ([box(0, 0, 7.3, 7)], [True], [True]),            # 51.1 m² built
-    ([box(0, 0, 7, 7)], [True], [False]),             # 49 m² built
-    ([box(0, 0, 7, 7)], [False], [False]),            # 49 m², not built
-    # 2,000 + 600 m² contiguous: one 2,600 m² patch, both kept
-    ([box(0, 0, 40, 50), box(40, 0, 52, 50)], [False, False], [True, True]),
-    # the same 2,000 m² apart from the 600 m²: both dropped
-    ([box(0, 0, 40, 50), box(60, 0, 72, 50)], [False, False], [False, False]),
-    # built 600 m² inside a 2,400 m² patch: only the building counts
-    ([box(0, 0, 36, 50), box(36, 0, 48, 50)], [False, True], [False, True]),
-])
-def test_threshold_mask(geoms, built, expected) -> None:
-    assert threshold_mask(geoms, built).tolist() == expected
-    assert threshold_mask(geoms, built, NO_THRESHOLDS).all()
+def test_official_status_of_the_scenario() -> None:
+    status = official_status(_layers()[1])
+    assert status["artif"].tolist() == [True, True, False, True, True, False, False, True, True,
+                                        False]
+    assert status["crit_seuil"].tolist() == [None, "enclave_non_artif_<2500", None, None,
+                                             "bati_>=50", "ilot_artif_<2500", "ilot_artif_<2500",
+                                             "bati_>=50", None, None]
 
 
 def test_patch_labels_contiguity() -> None:
@@ -83,63 +88,81 @@ def test_patch_labels_contiguity() -> None:
     assert patch_labels([]).tolist() == []
 
 
-def test_matrix_with_thresholds_by_hand() -> None:
+def test_official_thresholds_by_hand() -> None:
     result = flux_from_pair(_pair())
-    assert result.method == "decree_matrix_thresholds"
-    assert result.stock_from_ha == pytest.approx(1.2)            # E + R
-    assert result.stock_to_ha == pytest.approx(1.57001, abs=1e-6)  # E - D + all gains
-    assert result.raw_gain_ha == pytest.approx(0.77001, abs=1e-6)
-    assert result.gross_gain_ha == pytest.approx(0.51521, abs=1e-6)  # P1 + P4 + P5 + P6
-    assert result.raw_loss_ha == pytest.approx(0.4)
-    assert result.gross_loss_ha == pytest.approx(0.2)            # D (built), not R
-    assert result.net_ha == pytest.approx(0.31521, abs=1e-6)
-    # identity: thresholds explain the whole gap between net flux and stock change
-    assert result.net_ha + result.dropped_gain_ha - result.dropped_loss_ha == pytest.approx(
-        result.stock_change_ha, abs=1e-9)
-    assert result.check_delta_ha == pytest.approx(-0.0548, abs=1e-6) and result.check_ok
+    assert result.method == "decree_matrix_official_thresholds"
+    assert result.stock_from_ha == pytest.approx(1.3)
+    assert result.stock_to_ha == pytest.approx(1.486)
+    # X (1,500 m², touching the town) counts; Y and B40 do not; D stays artificial (rule 1)
+    assert result.gross_gain_ha == pytest.approx(0.486)
+    assert result.gross_loss_ha == pytest.approx(0.3)
+    assert result.net_ha == pytest.approx(0.186)
+    assert result.net_ha == pytest.approx(result.stock_change_ha, abs=1e-9)
+    assert result.check_delta_ha == pytest.approx(0.0, abs=1e-9) and result.check_ok
+    assert (result.raw_gain_ha, result.raw_loss_ha) == pytest.approx((0.66, 0.5))
+    assert (result.dropped_gain_ha, result.dropped_loss_ha) == pytest.approx((0.174, 0.2))
     by_cs = result.by_cs.set_index("code")
-    assert by_cs.loc["CS1.1.1.2", "gain_ha"] == pytest.approx(0.4501, abs=1e-6)
-    assert by_cs.loc["CS1.1.1.1", "gain_ha"] == pytest.approx(0.06511, abs=1e-6)
-    assert by_cs.loc["CS1.1.1.1", "loss_ha"] == pytest.approx(0.2)
-    assert result.by_us.set_index("code").loc["US5", "gain_ha"] == pytest.approx(0.51521, abs=1e-6)
-    assert result.origin == pytest.approx({"agricole": 0.51521, "forestier": 0.0,
-                                           "naturel": 0.0}, abs=1e-6)
-    assert sum(shapely.area(result.gain_geometries)) == pytest.approx(5152.1, abs=0.01)
+    assert by_cs.loc["CS1.1.1.2", "gain_ha"] == pytest.approx(0.15)        # X
+    assert by_cs.loc["CS1.1.1.2", "loss_ha"] == pytest.approx(0.3)         # K before the change
+    assert by_cs.loc["CS1.1.1.1", "gain_ha"] == pytest.approx(0.036)       # Bd + B60
+    assert by_cs.loc["CS1.1.2.1", "gain_ha"] == pytest.approx(0.3)         # G
+    by_us = result.by_us.set_index("code")
+    assert (by_us.loc["US5", "gain_ha"], by_us.loc["US4.1.1", "net_ha"]) == pytest.approx(
+        (0.336, -0.15))
+    assert result.origin == pytest.approx({"agricole": 0.486, "forestier": 0.0, "naturel": 0.0})
+    # D is a field in 2018 but part of the official stock (rule 1)
+    assert result.stock_by_cs.to_dict() == pytest.approx(
+        {"CS1.1.1.1": 0.836, "CS1.1.1.2": 0.15, "CS1.1.2.1": 0.3, "CS2.2.1": 0.2})
+    assert sum(shapely.area(result.gain_geometries)) == pytest.approx(4860.0)
     record = result.to_dict()
     assert record["check"]["ok"] and record["origin"]["estimate"]
     assert record["thresholds"] == {"min_patch_m2": 2500.0, "min_built_m2": 50.0}
+    assert record["net_ha"] == pytest.approx(record["stock_change_ha"], abs=1e-9)
+
+
+def test_stored_status_is_read_not_recomputed() -> None:
+    y2015, y2018 = _layers()
+    y2018 = y2018.assign(artif=False, crit_seuil=None)  # as if stored: everything non-artificial
+    pair = pair_from_layers(y2015.assign(artif=False, crit_seuil=None), y2018, 2015, 2018)
+    result = flux_from_pair(pair)
+    assert (result.stock_from_ha, result.stock_to_ha, result.gross_gain_ha) == (0.0, 0.0, 0.0)
+    assert result.raw_gain_ha == pytest.approx(0.66)  # the matrix still reads the codes
 
 
 def test_matrix_without_thresholds_net_equals_stock_change() -> None:
     result = flux_from_pair(_pair(), thresholds=NO_THRESHOLDS)
-    assert result.method == "decree_matrix"
-    assert result.gross_gain_ha == pytest.approx(0.77001, abs=1e-6)
+    assert result.method == "decree_matrix" and result.thresholds is None
+    assert (result.stock_from_ha, result.stock_to_ha) == pytest.approx((1.3, 1.46))
+    assert (result.gross_gain_ha, result.gross_loss_ha) == pytest.approx((0.66, 0.5))
     assert result.net_ha == pytest.approx(result.stock_change_ha, abs=1e-9)
-    assert result.dropped_gain_ha == 0.0 and result.thresholds is None
+    assert result.dropped_gain_ha == 0.0
+
+
+def test_other_threshold_values_are_computed_on_the_layers() -> None:
+    result = flux_from_pair(_pair(), thresholds=Thresholds(min_patch_m2=1000.0))
+    # D (2,000 m²) and the island (2,000 m²) are now large enough to keep their matrix status
+    assert (result.stock_to_ha, result.gross_gain_ha, result.gross_loss_ha) == pytest.approx(
+        (1.456, 0.656, 0.5))
+    assert result.net_ha == pytest.approx(result.stock_change_ha, abs=1e-9)
 
 
 def test_imper_has_no_threshold() -> None:
     result = flux_from_pair(_pair(), "imper")
     assert result.method == "impermeable_cs" and result.origin == {}
-    assert result.gross_gain_ha == pytest.approx(0.77001, abs=1e-6)
-    assert result.gross_loss_ha == pytest.approx(0.4)
+    assert (result.stock_from_ha, result.stock_to_ha) == pytest.approx((1.3, 0.99))
+    assert (result.gross_gain_ha, result.gross_loss_ha) == pytest.approx((0.19, 0.5))
     assert result.net_ha == pytest.approx(result.stock_change_ha, abs=1e-9)
 
 
-def test_self_check_warns_above_half_hectare(caplog: pytest.LogCaptureFixture) -> None:
+def test_self_check_warns_when_coverage_differs(caplog: pytest.LogCaptureFixture) -> None:
+    y2015 = layer([(box(0, 0, 100, 100), *FIELD)])
+    y2018 = layer([(box(0, 0, 100, 100), *FIELD), (box(100, 0, 200, 100), *ROAD)])
     with caplog.at_level(logging.WARNING, logger="ocsge_engine.indicators.artif"):
-        result = flux_from_pair(_pair(), thresholds=Thresholds(min_patch_m2=1e6, min_built_m2=1e6))
-    assert result.gross_gain_ha == 0.0 and result.gross_loss_ha == 0.0
-    assert result.check_delta_ha == pytest.approx(-0.37001, abs=1e-6)
-    big = flux_from_pair(_pair_scaled(), thresholds=Thresholds(min_patch_m2=1e7, min_built_m2=1e7))
-    assert not big.check_ok and big.check_delta_ha < -0.5
+        result = flux_from_pair(pair_from_layers(y2015, y2018, 2015, 2018))
+    # 1 ha of road appears where 2015 has no data: stock change without any flux
+    assert (result.gross_gain_ha, result.stock_change_ha) == pytest.approx((0.0, 1.0))
+    assert result.check_delta_ha == pytest.approx(-1.0) and not result.check_ok
     assert any("net flux" in r.message for r in caplog.records if r.levelno == logging.WARNING)
-
-
-def _pair_scaled():
-    y2015 = layer([(box(0, 0, 1000, 100), "CS2.2.1", "US1.1")])
-    y2018 = layer([(box(0, 0, 1000, 100), "CS1.1.1.2", "US4.1.1")])
-    return pair_from_layers(y2015, y2018, 2015, 2018)
 
 
 def test_cs11_rule_counts_quarries() -> None:
@@ -148,6 +171,67 @@ def test_cs11_rule_counts_quarries() -> None:
     pair = pair_from_layers(y2015, y2018, 2015, 2018)
     assert flux_from_pair(pair, rule="cs1.1").gross_gain_ha == pytest.approx(1.0)
     assert flux_from_pair(pair).gross_gain_ha == 0.0
+
+
+# --- store: status computed on the whole layer, before clipping; additivity ----------------------
+
+def _scenario_store(path, with_status: bool) -> Store:
+    store = Store.open(path, create=True)
+    for year, gdf in zip((2015, 2018), _layers()):
+        gdf = gdf.assign(id=[f"{year}-{k}" for k in range(len(gdf))], departement="33",
+                         millesime=year)
+        if with_status:
+            status = official_status(gdf)
+            gdf = gdf.assign(artif=status["artif"], crit_seuil=status["crit_seuil"])
+        store.write_layer(gdf, layer="occupation_sol", departement="33", millesime=year,
+                          source_file="hand", source_sha256=f"hand{year}")
+    return store
+
+
+def _area(xmin: float, xmax: float) -> Territory:
+    return Territory("polygon", f"x{xmin}", f"x{xmin}", box(xmin, -10, xmax, 110), ("33",))
+
+
+_FIGURES = ("stock_from_ha", "stock_to_ha", "gross_gain_ha", "gross_loss_ha", "net_ha",
+            "raw_gain_ha", "raw_loss_ha")
+
+
+@pytest.mark.parametrize("with_status", [False, True])
+def test_status_before_clipping_and_additivity(tmp_path, with_status: bool) -> None:
+    store = _scenario_store(tmp_path / "store", with_status)
+    whole = artificialisation(store, _area(-10, 410), 2015, 2018).to_dict()
+    assert whole["method"] == "decree_matrix_official_thresholds"
+    assert [whole[k] for k in _FIGURES[:5]] == pytest.approx([1.3, 1.486, 0.486, 0.3, 0.186])
+    # x = 107.5 cuts the extension X (2 × 750 m²): each half stays artificial, although alone
+    # in its territory it would be a 750 m² island; x = 150 cuts the lost parking K in halves
+    # of 1,500 m², both counted
+    west, east = (artificialisation(store, _area(*b), 2015, 2018) for b in ((-10, 107.5),
+                                                                             (107.5, 410)))
+    assert (west.gross_gain_ha, east.gross_gain_ha) == pytest.approx((0.075, 0.411))
+    west2, east2 = (artificialisation(store, _area(*b), 2015, 2018) for b in ((-10, 150),
+                                                                               (150, 410)))
+    assert (west2.gross_loss_ha, east2.gross_loss_ha) == pytest.approx((0.15, 0.15))
+    for a, b in ((west, east), (west2, east2)):
+        for key in _FIGURES:
+            assert a.to_dict()[key] + b.to_dict()[key] == pytest.approx(whole[key], abs=1e-6), key
+        assert a.check_delta_ha == pytest.approx(0, abs=1e-9)
+        assert b.check_delta_ha == pytest.approx(0, abs=1e-9)
+    # the partitions now carry the status (computed lazily when they were written without it)
+    for year in (2015, 2018):
+        assert {"artif", "crit_seuil"} <= set(store.partition_columns("occupation_sol", "33", year))
+    stored = store.read_layer("occupation_sol", "33", 2018)
+    assert stored["artif"].sum() == 6 and stored["crit_seuil"].notna().sum() == 5
+    assert store.catalog()["source_sha256"].tolist() == ["hand2015", "hand2018"]
+
+
+def test_lazy_status_is_computed_once(tmp_path, caplog: pytest.LogCaptureFixture) -> None:
+    from ocsge_engine.indicators import ensure_status
+
+    store = _scenario_store(tmp_path / "store", with_status=False)
+    assert ensure_status(store, ("33", "40"), 2018) == 1  # D40 absent: skipped
+    assert ensure_status(store, ("33",), 2018) == 0
+    row = store.catalog().set_index("millesime").loc["2018"]
+    assert (row["source_file"], row["source_sha256"], row["n_features"]) == ("hand", "hand2018", 10)
 
 
 # --- IGN ARTIFICIALISATION layers -----------------------------------------------------------------
@@ -212,3 +296,21 @@ def test_store_auto_uses_ign_layers(tmp_path) -> None:
     with pytest.raises(MillesimeError, match="inverted"):
         artificialisation(store, territory, 2018, 2015, source="ign")
     assert np.isclose(result.stock_to_ha, 1.5)
+
+
+def test_status_that_cannot_be_stored_is_a_clear_error(tmp_path, monkeypatch) -> None:
+    from ocsge_engine.errors import StoreError
+    from ocsge_engine.store import db
+
+    store = _scenario_store(tmp_path / "store", with_status=False)
+
+    def read_only(*args, **kwargs):
+        raise PermissionError("read-only file system")
+
+    monkeypatch.setattr(db.Store, "_write", read_only)
+    with pytest.raises(StoreError) as err:
+        artificialisation(store, _area(-10, 410), 2015, 2018)
+    assert "lecture seule" in err.value.user_message
+    with pytest.raises(MillesimeError, match="absent"):
+        store.read_layer("occupation_sol", "33", 2021)
+    assert store.partition_columns("occupation_sol", "40", 2018) is None

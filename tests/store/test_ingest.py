@@ -15,6 +15,7 @@ from ocsge_engine.cli import main
 from ocsge_engine.errors import (
     ArchiveError, CrsError, EmptyInputError, GeometryError, SchemaError, UnknownCodeError,
 )
+from ocsge_engine.indicators import official_status
 from ocsge_engine.store import Store
 from ocsge_engine.store import db as store_db
 from ocsge_engine.store.ingest import ingest_paths
@@ -78,6 +79,14 @@ def test_shapefile_folder_round_trip(tmp_path, store_dir, ab, ab_repaired_area, 
     assert got["code_cs"].value_counts().to_dict() == ab["cs_2018"].value_counts().to_dict()
     row = store.catalog().iloc[0]
     assert (row["crs"], row["n_features"], len(row["source_sha256"])) == ("EPSG:2154", 3970, 64)
+    # the official artificialisation status, computed on the whole layer at ingest
+    status = official_status(got)
+    assert got["artif"].tolist() == status["artif"].tolist()
+    assert got["crit_seuil"].fillna("").tolist() == status["crit_seuil"].fillna("").tolist()
+    # these are the real 2018 polygons artificialised since 2015, almost all artificial by the
+    # decree matrix; isolated small ones go back to non-artificial (rule 2)
+    assert got["crit_seuil"].isin(["ilot_artif_<2500", "bati_>=50", "enclave_non_artif_<2500"]
+                                  ).sum() == got["crit_seuil"].notna().sum() > 0
 
 
 def test_gpkg_with_lowercase_fields(tmp_path, store_dir, ab):
