@@ -24,7 +24,7 @@ ZONE_COLORS: dict[str, str] = {"U": "#E6001B", "AU": "#FF9F1C", "A": "#F5E050", 
                                OVERLAP: "#7F7F7F", OUTSIDE: "#D9D9D9"}
 METHOD_LABELS: dict[str, str] = {
     "ign_artif": "statut d'artificialisation par polygone (couche ARTIFICIALISATION)",
-    "decree_matrix_thresholds": "matrice du décret n° 2023-1096 et seuils",
+    "decree_matrix_official_thresholds": "matrice du décret n° 2023-1096 et seuils officiels",
     "decree_matrix": "matrice du décret n° 2023-1096 sans seuils"}
 GAIN_COLOR = "#000091"
 LOSS_COLOR = "#00A3A6"

@@ -43,13 +43,12 @@ from ocsge_engine.errors import CrsError, EmptyInputError, GeometryError, Schema
 from ocsge_engine.flows.exchange import resolve_territory
 from ocsge_engine.flows.overlay import overlay_pieces
 from ocsge_engine.indicators.artif import (
-    BUILT_CS,
+    OFFICIAL_METHOD,
     FluxResult,
     Thresholds,
     artificialisation,
     ign_available,
     status,
-    threshold_mask,
 )
 from ocsge_engine.indicators.pair import load_pair
 from ocsge_engine.io.archive import extract_archive
@@ -342,7 +341,7 @@ def status_measures(store: Any, territory: Any, year_from: int, year_to: int,
         ``(measures, method)``: a GeoDataFrame with ``measure`` (one of :data:`MEASURES`) and
         polygons clipped to the territory, and the method (``"ign_artif"`` when the store has
         ``artif`` layers of both millésimes — gains and losses from ``artif_diff`` when present,
-        else as the difference of the two stocks —, ``"decree_matrix_thresholds"`` otherwise).
+        else as the difference of the two stocks —, the official-threshold method otherwise).
     """
     artif_years = {int(y) for y in store.millesimes(territory, layer="artif")}
     if {year_from, year_to} <= artif_years:
@@ -366,19 +365,19 @@ def status_measures(store: Any, territory: Any, year_from: int, year_to: int,
                 frames.append((name, np.asarray([_polygonal(g) for g in cut], dtype=object)))
         return _measures(frames), "ign_artif"
     pair = load_pair(store, territory, year_from, year_to)
-    cs_f, us_f = pair.codes("from")
-    cs_t, us_t = pair.codes("to")
-    s_f, s_t = status(cs_f, us_f), status(cs_t, us_t)
-    gain, loss = ~s_f & s_t, s_f & ~s_t
-    gain_geoms, loss_geoms = pair.piece_geometries(gain), pair.piece_geometries(loss)
-    keep_gain = threshold_mask(gain_geoms, cs_t[gain] == BUILT_CS, thresholds)
-    keep_loss = threshold_mask(loss_geoms, cs_f[loss] == BUILT_CS, thresholds)
-    lf, lt = pair.layer_from, pair.layer_to
+    if thresholds.enabled:  # the stored official status of each polygon (département scale)
+        poly_f = pair.official_status("from", thresholds)
+        poly_t = pair.official_status("to", thresholds)
+        method = OFFICIAL_METHOD
+    else:
+        lf, lt = pair.layer_from, pair.layer_to
+        poly_f, poly_t = status(lf["code_cs"], lf["code_us"]), status(lt["code_cs"], lt["code_us"])
+        method = "decree_matrix"
+    s_f, s_t = poly_f[pair.pieces.index_from], poly_t[pair.pieces.index_to]
     frames = [
-        ("stock_from", lf.geometry.to_numpy()[status(lf["code_cs"], lf["code_us"])]),
-        ("stock_to", lt.geometry.to_numpy()[status(lt["code_cs"], lt["code_us"])]),
-        ("gain", gain_geoms[keep_gain]), ("loss", loss_geoms[keep_loss])]
-    method = "decree_matrix_thresholds" if thresholds.enabled else "decree_matrix"
+        ("stock_from", pair.layer_from.geometry.to_numpy()[poly_f]),
+        ("stock_to", pair.layer_to.geometry.to_numpy()[poly_t]),
+        ("gain", pair.piece_geometries(~s_f & s_t)), ("loss", pair.piece_geometries(s_f & ~s_t))]
     return _measures(frames), method
 
 
@@ -412,7 +411,7 @@ class ZoneStats:
         territory_id: the territory.
         year_from: first millésime.
         year_to: second millésime.
-        method: ``ign_artif`` or ``decree_matrix_thresholds``.
+        method: ``ign_artif`` or ``decree_matrix_official_thresholds``.
         by_type: rows ``U, AU, A, N`` (present ones), ``OVERLAP`` and ``OUTSIDE`` when not empty;
             columns ``zone_type``, ``label`` and :data:`STAT_COLUMNS` (shares 0..1).
         by_zone: one row per zone label (``libelle``) and type, same columns.

@@ -50,7 +50,8 @@ FAMILY_LABELS = {"agricole": "Espaces agricoles", "forestier": "Espaces forestie
                  "naturel": "Espaces naturels", "artificialise": "Espaces artificialisés"}
 METHOD_TEXT = {
     "ign_artif": "IGN ARTIFICIALISATION layers (official status and difference)",
-    "decree_matrix_thresholds": "decree CS x US matrix + official 2,500 m2 / 50 m2 thresholds",
+    "decree_matrix_official_thresholds": "decree CS x US matrix + official 2,500 m2 / 50 m2 "
+                                         "thresholds on each millesime stock (departement scale)",
     "decree_matrix": "decree CS x US matrix, no thresholds",
     "cs1.1": "CS1.1 rule (2021 sparte convention)",
     "impermeable_cs": "CS1.1.1.1 / CS1.1.1.2 cover, no threshold",
