@@ -29,6 +29,7 @@ from ocsge_engine.indicators.compare import comparison_table
 from ocsge_engine.indicators.pair import load_pair
 from ocsge_engine.indicators.population import PerInhabitant, per_inhabitant
 from ocsge_engine.indicators.sprawl import SprawlOptions, SprawlResult, sprawl_from_pair
+from ocsge_engine.indicators.vegetation import VegetationResult, vegetation
 from ocsge_engine.indicators.zan import (
     ConsumptionNotFoundError,
     ZanOptions,
@@ -84,6 +85,7 @@ class TerritoryIndicators:
     zan: ZanTrajectory | None
     zan_missing: str | None
     comparison: pd.DataFrame | None = field(default=None, repr=False)
+    vegetation: VegetationResult | None = field(default=None, repr=False)
 
     def to_dict(self) -> dict[str, Any]:
         """Nested plain types (JSON-ready); every block carries its method/source."""
@@ -99,6 +101,7 @@ class TerritoryIndicators:
             "zan": self.zan.to_dict() if self.zan is not None else {"missing": self.zan_missing},
             "comparison": (None if self.comparison is None
                            else self.comparison.to_dict(orient="records")),
+            "vegetation": None if self.vegetation is None else self.vegetation.to_dict(),
         }
 
     def to_flat(self) -> pd.DataFrame:
@@ -173,4 +176,5 @@ def territory_indicators(store: Any, territory: Any, year_from: int, year_to: in
         territory_id=resolved.id, name=resolved.name, area_ha=resolved.area_ha,
         year_from=int(year_from), year_to=int(year_to), stocks=stocks, artif=artif,
         imper=flux_from_pair(pair, "imper"), sprawl=sprawl, per_inhabitant=ratios, zan=zan,
-        zan_missing=missing, comparison=comparison)
+        zan_missing=missing, comparison=comparison,
+        vegetation=vegetation(pair, store=store))

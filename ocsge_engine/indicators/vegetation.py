@@ -258,7 +258,6 @@ class VegetationResult:
                            "urban_use_to_ha": self.urban_use_to_ha,
                            "share_from": self.urban_share("from"),
                            "share_to": self.urban_share("to")},
-            "figures": [f.to_dict() for f in self.figures()],
         }
 
     def figures(self) -> list[Figure]:
