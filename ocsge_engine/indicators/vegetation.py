@@ -37,6 +37,7 @@ labels are French).
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -79,6 +80,7 @@ SOURCE = "OCS GE (IGN), couche OCCUPATION_SOL"
 METHOD = ("exact overlay of the two OCCUPATION_SOL layers; stocks = clipped polygon areas; "
           "gains/losses = overlay pieces entering/leaving the class (docs/indicators.md)")
 CODE_COLUMNS: tuple[str, str, str] = ("code_cs", "code_us", "area_ha")
+COMPLETE_SHARE = 0.999  # as ocsge_engine.store.db.COMPLETE_SHARE
 
 
 def in_prefixes(codes: npt.ArrayLike, prefixes: tuple[str, ...]) -> npt.NDArray[np.bool_]:
@@ -499,7 +501,79 @@ def change_pieces(pair: Pair, key: str = "vegetated") -> pd.DataFrame:
     return frame
 
 
+COMPARISON_COLUMNS: tuple[str, ...] = (
+    "code", "name", "role", "available", "area_ha", "tree_stock_to_ha", "tree_share_to",
+    "tree_net_ha", "tree_net_ha_per_100ha", "vegetated_share_to", "vegetated_net_ha",
+    "urban_nature_share_to", "synthetic")
+
+
+def comparison_row(result: VegetationResult | None, code: str, name: str, role: str,
+                   area_ha: float) -> dict[str, Any]:
+    """One row of :func:`vegetation_comparison` (``available=False`` without a result)."""
+    row: dict[str, Any] = dict.fromkeys(COMPARISON_COLUMNS)
+    row.update(code=code, name=name, role=role, area_ha=area_ha, available=result is not None)
+    if result is not None:
+        tree, veg = result.classes["tree"], result.classes["vegetated"]
+        covered = result.covered_from_ha
+        row.update(tree_stock_to_ha=tree.stock_to_ha, tree_share_to=result.share("tree", "to"),
+                   tree_net_ha=tree.net_ha,
+                   tree_net_ha_per_100ha=100 * tree.net_ha / covered if covered else None,
+                   vegetated_share_to=result.share("vegetated", "to"),
+                   vegetated_net_ha=veg.net_ha, urban_nature_share_to=result.urban_share("to"),
+                   synthetic=result.synthetic)
+    return row
+
+
+def vegetation_comparison(store: Any, territory: Any, year_from: int, year_to: int,
+                          peers: Sequence[str] | None = None, n: int = 5) -> pd.DataFrame:
+    """A commune's vegetation figures beside its nearest communes (same functions for each).
+
+    Neighbours are :func:`ocsge_engine.territories.nearest_communes` (as the Comparer page), or
+    ``peers``; a neighbour the store does not cover completely (share ≥ 0.999, as
+    :func:`~ocsge_engine.indicators.compare.commune_covered`) for both millésimes keeps its row
+    with ``available = False``. One read and overlay per neighbour (:func:`load_pair`, cached).
+
+    Args:
+        store: an open store.
+        territory: a commune ``Territory`` or id.
+        year_from: first millésime.
+        year_to: second millésime.
+        peers: INSEE codes replacing the nearest communes.
+        n: number of nearest communes.
+
+    Returns:
+        Columns :data:`COMPARISON_COLUMNS`; ``role`` is ``"territoire"`` or ``"voisine"``.
+
+    Raises:
+        TerritoryNotFoundError: the territory is not a commune.
+    """
+    from ocsge_engine.errors import MillesimeError, TerritoryNotFoundError
+    from ocsge_engine.territories import nearest_communes
+
+    resolved = resolve_territory(territory)
+    if resolved.kind != "commune":
+        raise TerritoryNotFoundError(
+            f"vegetation comparison needs a commune, got {resolved.id}",
+            "La comparaison avec les communes voisines n'est disponible que pour une commune.")
+    codes = [resolved.code, *[c for c in (peers if peers is not None
+                                          else nearest_communes(resolved.code, n))
+                              if c != resolved.code]]
+    rows = []
+    for k, code in enumerate(codes):
+        other = resolved if k == 0 else resolve_territory(f"commune:{code}")
+        try:
+            result: VegetationResult | None = vegetation(store, other, year_from, year_to)
+        except MillesimeError:
+            result = None
+        if k > 0 and result is not None and (result.coverage or 0.0) < COMPLETE_SHARE:
+            result = None  # a partly covered neighbour would compare badly
+        rows.append(comparison_row(result, code, other.name, "territoire" if k == 0 else "voisine",
+                                   other.area_ha))
+    return pd.DataFrame(rows, columns=list(COMPARISON_COLUMNS))
+
+
 __all__ = [
+    "COMPARISON_COLUMNS", "comparison_row", "vegetation_comparison",
     "CLASSES", "CLASS_COLORS", "CLASS_LABELS", "LEAF_CLASSES", "SOURCE", "URBAN_NATURE",
     "URBAN_US", "ClassChange", "VegetationResult", "change_pieces", "class_change", "class_of",
     "in_prefixes", "is_synthetic", "vegetation", "vegetation_from_transitions",
