@@ -38,7 +38,6 @@ from ocsge_engine.indicators.summary import (
     TerritoryIndicators,
     territory_indicators,
 )
-from ocsge_engine.indicators.vegetation import VegetationResult, vegetation
 from ocsge_engine.indicators.zan import (
     ConsumptionNotFoundError,
     ConsumptionSeries,
@@ -54,10 +53,9 @@ __all__ = [
     "CHECK_TOLERANCE_HA", "COMPARISON_COLUMNS", "NO_THRESHOLDS", "ConsumptionNotFoundError",
     "ConsumptionSeries", "FluxResult", "IndicatorOptions", "Pair", "PerInhabitant",
     "PopulationBasis", "SprawlOptions", "SprawlResult", "TerritoryIndicators", "Thresholds",
-    "VegetationResult", "ZanOptions", "ZanTrajectory", "artificialisation", "comparison_table", "consumption_series",
+    "ZanOptions", "ZanTrajectory", "artificialisation", "comparison_table", "consumption_series",
     "flux_from_ign", "flux_from_pair", "impermeabilisation", "load_pair", "lyon_consumption",
     "pair_from_layers", "patch_labels", "per_inhabitant", "population_basis", "rank_by_distance",
     "rank_by_population", "similar_population_communes", "sprawl_from_pair", "status",
-    "sybarval_consumption", "territory_indicators", "threshold_mask", "vegetation",
-    "zan_trajectory",
+    "sybarval_consumption", "territory_indicators", "threshold_mask", "zan_trajectory",
 ]
