@@ -20,7 +20,6 @@ from ocsge_engine.charts.vegetation import (
 )
 from ocsge_engine.indicators import load_pair
 from ocsge_engine.indicators.vegetation import (
-    CLASS_LABELS,
     CLASSES,
     URBAN_NATURE,
     URBAN_US,
@@ -45,14 +44,13 @@ shared.ensure_frame()
 
 MAP_HEIGHT = 560
 HEADLINE_KEYS: tuple[tuple[str, ...], ...] = (
-    ("vegetation.tree.stock_to_ha", "vegetation.tree.loss_ha", "vegetation.tree.gain_ha",
-     "vegetation.tree.net_ha"),
-    ("vegetation.vegetated.stock_to_ha", "vegetation.vegetated.share_to",
-     "vegetation.vegetated.loss_to_artificial_ha", "vegetation.vegetated.net_ha"),
+    ("vegetation.tree.stock_to_ha", "vegetation.tree.loss_ha", "vegetation.tree.gain_ha"),
+    ("vegetation.tree.net_ha", "vegetation.tree.loss_to_artificial_ha",
+     "vegetation.vegetated.share_to"),
 )
 URBAN_KEYS: tuple[str, ...] = ("vegetation.urban_nature.stock_to_ha",
                                "vegetation.urban_nature.share_to",
-                               "vegetation.urban_nature.loss_ha", "vegetation.urban_nature.net_ha")
+                               "vegetation.urban_nature.net_ha")
 COMPARISON_COLUMNS = {
     "name": "Commune", "code": "Code INSEE",
     "tree_share_to": st.column_config.NumberColumn("Couvert arboré (part)", format="percent"),
@@ -108,7 +106,9 @@ def _couples(table: pd.DataFrame) -> pd.DataFrame:
 def _where(result: VegetationResult) -> None:
     keys = [*CLASSES, URBAN_NATURE]
     key = st.selectbox("Classe", keys, format_func=lambda k: group_label(k) if k != "vegetated"
-                       else "Végétation (toutes classes)", key="vegetation_class")
+                       else "Végétation (toutes classes)", key="vegetation_class",
+                       help="D'où viennent les surfaces gagnées par la classe, où sont allées "
+                            "celles qu'elle a perdues (couples couverture × usage).")
     change = result.urban_nature if key == URBAN_NATURE else result.classes[key]
     left, right = st.columns(2)
     with left:
@@ -160,9 +160,9 @@ def main() -> None:
     for keys in HEADLINE_KEYS:
         _metrics(result, keys)
     st.caption("Couvert arboré : couverture CS2.1.1 (feuillus, conifères, peuplements mixtes). "
-               "Parts rapportées à la surface couverte par l'OCS GE. Une perte « devenue "
-               "artificialisée » arrive sur un couple couverture × usage artificialisé selon la "
-               "matrice du décret n° 2023-1096.")
+               "Parts rapportées à la surface du territoire couverte par l'OCS GE. Une perte "
+               "« artificialisée » arrive sur un couple couverture × usage artificialisé selon "
+               "la matrice du décret n° 2023-1096.")
     stem = f"{pair[0]}-{pair[1]}"
     st.header("Surfaces par classe")
     show_fig(stock_bars(result), f"vegetation_stocks_{stem}", result.stocks_table(),
@@ -186,13 +186,13 @@ def main() -> None:
     st.header("Nature en ville")
     st.caption("Végétation (CS2) dont l'usage est résidentiel, économique, de transport ou de "
                f"services ({', '.join(URBAN_US)} et leurs sous-codes) ; sa part est rapportée "
-               "à l'ensemble des espaces ayant ces usages, quelle que soit leur couverture.")
+               "aux espaces urbains, c'est-à-dire à l'ensemble des espaces ayant ces usages, "
+               "quelle que soit leur couverture.")
     _metrics(result, URBAN_KEYS)
     _comparison(territory.id, territory.kind, pair)
     with st.expander("Tous les chiffres de la végétation, avec leur source"):
         st.dataframe(figures_table(result, [f.key for f in result.figures()]), hide_index=True,
                      key="vegetation_all")
-    st.caption(f"Classes : {', '.join(CLASS_LABELS[k] for k in CLASSES)}.")
 
 
 main()

@@ -65,7 +65,7 @@ CLASS_LABELS: dict[str, str] = {
     "shrub": "formations arbustives",
     "other_woody": "autres formations ligneuses",
     "herbaceous": "végétation herbacée",
-    "vegetated": "végétation (toutes classes)",
+    "vegetated": "végétation",
     "urban_nature": "nature en ville",
 }
 CLASS_COLORS: dict[str, str] = {
@@ -263,7 +263,12 @@ class VegetationResult:
         }
 
     def figures(self) -> list[Figure]:
-        """Headline figures (French labels), stocks/shares of both millésimes, flows, net."""
+        """Headline figures (French labels), stocks/shares of both millésimes, flows, net.
+
+        Shares of a class are of the area covered by the OCS GE layer (« part du territoire »);
+        the share of nature in town is of the land with an urban use (« espaces urbains »:
+        residential, economic, transport or services, :data:`URBAN_US`).
+        """
         y1, y2 = self.year_from, self.year_to
         years = tuple(y for y in (y1, y2) if y is not None)
         span = f"{y1}–{y2}" if y1 and y2 else "entre les deux millésimes"
@@ -274,8 +279,7 @@ class VegetationResult:
             name = CLASS_LABELS[key]
             prefix = f"vegetation.{key}"
             urban = key == URBAN_NATURE
-            share_of = ("des espaces à usage résidentiel, économique, de transport ou de services"
-                        if urban else "du territoire couvert par l'OCS GE")
+            share_of = "des espaces urbains" if urban else "du territoire"
             for side, year, stock in (("from", y1, change.stock_from_ha),
                                       ("to", y2, change.stock_to_ha)):
                 out.append(Figure(f"{prefix}.stock_{side}_ha", stock, "ha",
@@ -292,7 +296,7 @@ class VegetationResult:
                 Figure(f"{prefix}.net_ha", change.net_ha, "ha",
                        _capital(f"{name} : solde net {span}"), METHOD, **base),
                 Figure(f"{prefix}.loss_to_artificial_ha", change.loss_to_artificial_ha, "ha",
-                       _capital(f"{name} : pertes devenues artificialisées {span}"),
+                       _capital(f"{name} : pertes artificialisées {span}"),
                        METHOD + "; destination couple artificialised by the decree matrix",
                        **base),
             ]

@@ -98,7 +98,7 @@ def changes_table_fr(result: VegetationResult) -> pd.DataFrame:
         f"Surface {y2} (ha)": table["stock_to_ha"].round(4),
         "Gains (ha)": table["gain_ha"].round(4), "Pertes (ha)": table["loss_ha"].round(4),
         "Solde net (ha)": table["net_ha"].round(4),
-        "Pertes devenues artificialisées (ha)": table["loss_to_artificial_ha"].round(4),
+        "Pertes artificialisées (ha)": table["loss_to_artificial_ha"].round(4),
     })
 
 

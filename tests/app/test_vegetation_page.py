@@ -47,9 +47,8 @@ def test_vegetation_page_shows_the_cli_figures(open_app: Callable[..., AppTest],
         assert shown[label] == text, label
     assert shown["Couvert arboré : solde net 2015–2018"].startswith("−")  # Arcachon lost trees
     share = block["urban_nature"]["share_to"]
-    assert shown[("Nature en ville : part des espaces à usage résidentiel, économique, de "
-                  "transport ou de services en 2018")] == f"{100 * share:.1f}\u202f%".replace(
-                      ".", ",")
+    assert shown["Nature en ville : part des espaces urbains en 2018"] == (
+        f"{100 * share:.1f}\u202f%".replace(".", ","))
     sentence = vegetation_sentence(result, "commune")
     assert sentence.startswith("Entre 2015 et 2018, la commune a perdu ")
     assert any(md.value == sentence for md in at.markdown)
