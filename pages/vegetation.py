@@ -11,6 +11,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
+from ocsge_engine import fmt
 from ocsge_engine.charts.vegetation import (
     change_bars,
     comparison_bars,
@@ -51,16 +52,12 @@ HEADLINE_KEYS: tuple[tuple[str, ...], ...] = (
 URBAN_KEYS: tuple[str, ...] = ("vegetation.urban_nature.stock_to_ha",
                                "vegetation.urban_nature.share_to",
                                "vegetation.urban_nature.net_ha")
-COMPARISON_COLUMNS = {
-    "name": "Commune", "code": "Code INSEE",
-    "tree_share_to": st.column_config.NumberColumn("Couvert arboré (part)", format="percent"),
-    "tree_net_ha": st.column_config.NumberColumn("Couvert arboré : solde net (ha)",
-                                                 format="%.2f"),
-    "tree_net_ha_per_100ha": st.column_config.NumberColumn(
-        "Solde net arboré (ha pour 100 ha)", format="%.3f"),
-    "vegetated_share_to": st.column_config.NumberColumn("Végétation (part)", format="percent"),
-    "urban_nature_share_to": st.column_config.NumberColumn("Nature en ville (part)",
-                                                           format="percent"),
+COMPARISON_COLUMNS: dict[str, tuple[str, str]] = {  # column → (French title, unit)
+    "tree_share_to": ("Couvert arboré (part)", "%"),
+    "tree_net_ha": ("Couvert arboré : solde net", "ha"),
+    "tree_net_ha_per_100ha": ("Solde net arboré pour 100 ha", "ha"),
+    "vegetated_share_to": ("Végétation (part)", "%"),
+    "urban_nature_share_to": ("Nature en ville (part des espaces urbains)", "%"),
 }
 
 
@@ -100,7 +97,7 @@ def _metrics(result: VegetationResult, keys: tuple[str, ...]) -> None:
 def _couples(table: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame({"Couverture": [_code_text(c) for c in table["code_cs"]],
                          "Usage": [_code_text(u) for u in table["code_us"]],
-                         "Surface (ha)": table["area_ha"].round(4)})
+                         "Surface": [fmt.hectares(a) for a in table["area_ha"]]})
 
 
 def _where(result: VegetationResult) -> None:
@@ -110,19 +107,29 @@ def _where(result: VegetationResult) -> None:
                        help="D'où viennent les surfaces gagnées par la classe, où sont allées "
                             "celles qu'elle a perdues (couples couverture × usage).")
     change = result.urban_nature if key == URBAN_NATURE else result.classes[key]
-    left, right = st.columns(2)
-    with left:
-        st.markdown(f"**D'où viennent les gains** (état en {result.year_from})")
-        if change.gains_from.empty:
-            st.caption("Aucun gain.")
-        else:
-            st.dataframe(_couples(change.gains_from), hide_index=True, key="vegetation_gains")
-    with right:
-        st.markdown(f"**Où sont allées les pertes** (état en {result.year_to})")
-        if change.losses_to.empty:
-            st.caption("Aucune perte.")
-        else:
-            st.dataframe(_couples(change.losses_to), hide_index=True, key="vegetation_losses")
+    st.markdown(f"**D'où viennent les gains** (état en {result.year_from}) : "
+                f"{fmt.hectares(change.gain_ha)}")
+    if change.gains_from.empty:
+        st.caption("Aucun gain.")
+    else:
+        st.dataframe(_couples(change.gains_from), hide_index=True, key="vegetation_gains")
+    st.markdown(f"**Où sont allées les pertes** (état en {result.year_to}) : "
+                f"{fmt.hectares(change.loss_ha)}")
+    if change.losses_to.empty:
+        st.caption("Aucune perte.")
+    else:
+        st.dataframe(_couples(change.losses_to), hide_index=True, key="vegetation_losses")
+
+
+def _comparison_fr(table: pd.DataFrame) -> pd.DataFrame:
+    """The comparison rows as French text (numbers formatted by ``fmt``)."""
+    out = pd.DataFrame({"Commune": table["name"], "Code INSEE": table["code"]})
+    for column, (title, unit) in COMPARISON_COLUMNS.items():
+        values = table[column]
+        out[title] = [fmt.percent(v) if unit == "%" else
+                      fmt.with_unit(v, "ha", 3 if "100" in column else 2, signed=True)
+                      .replace("-", "−") for v in values]
+    return out.reset_index(drop=True)
 
 
 def _comparison(territory_id: str, kind: str, pair: tuple[int, int]) -> None:
@@ -136,8 +143,8 @@ def _comparison(territory_id: str, kind: str, pair: tuple[int, int]) -> None:
     missing = table[~table["available"]]
     show_fig(comparison_bars(table, pair[1], bool(table["synthetic"].fillna(False).any())),
              f"vegetation_voisines_{pair[1]}", table, key="vegetation_compare")
-    st.dataframe(table[table["available"]][list(COMPARISON_COLUMNS)], hide_index=True,
-                 column_config=COMPARISON_COLUMNS, key="vegetation_compare_table")
+    st.dataframe(_comparison_fr(table[table["available"]]), hide_index=True,
+                 key="vegetation_compare_table")
     if len(missing):
         st.caption("Hors des données chargées : " + ", ".join(missing["name"]) + ".")
 

@@ -55,8 +55,9 @@ def fmt_capital(text: str) -> str:
     return text[:1].upper() + text[1:]
 
 
-def _note(result: VegetationResult) -> str | None:
-    return SYNTHETIC_CHART_NOTE if result.synthetic else None
+def _titled(title: str, synthetic: bool) -> str:
+    """Title with the synthetic note as a subtitle (a note under the axes would hide the ticks)."""
+    return f"{title}<br><sup>{SYNTHETIC_CHART_NOTE}</sup>" if synthetic else title
 
 
 def stock_bars(result: VegetationResult, title: str | None = None) -> go.Figure:
@@ -80,8 +81,8 @@ def stock_bars(result: VegetationResult, title: str | None = None) -> go.Figure:
             hovertemplate=f"{year} · %{{x}}<br>%{{customdata}}<extra></extra>")
     fig.update_layout(barmode="group", yaxis_title="hectares", showlegend=True)
     span = " et ".join(str(y) for y in years if y is not None)
-    return finish_layout(fig, title or f"Surfaces végétalisées par classe, {span}", "cs",
-                         _note(result))
+    return finish_layout(fig, _titled(title or f"Surfaces végétalisées par classe, {span}",
+                                      result.synthetic), "cs")
 
 
 def change_bars(result: VegetationResult, title: str | None = None) -> go.Figure:
@@ -102,8 +103,8 @@ def change_bars(result: VegetationResult, title: str | None = None) -> go.Figure
     fig.update_layout(barmode="relative", yaxis={"autorange": "reversed"})
     span = (f"{result.year_from} → {result.year_to}" if result.year_from
             else "entre les deux millésimes")
-    return finish_layout(fig, title or f"Gains (à droite) et pertes (à gauche) de végétation, "
-                                       f"{span}, en hectares", "cs", _note(result))
+    return finish_layout(fig, _titled(title or f"Gains (à droite) et pertes (à gauche) de "
+                                      f"végétation, {span}, en hectares", result.synthetic), "cs")
 
 
 def vegetation_sankey(result: VegetationResult, title: str | None = None) -> go.Figure:
@@ -169,8 +170,8 @@ def comparison_bars(table: pd.DataFrame, year_to: int, synthetic: bool = False,
                     customdata=[fmt.percent(v) for v in values],
                     hovertemplate=f"%{{x}}<br>{name} : %{{customdata}}<extra></extra>")
     fig.update_layout(barmode="group", yaxis_title=f"% en {year_to}")
-    return finish_layout(fig, title or f"Végétation des communes voisines, {year_to}", "cs",
-                         SYNTHETIC_CHART_NOTE if synthetic else None)
+    return finish_layout(fig, _titled(title or f"Végétation des communes voisines, {year_to}",
+                                      synthetic), "cs")
 
 
 __all__ = ["GAIN_COLOR", "LOSS_COLOR", "SYNTHETIC_CHART_NOTE", "change_bars", "comparison_bars",

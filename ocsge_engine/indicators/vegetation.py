@@ -70,7 +70,7 @@ CLASS_LABELS: dict[str, str] = {
 }
 CLASS_COLORS: dict[str, str] = {
     "tree": "#00A600", "shrub": "#A6FF80", "other_woody": "#E68000", "herbaceous": "#CCF24D",
-    "vegetated": "#4C9A2A", "urban_nature": "#2E8B57",
+    "vegetated": "#4C9A2A", "urban_nature": "#1F78B4",
 }
 # the four disjoint classes (``vegetated`` is their union)
 LEAF_CLASSES: tuple[str, ...] = ("tree", "shrub", "other_woody", "herbaceous")

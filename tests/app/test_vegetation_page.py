@@ -53,9 +53,10 @@ def test_vegetation_page_shows_the_cli_figures(open_app: Callable[..., AppTest],
     assert sentence.startswith("Entre 2015 et 2018, la commune a perdu ")
     assert any(md.value == sentence for md in at.markdown)
     # the neighbour comparison lists Arcachon first, with its own figures
-    table = next(df.value for df in at.dataframe if "tree_share_to" in df.value.columns)
-    assert table.iloc[0]["name"] == "Arcachon" and len(table) > 1
-    assert table.iloc[0]["tree_share_to"] == pytest.approx(tree["share_to"])
+    table = next(df.value for df in at.dataframe if "Couvert arboré (part)" in df.value.columns)
+    assert table.iloc[0]["Commune"] == "Arcachon" and len(table) > 1
+    assert table.iloc[0]["Couvert arboré (part)"] == f"{100 * tree['share_to']:.1f}\u202f%".replace(
+        ".", ",")
     # map and charts drawn without error; every chart has its downloads
     assert not at.exception
     keys = {b.key for b in at.get("download_button")}
