@@ -210,3 +210,26 @@ def test_territory_indicators_carries_the_same_block(store: Store) -> None:
     flat = ind.to_flat().set_index("key")["value"]
     assert flat["vegetation.classes.tree.stock_to_ha"] == pytest.approx(
         direct.classes["tree"].stock_to_ha)
+
+
+def test_sentence_by_hand(result) -> None:
+    """The page's and the report's sentence on the hand-made territory (numbers above)."""
+    from ocsge_engine.report.vegetation import vegetation_sentence
+
+    s = "\u202f"
+    assert vegetation_sentence(result, "polygon") == (
+        f"Entre 2015 et 2018, le territoire a perdu 0,40{s}ha de couvert arboré, dont 0,40{s}ha "
+        f"devenus artificialisés, et en a gagné 0,10{s}ha : solde net −0,30{s}ha. La végétation "
+        f"couvre 63,3{s}% du territoire en 2018 (1,90{s}ha, solde net −0,10{s}ha). La nature en "
+        f"ville représente 0,50{s}ha, soit 31,2{s}% des espaces à usage résidentiel, économique, "
+        "de transport ou de services.")
+
+
+def test_sentence_without_tree_change() -> None:
+    from ocsge_engine.report.vegetation import vegetation_sentence
+
+    same = layer([(box(0, 0, 100, 100), "CS2.1.1.1", "US1.2")])
+    text = vegetation_sentence(vegetation(pair_from_layers(same, same, 2015, 2018, TERRITORY)),
+                               "commune")
+    assert text.startswith("Entre 2015 et 2018, la commune n'a ni perdu ni gagné de couvert arboré.")
+    assert "nature en ville" not in text.lower()  # no urban use at all: no share to give
