@@ -26,6 +26,7 @@ PAGES = {
         st.Page("pages/cartes.py", title="Cartes", icon="🗺️", url_path="cartes"),
         st.Page("pages/artificialisation.py", title="Artificialisation", icon="🏗️",
                 url_path="artificialisation"),
+        st.Page("pages/vegetation.py", title="Végétation", icon="🌳", url_path="vegetation"),
         st.Page("pages/processus.py", title="Processus", icon="🧭", url_path="processus"),
         st.Page("pages/comparer.py", title="Comparer", icon="⚖️", url_path="comparer"),
         st.Page("pages/croiser.py", title="Croiser", icon="📈", url_path="croiser"),

@@ -29,6 +29,7 @@ from ocsge_engine.indicators.compare import comparison_table
 from ocsge_engine.indicators.pair import load_pair
 from ocsge_engine.indicators.population import PerInhabitant, per_inhabitant
 from ocsge_engine.indicators.sprawl import SprawlOptions, SprawlResult, sprawl_from_pair
+from ocsge_engine.indicators.vegetation import VegetationResult, vegetation
 from ocsge_engine.indicators.zan import (
     ConsumptionNotFoundError,
     ZanOptions,
@@ -93,6 +94,7 @@ class TerritoryIndicators:
     def synthetic(self) -> bool:
         """The figures depend on synthetic data (demo background)."""
         return bool(self.portrait is not None and self.portrait.synthetic)
+    vegetation: VegetationResult | None = field(default=None, repr=False)
 
     def to_dict(self) -> dict[str, Any]:
         """Nested plain types (JSON-ready); every block carries its method/source."""
@@ -126,6 +128,7 @@ class TerritoryIndicators:
                     else {"missing": self.zan_missing}),
             "comparison": (None if self.comparison is None
                            else self.comparison.to_dict(orient="records")),
+            "vegetation": None if self.vegetation is None else self.vegetation.to_dict(),
         }
 
     def to_flat(self) -> pd.DataFrame:
@@ -199,4 +202,5 @@ def territory_indicators(store: Any, territory: Any, year_from: int, year_to: in
         territory_id=resolved.id, name=resolved.name, area_ha=resolved.area_ha,
         year_from=int(year_from), year_to=int(year_to), stocks=stocks, artif=artif,
         imper=portrait.imper, sprawl=sprawl, per_inhabitant=ratios, zan=zan,
-        zan_missing=missing, comparison=comparison, portrait=portrait)
+        zan_missing=missing, comparison=comparison, portrait=portrait,
+        vegetation=vegetation(pair, store=store))

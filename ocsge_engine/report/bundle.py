@@ -5,7 +5,9 @@ Contents of ``FILE.zip`` (entries sorted by name)::
 
     rapport/portrait.html, rapport/portrait.pdf      portrait report (report/portrait_report.py)
     graphiques/<name>.png, .svg, .csv                every chart, its image and its data
+                                                     (vegetation_*: the Végétation page's)
     tables/*.csv, tables/sdg_11_3_1.json             tables without a chart
+                                                     (vegetation_chiffres.csv: every figure)
     couches/changements_<y1>_<y2>.gpkg               the territory's change polygons
     metadata.json                                    millésimes, sources + SHA-256, version,
                                                      every parameter
@@ -225,8 +227,10 @@ def _contents(store: Any, territory: Any, year_from: int, year_to: int, options:
         "processus_barres": (process_bars(totals, to_check, table), totals_out),
         "typologie": (typology_bars(areas), typology_table(areas)),
     }
+    charts.update(_vegetation_charts(store, territory, year_from, year_to))
     sdg = territory_sdg(store, territory, year_from, year_to)
     tables = {
+        "vegetation_chiffres": _vegetation_figures(store, territory, year_from, year_to),
         "flux_cs_us": _sorted(matrix.table),
         "changements_a_verifier": _sorted(suspect.implausible),
         "desaccord_diff_overlay": _sorted(suspect.disagreement),
@@ -236,6 +240,27 @@ def _contents(store: Any, territory: Any, year_from: int, year_to: int, options:
                                     | {"population_years": _years(sdg.population_years)}]),
     }
     return charts, tables
+
+
+def _vegetation_charts(store: Any, territory: Any, year_from: int, year_to: int
+                       ) -> dict[str, tuple[go.Figure, pd.DataFrame]]:
+    """The Végétation page's charts (stocks, gains and losses, Sankey) with their data."""
+    from ocsge_engine.indicators.vegetation import vegetation
+    from ocsge_engine.report.vegetation import vegetation_charts
+
+    result = vegetation(store, territory, year_from, year_to)
+    return {name: (fig, _sorted(data)) for name, _, fig, data in vegetation_charts(result)}
+
+
+def _vegetation_figures(store: Any, territory: Any, year_from: int, year_to: int
+                        ) -> pd.DataFrame:
+    """Every vegetation figure: key, value, unit, French label, display, source line."""
+    from ocsge_engine.indicators.vegetation import vegetation
+
+    result = vegetation(store, territory, year_from, year_to)  # the pair is cached
+    return pd.DataFrame([{"key": f.key, "value": f.value, "unit": f.unit, "label": f.label,
+                          "display": f.display(), "synthetic": f.synthetic,
+                          "source": f.source_line()} for f in result.figures()])
 
 
 def _years(pair: tuple[int, int] | None) -> str:

@@ -172,7 +172,8 @@ def _paragraphs(text: str) -> str:
 
 def portrait_html(figures: PortraitFigures, *, sources: Sequence[ReportSource],
                   charts: Sequence[ReportChart], sections: Mapping[str, str] | None = None,
-                  synthetic: bool = False, generated_at: datetime | None = None) -> str:
+                  synthetic: bool = False, generated_at: datetime | None = None,
+                  vegetation: str = "") -> str:
     """Assemble the self-contained HTML report (pure: no I/O but the template).
 
     Args:
@@ -183,6 +184,7 @@ def portrait_html(figures: PortraitFigures, *, sources: Sequence[ReportSource],
             escaped, blank lines separate paragraphs).
         synthetic: the data is the demo's (synthetic background): say so under the title.
         generated_at: the report date (default: now).
+        vegetation: the « Végétation » section (:func:`ocsge_engine.report.vegetation.section_html`).
 
     Returns:
         The HTML document.
@@ -206,7 +208,7 @@ def portrait_html(figures: PortraitFigures, *, sources: Sequence[ReportSource],
     return Template(TEMPLATE.read_text(encoding="utf-8")).substitute(
         title=esc(figures.name), subtitle=subtitle, synthetic=banner,
         sentence=esc(change_sentence(figures)), figures=rows, sections=free, charts=images,
-        sources=source_rows, date=when.strftime("%d/%m/%Y à %H:%M"))
+        sources=source_rows, date=when.strftime("%d/%m/%Y à %H:%M"), vegetation=vegetation)
 
 
 def build_portrait_report(store: Any, territory: Any, years: tuple[int, int] | None,
@@ -243,11 +245,26 @@ def build_portrait_report(store: Any, territory: Any, years: tuple[int, int] | N
     synthetic = bool(catalog["synthetic"].any()) if not catalog.empty else False
     charts = render_charts(portrait_charts(figures, matrix, synthetic),
                            lambda f, m: report(0.1 + 0.8 * f, m))
+    report(0.9, "végétation")
+    green = _vegetation_section(store, territory, year_from, year_to)
     sources = report_sources(catalog, territory.departements, (year_from, year_to),
                              list(figures.population))
     report(1.0, "rapport assemblé")
     return portrait_html(figures, sources=sources, charts=charts, sections=sections,
-                         synthetic=synthetic, generated_at=generated_at)
+                         synthetic=synthetic, generated_at=generated_at, vegetation=green)
+
+
+def _vegetation_section(store: Any, territory: Any, year_from: int, year_to: int) -> str:
+    """The « Végétation » section: sentence, figures and charts (one shared overlay)."""
+    from ocsge_engine.indicators.vegetation import vegetation
+    from ocsge_engine.report.vegetation import section_html, vegetation_charts
+
+    result = vegetation(store, territory, year_from, year_to)
+    rendered = render_charts([(title, fig) for _, title, fig, _ in vegetation_charts(result)])
+    images = [f"<figure class='wide'><img alt='{html.escape(c.title)}' "
+              f"src='data:image/svg+xml;base64,{base64.b64encode(c.svg).decode('ascii')}'>"
+              "</figure>" for c in rendered]
+    return section_html(result, getattr(territory, "kind", None), images)
 
 
 # --- files ---------------------------------------------------------------------------------------

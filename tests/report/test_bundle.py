@@ -105,3 +105,23 @@ def test_cli_full_bundle(demo_store_dir, tmp_path):
     assert "15/01/2026" in z.read("rapport/portrait.html").decode()
     assert z.read("couches/changements_2015_2018.gpkg")[:15] == b"SQLite format 3"
     assert json.loads(z.read("metadata.json"))["parameters"]["date"] == "2026-01-15"
+
+
+def test_vegetation_entries_match_the_engine(two_bundles, store):
+    """The bundle's vegetation figures and chart data are the engine's (and the CLI's)."""
+    from ocsge_engine.indicators.vegetation import vegetation
+
+    z = two_bundles[0]
+    result = vegetation(store, TERRITORY, 2015, 2018)
+    figures = pd.read_csv(z.open("tables/vegetation_chiffres.csv")).set_index("key")
+    assert len(figures) == len(result.figures())
+    for fig in result.figures():
+        assert figures.loc[fig.key, "value"] == pytest.approx(fig.value, abs=1e-9), fig.key
+        assert figures.loc[fig.key, "display"] == fig.display()
+    assert bool(figures["synthetic"].all())  # the demo's background is synthetic
+    stocks = pd.read_csv(z.open("graphiques/vegetation_stocks.csv"))
+    tree = stocks[(stocks["class"] == "tree") & (stocks["year"] == 2018)]["area_ha"]
+    assert float(tree.iloc[0]) == pytest.approx(result.classes["tree"].stock_to_ha, abs=1e-9)
+    sankey = pd.read_csv(z.open("graphiques/vegetation_sankey.csv"))
+    assert sankey["area_ha"].sum() == pytest.approx(float(result.flows["area_ha"].sum()))
+    assert {"graphiques/vegetation_gains_pertes.csv"} <= set(z.namelist())

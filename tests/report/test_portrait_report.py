@@ -73,7 +73,7 @@ def test_free_text_is_escaped_and_blank_sections_dropped(report: str) -> None:
 
 def test_charts_are_embedded_svg_without_remote_resources(report: str) -> None:
     images = re.findall(r"src='data:image/svg\+xml;base64,([A-Za-z0-9+/=]+)'", report)
-    assert len(images) == 3
+    assert len(images) == 6  # 2 donuts and the family Sankey, then the 3 vegetation charts
     assert all(base64.b64decode(i).startswith(b"<svg") for i in images)
     assert "Artificialisé" in base64.b64decode(images[0]).decode("utf-8")
     assert not re.search(r"(src|href)=['\"]https?://", report)
@@ -113,3 +113,17 @@ def test_pdf_without_chromium_fails_cleanly(tmp_path: Path) -> None:
     assert "Chromium" in info.value.user_message
     assert not list(tmp_path.iterdir())
     assert pdf_bytes("<html><body>ok</body></html>").startswith(b"%PDF")
+
+
+def test_vegetation_section(store: Store, report: str) -> None:
+    """The report's « Végétation » section: the page's sentence and figures, synthetic stated."""
+    from ocsge_engine.indicators.vegetation import vegetation
+    from ocsge_engine.report.vegetation import SYNTHETIC_SENTENCE, vegetation_sentence
+
+    result = vegetation(store, get_territory("commune:33529"), 2015, 2018)
+    assert "<h2>Végétation</h2>" in report
+    sentence = vegetation_sentence(result, "commune")
+    assert sentence.startswith("Entre 2015 et 2018, la commune a perdu ")
+    assert sentence.replace("'", "&#x27;") in report
+    assert result.figure("vegetation.tree.stock_to_ha").display() in report
+    assert SYNTHETIC_SENTENCE in report
