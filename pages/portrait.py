@@ -33,7 +33,8 @@ def home_map_html(territory_id: str, year_from: int, year_to: int) -> str:
     """Map of the territory: artificialised status at ``year_to``, changes outlined on top."""
     territory = shared.cached_territory(territory_id)
     store = shared.get_store()
-    light = light_polygons(store.polygons(territory, year_to, columns=["code_cs", "code_us"]))
+    layer = store.polygons(territory, year_to, columns=["code_cs", "code_us", "artif"])
+    light = light_polygons(layer, keys=("code_cs", "code_us", "artif"))
     changes = light_polygons(stored_changes(store, territory, year_from, year_to),
                              keys=CHANGE_COLUMNS)
     fmap = territory_map(light, "artif", changes=changes, years=(year_from, year_to),

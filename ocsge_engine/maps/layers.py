@@ -28,7 +28,7 @@ COLOURINGS: dict[str, str] = {
     "cs": "Couverture du sol (CS)",
     "us": "Usage du sol (US)",
     "famille": "Familles (estimation)",
-    "artif": "Artificialisation (matrice du décret)",
+    "artif": "Artificialisation (décret et seuils officiels)",
 }
 IGN_ORTHO_URL = (
     "https://data.geopf.fr/wmts?SERVICE=WMTS&REQUEST=GetTile&VERSION=1.0.0"
@@ -47,7 +47,9 @@ def class_codes(frame: pd.DataFrame, by: ColourBy) -> np.ndarray:
 
     Args:
         frame: rows with canonical ``code_cs`` and ``code_us``.
-        by: ``cs``, ``us``, ``famille`` (A/N/F estimate) or ``artif`` (decree matrix).
+        by: ``cs``, ``us``, ``famille`` (A/N/F estimate) or ``artif``: the official status
+            when ``frame`` has an ``artif`` column (stored per polygon, decree matrix and
+            thresholds), else the decree matrix.
 
     Returns:
         Object array of codes: CS/US codes, family codes or ``artificialise`` /
@@ -66,9 +68,11 @@ def class_codes(frame: pd.DataFrame, by: ColourBy) -> np.ndarray:
         return cs.to_numpy(dtype=object)
     if by == "us":
         return us.to_numpy(dtype=object)
+    official = frame["artif"] if "artif" in frame.columns and frame["artif"].notna().all() else None
     if by == "famille":
-        return nomenclature.family(cs, us)
-    artificial = nomenclature.is_artificial(cs, us)
+        return nomenclature.family(cs, us, official)
+    artificial = (np.asarray(official, dtype=bool) if official is not None
+                  else nomenclature.is_artificial(cs, us))
     return np.where(artificial, "artificialise", "non_artificialise").astype(object)
 
 

@@ -4,8 +4,9 @@ This is the figures layer of the product: the Portrait page, the other pages' he
 the ``indicators`` CLI (JSON and CSV), the HTML/PDF report, the ZIP bundle and the comparisons
 read these figures; none recomputes them. Definitions (one each, ``docs/indicators.md``):
 
-* **stocks by family** (agricole / forestier / naturel / artificialisé): rows of the A/N/F
-  exchange matrix of the exact overlay (families are a team estimate, labelled so);
+* **stocks by family** (agricole / forestier / naturel / artificialisé): « artificialisé » is the
+  official artificialisation status of each polygon (so it equals the artificialised stock), the
+  other families the US estimate (team heuristic, labelled so), :func:`family_tables`;
 * **artificialisation** (stock, gross gain, gross loss, net): :func:`artificialisation`, i.e.
   IGN's ARTIFICIALISATION layers when ingested, else the decree matrix with the official
   thresholds applied to each millésime's stock at département scale;
@@ -214,6 +215,16 @@ class PortraitFigures:
         """The one definition of net m² per new inhabitant (annualised), ``None`` when withheld."""
         return self.figures["per_inhabitant.net_m2_per_new_inhabitant"].value
 
+    def family_matrix(self) -> Any:
+        """The A/N/F exchange matrix of :attr:`flows` (official status), for Sankey charts."""
+        from ocsge_engine.flows.matrix import ExchangeMatrix
+
+        order = list(FAMILIES)
+        return ExchangeMatrix(self.flows.reset_index(drop=True), "anf", self.year_from,
+                              self.year_to, "overlay",
+                              pd.Series(self.stocks_from).reindex(order, fill_value=0.0),
+                              pd.Series(self.stocks_to).reindex(order, fill_value=0.0))
+
     def headline_keys(self) -> tuple[str, ...]:
         """Keys of the figures shown as headline metrics, in order."""
         return ("artificialisation.share_to", "artificialisation.net_ha",
@@ -239,6 +250,44 @@ class PortraitFigures:
             "stocks_to": self.stocks_to, "method": self.method,
             "figures": {k: f.to_dict() for k, f in self.figures.items()},
         }
+
+
+def family_tables(pair: Pair, artif: FluxResult
+                  ) -> tuple[dict[str, float], dict[str, float], pd.DataFrame]:
+    """A/N/F family stocks of both millésimes and their exchange table, official status first.
+
+    The « artificialisé » family is the official artificialisation status of each polygon (the
+    stored, thresholded status) so that the family stocks agree with the artificialisation
+    figures; the other families follow the US estimate (rules §6). With IGN's own layers (whose
+    polygons differ from OCCUPATION_SOL's) the decree matrix family is used, as in Flux.
+
+    Returns:
+        ``(stocks_from, stocks_to, flows)``: family → ha, and a tidy table ``code_from``,
+        ``code_to``, ``area_ha`` (rows sum to the stocks up to the covered area of the overlay).
+    """
+    from ocsge_engine.indicators.artif import OFFICIAL_METHOD
+    from ocsge_engine.nomenclature import family
+
+    if artif.method != OFFICIAL_METHOD:
+        matrix = pair.matrix("anf")
+        return ({f: float(matrix.stocks_from.get(f, 0.0)) for f in FAMILIES},
+                {f: float(matrix.stocks_to.get(f, 0.0)) for f in FAMILIES}, matrix.table)
+    stocks = []
+    status = {}
+    for side, layer in (("from", pair.layer_from), ("to", pair.layer_to)):
+        status[side] = pair.official_status(side)
+        fam = family(layer["code_cs"], layer["code_us"], status[side])
+        area = pd.Series(np.asarray(layer.geometry.area, dtype=float) / 1e4, index=fam)
+        sums = area.groupby(level=0).sum()
+        stocks.append({f: float(sums.get(f, 0.0)) for f in FAMILIES})
+    cs_f, us_f = pair.codes("from")
+    cs_t, us_t = pair.codes("to")
+    fam_f = family(pd.Series(cs_f), pd.Series(us_f), status["from"][pair.pieces.index_from])
+    fam_t = family(pd.Series(cs_t), pd.Series(us_t), status["to"][pair.pieces.index_to])
+    flows = (pd.DataFrame({"code_from": fam_f, "code_to": fam_t,
+                           "area_ha": np.asarray(pair.pieces.area_m2, dtype=float) / 1e4})
+             .groupby(["code_from", "code_to"], as_index=False)["area_ha"].sum())
+    return stocks[0], stocks[1], flows
 
 
 def _changed_ha(pair: Pair) -> float:
@@ -286,10 +335,8 @@ def portrait_figures(store: Any, territory: Territory | str, year_from: int, yea
     artif = artif if artif is not None else artificialisation(store, territory, year_from,
                                                                year_to, pair=pair)
     imper = flux_from_pair(pair, "imper")
-    matrix = pair.matrix("anf")
     coverage = {year_from: pair.coverage("from"), year_to: pair.coverage("to")}
-    stocks_from = {f: float(matrix.stocks_from.get(f, 0.0)) for f in FAMILIES}
-    stocks_to = {f: float(matrix.stocks_to.get(f, 0.0)) for f in FAMILIES}
+    stocks_from, stocks_to, family_flows = family_tables(pair, artif)
     pop = _population(territory)
     ratios = per_inhabitant(artif.stock_to_ha, artif.net_ha, year_from, year_to, pop)
     prov = provenance(store, territory, year_from, year_to)
@@ -302,7 +349,7 @@ def portrait_figures(store: Any, territory: Territory | str, year_from: int, yea
     return PortraitFigures(
         territory_id=territory.id, name=territory.name, kind=territory.kind,
         area_ha=float(territory.area_ha), population=pop, year_from=year_from, year_to=year_to,
-        coverage=coverage, stocks_from=stocks_from, stocks_to=stocks_to, flows=matrix.table,
+        coverage=coverage, stocks_from=stocks_from, stocks_to=stocks_to, flows=family_flows,
         artif=artif, imper=imper, ratios=ratios, provenance=prov, figures=figures)
 
 

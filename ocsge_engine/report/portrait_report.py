@@ -33,7 +33,7 @@ from ocsge_engine.charts.sankey import sankey_figure
 from ocsge_engine.charts.stocks import stock_donut
 from ocsge_engine.charts.style import fr_percent
 from ocsge_engine.errors import MillesimeError, ReportError
-from ocsge_engine.flows import ExchangeMatrix, exchange_matrix
+from ocsge_engine.flows import ExchangeMatrix
 from ocsge_engine.indicators.portrait import PortraitFigures, portrait_figures
 from ocsge_engine.io.atomic import atomic_write_bytes
 from ocsge_engine.charts.style import fr_ha
@@ -240,7 +240,7 @@ def build_portrait_report(store: Any, territory: Any, years: tuple[int, int] | N
     report = progress or (lambda fraction, message: None)
     report(0.0, "calcul des chiffres")
     figures = portrait_figures(store, territory, year_from, year_to)
-    matrix = exchange_matrix(store, territory, year_from, year_to, by="anf")
+    matrix = figures.family_matrix()  # official status, as the home page's families
     catalog = store.catalog()
     synthetic = bool(catalog["synthetic"].any()) if not catalog.empty else False
     charts = render_charts(portrait_charts(figures, matrix, synthetic),
