@@ -98,11 +98,18 @@ def _method(result: FluxResult) -> None:
         st.caption("Les couches ARTIFICIALISATION de l'IGN sont dans la base : les seuils du décret "
                    "y sont déjà appliqués par l'IGN (chiffre officiel).")
     elif result.thresholds is not None:
-        st.caption(f"Seuils du décret n° 2023-1096 : une tache de changement compte si elle "
-                   f"atteint {fr_number(result.thresholds.min_patch_m2, 0)} m² ; en dessous, seul "
-                   f"le bâti compte, dès {fr_number(result.thresholds.min_built_m2, 0)} m². "
-                   f"Écartés par les seuils : {fr_ha(result.dropped_gain_ha)} d'artificialisation, "
-                   f"{fr_ha(result.dropped_loss_ha)} de désartificialisation.")
+        patch = fr_number(result.thresholds.min_patch_m2, 0)
+        built = fr_number(result.thresholds.min_built_m2, 0)
+        st.caption(f"Seuils du décret n° 2023-1096, appliqués au stock de chaque millésime sur "
+                   f"toute la couche départementale, avant tout découpage : une enclave non "
+                   f"artificialisée de moins de {patch} m² dans l'artificialisé devient "
+                   f"artificialisée ; un îlot artificialisé de moins de {patch} m² dans le non "
+                   f"artificialisé redevient non artificialisé, sauf le bâti d'au moins {built} m². "
+                   f"Le flux est la différence des deux stocks ainsi seuillés. Effet des seuils "
+                   f"par rapport à la matrice seule : {fr_ha(result.raw_gain_ha)} → "
+                   f"{fr_ha(result.gross_gain_ha)} d'artificialisation, "
+                   f"{fr_ha(result.raw_loss_ha)} → {fr_ha(result.gross_loss_ha)} de "
+                   "désartificialisation.")
     else:
         st.caption("Seuils du décret désactivés : chaque changement de statut compte, quelle que "
                    "soit sa surface.")
@@ -111,8 +118,8 @@ def _method(result: FluxResult) -> None:
     if result.check_ok:
         st.success(message + f" (≤ {fr_number(CHECK_TOLERANCE_HA, 1)} ha).", icon="✅")
     else:
-        st.warning(message + f" : plus de {fr_number(CHECK_TOLERANCE_HA, 1)} ha. Les seuils "
-                   "écartent des petites taches du flux mais pas du stock.", icon="⚠️")
+        st.warning(message + f" : plus de {fr_number(CHECK_TOLERANCE_HA, 1)} ha. Les deux "
+                   "millésimes ne couvrent pas la même surface du territoire.", icon="⚠️")
 
 
 def _sprawl(ind: TerritoryIndicators) -> pd.DataFrame:

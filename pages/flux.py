@@ -149,6 +149,11 @@ def main() -> None:
                  xlsx=lambda: matrix_xlsx(matrix), key="flux_sankey")
     st.caption(f"{len(matrix.classes)} classes · {fr_ha(float(matrix.losses().sum()))} ont "
                f"changé de classe ({level_title(by)}) entre {pair[0]} et {pair[1]}.")
+    if by in ("anf", "artif"):
+        st.caption("Ici « artificialisé » suit la **matrice du décret sans ses seuils** : tous les "
+                   "changements de statut y figurent, même de quelques m². La mesure officielle "
+                   "(matrice et seuils de 2 500 m² / 50 m², chiffres du Portrait et de la page "
+                   "Artificialisation) peut donc différer de quelques hectares.")
     st.subheader("Matrice des échanges")
     show_fig(matrix_heatmap(matrix, hide_unchanged=hide), f"matrice_{stem}", table,
              xlsx=lambda: matrix_xlsx(matrix), key="flux_matrix")
