@@ -24,7 +24,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a check
 
 from ocsge_engine.flags import FlagStore, validate_flag  # noqa: E402
 from ocsge_engine.flows import exchange_matrix  # noqa: E402
-from ocsge_engine.io.gpkg import export_territory_layers  # noqa: E402
+from ocsge_engine.report.layers import export_territory_layers  # noqa: E402
 from ocsge_engine.report.portrait_report import build_portrait_report, pdf_bytes  # noqa: E402
 from ocsge_engine.store import Store  # noqa: E402
 from ocsge_engine.territories import get_territory  # noqa: E402

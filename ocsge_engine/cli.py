@@ -465,7 +465,7 @@ def _parser_report(sub: argparse._SubParsersAction) -> None:  # type: ignore[typ
 def cmd_report(args: argparse.Namespace) -> int:
     """Write the bundle ZIP and print its path."""
     from ocsge_engine.errors import MillesimeError
-    from ocsge_engine.flows.exchange import resolve_territory
+    from ocsge_engine.territories import resolve_territory
     from ocsge_engine.report.bundle import BundleOptions, write_bundle
     from ocsge_engine.store import Store
 

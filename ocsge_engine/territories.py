@@ -25,7 +25,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import geopandas as gpd
 import numpy as np
@@ -47,6 +47,36 @@ _KIND_ALIASES: dict[str, str] = {"dep": "departement", "département": "departem
                                  "dept": "departement", "com": "commune", "poly": "polygon"}
 _KIND_ORDER: dict[str, int] = {"commune": 0, "epci": 1, "departement": 2}
 _ABBREVIATIONS: dict[str, str] = {"st": "saint", "ste": "sainte"}
+
+
+_DEP_RE = re.compile(r"^(?:\d{1,3}|2[AB])$", re.IGNORECASE)
+
+
+def normalize_departement(code: object) -> str:
+    """Return the canonical département code: ``"33"``, ``"01"``, ``"2A"``, ``"971"``.
+
+    >>> normalize_departement(1), normalize_departement("D033"), normalize_departement("2a")
+    ('01', '33', '2A')
+
+    Raises:
+        ValueError: not a département code.
+    """
+    text = str(code).strip().upper()
+    if text.startswith("D") and len(text) > 1:
+        text = text[1:]
+    if not _DEP_RE.match(text):
+        raise ValueError(f"not a departement code: {code!r}")
+    if text.isdigit():
+        number = int(text)
+        text = f"{number:02d}" if number < 100 else f"{number:03d}"
+    return text
+
+
+def resolve_territory(territory: Any) -> Any:
+    """Return a territory object; a string id (``"commune:33005"``) goes to :func:`get_territory`."""
+    if isinstance(territory, str):
+        return get_territory(territory)
+    return territory
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,8 @@ from collections.abc import Callable
 
 import streamlit as st
 
-from ocsge_engine.io.gpkg import gpkg_bytes, territory_layers
+from ocsge_engine.io.gpkg import gpkg_bytes
+from ocsge_engine.report.layers import territory_layers
 from ocsge_engine.report.portrait_report import DEFAULT_SECTIONS, build_portrait_report, pdf_bytes
 from pages import _shared as shared
 from pages._widgets import MIME

@@ -44,7 +44,7 @@ from ocsge_engine.batch.manifest import (
     sha256_file,
     table_path,
 )
-from ocsge_engine.flows.exchange import resolve_territory
+from ocsge_engine.territories import resolve_territory
 from ocsge_engine.indicators import compare
 from ocsge_engine.indicators.artif import Rule, Thresholds
 from ocsge_engine.indicators.compare import COMPARISON_COLUMNS, commune_row

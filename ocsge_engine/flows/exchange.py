@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from typing import Any, Literal, Protocol
+from typing import Any, Literal
 
 import geopandas as gpd
 
@@ -22,6 +22,8 @@ from ocsge_engine.flows.diff import DIFF_COLUMNS, transitions_from_diff
 from ocsge_engine.flows.levels import By, validate_by
 from ocsge_engine.flows.matrix import ExchangeMatrix, Transitions, build_matrix, couple_stocks
 from ocsge_engine.flows.overlay import transitions_from_layers
+from ocsge_engine.store.protocols import StoreLike
+from ocsge_engine.territories import resolve_territory  # noqa: F401 (re-exported)
 
 logger = logging.getLogger(__name__)
 
@@ -29,24 +31,6 @@ SourceChoice = Literal["auto", "overlay", "diff"]
 Progress = Callable[[float, str], None]
 DISAGREEMENT_WARN_HA = 0.5
 _OCS_COLUMNS = ["code_cs", "code_us"]
-
-
-class StoreLike(Protocol):
-    """What the flows need from :class:`ocsge_engine.store.Store`."""
-
-    def millesimes(self, territory: Any, layer: str = ...) -> list[Any]: ...  # noqa: D102
-
-    def polygons(self, territory: Any, millesime: Any, layer: str = ...,  # noqa: D102
-                 clip: bool = ..., columns: list[str] | None = ...) -> gpd.GeoDataFrame: ...
-
-
-def resolve_territory(territory: Any) -> Any:
-    """Return a territory object; a string id (``"commune:33005"``) goes to ``get_territory``."""
-    if isinstance(territory, str):
-        from ocsge_engine.territories import get_territory
-
-        return get_territory(territory)
-    return territory
 
 
 class _Layers:

@@ -50,7 +50,7 @@ from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
 from ocsge_engine import nomenclature as nom
-from ocsge_engine.flows.exchange import resolve_territory
+from ocsge_engine.territories import resolve_territory
 from ocsge_engine.flows.overlay import overlay_pieces
 from ocsge_engine.indicators.pair import Pair, check_years, load_pair
 from ocsge_engine.indicators.thresholds import BUILT_CS, OFFICIAL_THRESHOLDS, Thresholds

@@ -26,7 +26,7 @@ import numpy as np
 import pandas as pd
 
 from ocsge_engine.errors import MillesimeError, TerritoryNotFoundError
-from ocsge_engine.flows.exchange import resolve_territory
+from ocsge_engine.territories import resolve_territory
 from ocsge_engine.indicators.artif import Rule, Thresholds, flux_from_pair
 from ocsge_engine.indicators.pair import load_pair
 from ocsge_engine.indicators.population import per_inhabitant

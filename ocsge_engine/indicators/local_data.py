@@ -38,7 +38,7 @@ import pandas as pd
 import shapely
 
 from ocsge_engine.errors import LocalDataError, TerritoryNotFoundError
-from ocsge_engine.flows.exchange import resolve_territory
+from ocsge_engine.territories import resolve_territory
 from ocsge_engine.indicators.compare import COMPARISON_COLUMNS, commune_row
 from ocsge_engine.territories import commune_polygons, get_territory, population
 

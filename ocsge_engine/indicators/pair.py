@@ -28,7 +28,7 @@ import numpy.typing as npt
 import shapely
 
 from ocsge_engine.errors import MillesimeError, NotCoveredError
-from ocsge_engine.flows.exchange import resolve_territory
+from ocsge_engine.territories import resolve_territory
 from ocsge_engine.flows.levels import By
 from ocsge_engine.flows.matrix import (
     ExchangeMatrix,

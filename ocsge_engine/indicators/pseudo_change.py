@@ -339,7 +339,7 @@ def store_prediction_drafts(store: Any, territory: Any, prediction: gpd.GeoDataF
         GeometryError: the prediction has no CRS, or it does not overlap the territory's OCS GE.
     """
     from ocsge_engine.errors import GeometryError, MillesimeError
-    from ocsge_engine.flows.exchange import resolve_territory
+    from ocsge_engine.territories import resolve_territory
     from ocsge_engine.inference.compare import changed_areas
     from ocsge_engine.territories import Territory
 

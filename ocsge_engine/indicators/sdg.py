@@ -134,7 +134,7 @@ def territory_sdg(store: Any, territory: Any, year_from: int, year_to: int,
     Raises:
         MillesimeError: a millésime absent for the territory.
     """
-    from ocsge_engine.flows.exchange import resolve_territory
+    from ocsge_engine.territories import resolve_territory
     from ocsge_engine.indicators.artif import artificialisation
     from ocsge_engine.territories import population as insee_population
 

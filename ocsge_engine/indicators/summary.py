@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from ocsge_engine.errors import TerritoryNotFoundError
-from ocsge_engine.flows.exchange import resolve_territory
+from ocsge_engine.territories import resolve_territory
 from ocsge_engine.indicators.artif import (
     FluxResult,
     Rule,

@@ -32,7 +32,9 @@ import pandas as pd
 from shapely.geometry.base import BaseGeometry
 
 from ocsge_engine.errors import GeometryError, MillesimeError, TerritoryNotFoundError
-from ocsge_engine.flows.exchange import StoreLike, exchange_matrix, resolve_territory
+from ocsge_engine.flows.exchange import exchange_matrix
+from ocsge_engine.store.protocols import StoreLike
+from ocsge_engine.territories import resolve_territory
 from ocsge_engine.flows.levels import By, validate_by
 from ocsge_engine.flows.matrix import ExchangeMatrix
 from ocsge_engine.territories import Territory, commune_polygons, communes_table, get_territory

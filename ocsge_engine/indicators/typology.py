@@ -194,7 +194,7 @@ def territory_typology(store: Any, territory: Any, millesime: int,
         MillesimeError: the millésime is absent for the territory.
         TerritoryNotFoundError: unknown territory id.
     """
-    from ocsge_engine.flows.exchange import resolve_territory
+    from ocsge_engine.territories import resolve_territory
 
     options = options or TypologyOptions()
     resolved = resolve_territory(territory)

@@ -45,7 +45,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from ocsge_engine.flows.exchange import resolve_territory
+from ocsge_engine.territories import resolve_territory
 from ocsge_engine.flows.matrix import Transitions
 from ocsge_engine.indicators.artif import status
 from ocsge_engine.indicators.pair import Pair, load_pair

@@ -40,7 +40,7 @@ from shapely.geometry.base import BaseGeometry
 
 from ocsge_engine import fmt
 from ocsge_engine.errors import CrsError, EmptyInputError, GeometryError, SchemaError, StoreError
-from ocsge_engine.flows.exchange import resolve_territory
+from ocsge_engine.territories import resolve_territory
 from ocsge_engine.flows.overlay import overlay_pieces
 from ocsge_engine.indicators.artif import (
     OFFICIAL_METHOD,

@@ -101,7 +101,23 @@ def changes_from_overlay(before: gpd.GeoDataFrame, after: gpd.GeoDataFrame,
                             geometry="geometry", crs=before.crs)
 
 
-def stored_changes(store: Any, territory: Any, year_from: int, year_to: int) -> gpd.GeoDataFrame:
+def changed_only(before: gpd.GeoDataFrame, after: gpd.GeoDataFrame
+                 ) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
+    """Drop the polygons present in both millésimes with the same geometry and codes.
+
+    Polygons of one layer do not overlap, so such a polygon meets nothing in the other layer but
+    its twin (boundaries aside): the overlay of what is left yields the same change pieces, about
+    10× faster on the demo (most polygons are untouched).
+    """
+    i, j = identical_pairs(before.geometry.to_numpy(), after.geometry.to_numpy())
+    same = ((before["code_cs"].to_numpy()[i] == after["code_cs"].to_numpy()[j])
+            & (before["code_us"].to_numpy()[i] == after["code_us"].to_numpy()[j]))
+    return (before.drop(index=before.index[i[same]]), after.drop(index=after.index[j[same]]))
+
+
+def stored_changes(store: Any, territory: Any, year_from: int, year_to: int,
+                   layers: tuple[gpd.GeoDataFrame, gpd.GeoDataFrame] | None = None
+                   ) -> gpd.GeoDataFrame:
     """Change layer of a territory from the store: IGN's ``diff`` when stored, else an overlay.
 
     Args:
@@ -109,6 +125,7 @@ def stored_changes(store: Any, territory: Any, year_from: int, year_to: int) -> 
         territory: a territory object.
         year_from: first millésime.
         year_to: second millésime.
+        layers: the two OCCUPATION_SOL layers already read (``code_cs``, ``code_us``), if any.
 
     Returns:
         :data:`CHANGE_COLUMNS` and geometry (EPSG:2154), clipped to the territory.
@@ -117,5 +134,7 @@ def stored_changes(store: Any, territory: Any, year_from: int, year_to: int) -> 
         return changes_from_diff(store.polygons(territory, (year_from, year_to), layer="diff"))
     except MillesimeError:
         cols = ["code_cs", "code_us"]
-        return changes_from_overlay(store.polygons(territory, year_from, columns=cols),
-                                    store.polygons(territory, year_to, columns=cols))
+        if layers is None:
+            layers = (store.polygons(territory, year_from, columns=cols),
+                      store.polygons(territory, year_to, columns=cols))
+        return changes_from_overlay(*changed_only(*layers))

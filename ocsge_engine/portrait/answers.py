@@ -16,7 +16,7 @@ from typing import Any
 import pandas as pd
 
 from ocsge_engine.errors import OcsgeError
-from ocsge_engine.flows.exchange import resolve_territory
+from ocsge_engine.territories import resolve_territory
 from ocsge_engine.portrait.figure import Figure
 
 logger = logging.getLogger(__name__)

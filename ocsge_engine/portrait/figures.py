@@ -34,7 +34,7 @@ import numpy as np
 import pandas as pd
 
 from ocsge_engine.errors import TerritoryNotFoundError
-from ocsge_engine.flows.exchange import resolve_territory
+from ocsge_engine.territories import resolve_territory
 from ocsge_engine.indicators.artif import FluxResult, artificialisation, flux_from_pair
 from ocsge_engine.indicators.pair import Pair, load_pair
 from ocsge_engine.indicators.population import PerInhabitant, per_inhabitant

@@ -132,7 +132,7 @@ def build_bundle(store: Any, territory: Any, year_from: int, year_to: int,
         ProcessTableError: an invalid process table.
         ExportError, ReportError: images or PDF could not be rendered.
     """
-    from ocsge_engine.flows.exchange import resolve_territory
+    from ocsge_engine.territories import resolve_territory
 
     options = options or BundleOptions()
     report = progress or (lambda fraction, message: None)
@@ -275,7 +275,8 @@ def _sorted(table: pd.DataFrame) -> pd.DataFrame:
 
 
 def _changes_gpkg(store: Any, territory: Any, year_from: int, year_to: int) -> bytes:
-    from ocsge_engine.io.gpkg import gpkg_bytes, territory_layers
+    from ocsge_engine.io.gpkg import gpkg_bytes
+    from ocsge_engine.report.layers import territory_layers
 
     layers = territory_layers(store, territory, year_from, year_to)
     name = f"changements_{year_from}_{year_to}"

@@ -13,12 +13,13 @@ Functions here take an open DuckDB connection; opening, locking and transactions
 from __future__ import annotations
 
 import logging
-import re
 from dataclasses import asdict, dataclass
 from datetime import datetime
 
 import duckdb
 import pandas as pd
+
+from ocsge_engine.territories import normalize_departement  # re-exported (store API)
 
 logger = logging.getLogger(__name__)
 
@@ -36,7 +37,6 @@ CREATE TABLE IF NOT EXISTS catalog (
     PRIMARY KEY (layer, departement, millesime)
 );
 """
-_DEP_RE = re.compile(r"^(?:\d{1,3}|2[AB])$", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -54,26 +54,6 @@ class PartitionInfo:
     synthetic: bool
     note: str
     ingested_at: datetime
-
-
-def normalize_departement(code: object) -> str:
-    """Return the canonical département code: ``"33"``, ``"01"``, ``"2A"``, ``"971"``.
-
-    >>> normalize_departement(1), normalize_departement("D033"), normalize_departement("2a")
-    ('01', '33', '2A')
-
-    Raises:
-        ValueError: not a département code.
-    """
-    text = str(code).strip().upper()
-    if text.startswith("D") and len(text) > 1:
-        text = text[1:]
-    if not _DEP_RE.match(text):
-        raise ValueError(f"not a departement code: {code!r}")
-    if text.isdigit():
-        number = int(text)
-        text = f"{number:02d}" if number < 100 else f"{number:03d}"
-    return text
 
 
 def ensure_schema(con: duckdb.DuckDBPyConnection, version: int) -> None:

@@ -18,7 +18,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 import duckdb
 import duckdb_extension_spatial
@@ -34,6 +34,7 @@ from ocsge_engine.errors import CrsError, MillesimeError, StoreError
 from ocsge_engine.io.atomic import atomic_path
 from ocsge_engine.store import catalog as cat
 from ocsge_engine.store.catalog import PartitionInfo
+from ocsge_engine.store.protocols import TerritoryLike
 from ocsge_engine.store.parquet import (
     DIFF_LAYERS, clip_polygons, conform, millesime_key, partition_path, read_partition,
     write_partition,
@@ -47,16 +48,6 @@ METROPOLE_EPSG = 2154
 COMPLETE_SHARE = 0.999
 _TABLE_RE = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
 _CONNECT_RETRIES = 20
-
-
-class TerritoryLike(Protocol):
-    """What the store needs from a territory (duck-typed ``territories.Territory``)."""
-
-    @property
-    def geometry(self) -> BaseGeometry: ...  # noqa: D102
-
-    @property
-    def departements(self) -> tuple[str, ...]: ...  # noqa: D102
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,7 @@ import pytest
 
 from ocsge_engine.errors import MillesimeError
 from ocsge_engine.flows import exchange_matrix
-from ocsge_engine.io.gpkg import export_territory_layers
+from ocsge_engine.report.layers import export_territory_layers
 from ocsge_engine.store import Store
 from ocsge_engine.territories import get_territory
 
