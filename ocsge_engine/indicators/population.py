@@ -13,7 +13,8 @@ Ratios (m² per inhabitant):
 * ``artif_m2_per_inhabitant = stock_to_ha × 10,000 / population(stock year)``;
 * ``net_m2_per_new_inhabitant = (net_ha × 10,000 / years of the millésime pair)
   / (Δpopulation / years of the population pair)``: an annualised ratio (both rates per year),
-  ``None`` when the population did not grow.
+  ``None`` when the population did not grow or when the net artificialisation is not positive
+  (a negative « m² artificialisés par nouvel habitant » has no meaning: « — » with the reason).
 """
 
 from __future__ import annotations
@@ -116,7 +117,8 @@ def per_inhabitant(stock_to_ha: float, net_ha: float, year_from: int, year_to: i
         return PerInhabitant(None, None, basis)
     stock = stock_to_ha * 1e4 / basis.stock_population
     per_new = None
-    if basis.change_years is not None and basis.change is not None and basis.change > 0:
+    if (basis.change_years is not None and basis.change is not None and basis.change > 0
+            and net_ha > 0):
         span = basis.change_years[1] - basis.change_years[0]
         per_new = (net_ha * 1e4 / (year_to - year_from)) / (basis.change / span)
     return PerInhabitant(stock, per_new, basis)

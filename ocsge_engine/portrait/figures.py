@@ -422,7 +422,7 @@ def _build_figures(territory: Any, year_from: int, year_to: int, share: float, p
                f"Surface dont la couverture ou l'usage a changé {period} (tous changements)",
                "area of overlay pieces whose CS or US code changed", **ocs))
     add(_per_inhabitant_stock(ratios, partial, share, prov, year_to))
-    add(_per_new_inhabitant(ratios, partial, share, prov, years, pop))
+    add(_per_new_inhabitant(ratios, partial, share, prov, years, pop, artif.net_ha))
     return out
 
 
@@ -452,7 +452,7 @@ def _per_inhabitant_stock(ratios: PerInhabitant, partial: bool, share: float,
 
 
 def _per_new_inhabitant(ratios: PerInhabitant, partial: bool, share: float, prov: Provenance,
-                        years: tuple[int, int], pop: dict[int, int]) -> Figure:
+                        years: tuple[int, int], pop: dict[int, int], net_ha: float) -> Figure:
     value, missing = ratios.net_m2_per_new_inhabitant, None
     basis = ratios.basis
     if partial:
@@ -460,6 +460,8 @@ def _per_new_inhabitant(ratios: PerInhabitant, partial: bool, share: float, prov
                                 "non calculé")
     elif basis is None:
         missing = "population inconnue pour ce territoire"
+    elif value is None and net_ha <= 0 and basis.change:
+        missing = "artificialisation nette nulle ou négative : ratio sans objet"
     elif value is None:
         missing = (f"la population n'a pas augmenté ({basis.change_years[0]}–"
                    f"{basis.change_years[1]}) : ratio sans objet" if basis.change_years

@@ -42,3 +42,10 @@ def test_no_growth_or_no_series() -> None:
     empty = per_inhabitant(10.0, 3.0, 2019, 2023, {})
     assert empty.artif_m2_per_inhabitant is None and empty.basis is None
     assert population_basis({2019: 5}, 2015, 2018).change_years is None
+
+
+def test_negative_net_gives_no_ratio_per_new_inhabitant() -> None:
+    # population grew by 100 but 0.5 ha were de-artificialised: « — », not −50 m²/hab
+    result = per_inhabitant(10.0, -0.5, 2019, 2023, {2019: 1000, 2023: 1100})
+    assert result.net_m2_per_new_inhabitant is None
+    assert result.artif_m2_per_inhabitant == pytest.approx(100_000 / 1100)
