@@ -331,21 +331,23 @@ def load_checkpoint(card: ModelCard | Path | str, weights: Path | str | None = N
         raise CheckpointError(f"{path} has sha256 {digest}, card {card.name} expects {card.sha256}",
                               f"Le fichier de poids {path.name} ne correspond pas à la fiche du modèle "
                               "(empreinte SHA-256 différente) : fichier corrompu ou mauvais modèle.")
-    source = "card" if card.sha256 else _trust_on_first_use(card, path, digest)
+    source = "card" if card.sha256 else _check_recorded(card, path, digest)
     state = _read_state_dict(path)
     model = ResNetUnet(card.spec)
     _check_shapes(model, state, path)
     model.load_state_dict(state, strict=True)
     model.eval()
+    if source == "first_use":  # only a file that loaded is recorded
+        _record_sha256(card, path, digest)
     logger.info("loaded %s from %s (sha256 %s)", card.name, path, digest[:12])
     return LoadedModel(card=card, model=model, sha256=digest, verified=source == "card", sha256_source=source)
 
 
-def _trust_on_first_use(card: ModelCard, path: Path, digest: str) -> str:
-    """Check ``digest`` against the sidecar ``<weights>.sha256``, or record it there.
+def _check_recorded(card: ModelCard, path: Path, digest: str) -> str:
+    """Check ``digest`` against the sidecar ``<weights>.sha256`` recorded at first use.
 
     Returns:
-        ``"recorded"`` when the sidecar matched, ``"first_use"`` when it was just written.
+        ``"recorded"`` when the sidecar matched, ``"first_use"`` when there is none yet.
 
     Raises:
         CheckpointError: the sidecar records another hash (the file changed since first use).
@@ -361,6 +363,12 @@ def _trust_on_first_use(card: ModelCard, path: Path, digest: str) -> str:
         logger.warning("model card %s has no sha256; %s matches the hash recorded at first use (unverified)",
                        card.name, path.name)
         return "recorded"
+    return "first_use"
+
+
+def _record_sha256(card: ModelCard, path: Path, digest: str) -> None:
+    """Write ``<weights>.sha256`` (temp then rename); a read-only folder only logs a warning."""
+    sidecar = path.with_name(path.name + ".sha256")
     try:
         tmp = sidecar.with_name(sidecar.name + ".tmp")
         tmp.write_text(f"{digest}  {path.name}\n", encoding="utf-8")
@@ -369,7 +377,6 @@ def _trust_on_first_use(card: ModelCard, path: Path, digest: str) -> str:
         logger.warning("cannot record sha256 of %s: %s", path, err)
     logger.warning("model card %s records no sha256; recorded %s of %s at first use (unverified)",
                    card.name, digest, path.name)
-    return "first_use"
 
 
 def allow_test_models(explicit: bool = False) -> bool:

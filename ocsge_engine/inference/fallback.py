@@ -14,7 +14,8 @@ coarsest OCS GE code that is true:
   NIR absorbed (``nir < 0.6 × brightness``), ``ndvi <`` :data:`NDVI_WATER`, blue dominant
   (``blue >= red + 20``) and **not shadow**. Shadow is local darkness: a pixel darker than
   :data:`SHADOW_RATIO` × the mean brightness of its 31 × 31 px neighbourhood (6 m at 20 cm), or
-  darker than :data:`SHADOW_ABS`. Without NIR no water is reported (shadow, dark roofs and water
+  darker than :data:`SHADOW_ABS`. The water mask is then opened with a 3 × 3 px square
+  (isolated pixels are not water). Without NIR no water is reported (shadow, dark roofs and water
   are not separable in the visible);
 * ``non végétal`` → CS1 (Sans végétation): everything else (roofs, roads, gravel, bare soil,
   shadow that is not vegetated).
@@ -106,6 +107,8 @@ def classify_rules(bands: npt.NDArray[np.generic], has_nir: bool = True) -> npt.
         ndvi = np.divide(nir - red, total, out=np.zeros_like(total), where=total > 0)
         water = ((nir < NIR_WATER_RATIO * brightness) & (ndvi < NDVI_WATER)
                  & (blue >= red + BLUE_WATER_EXCESS) & ~shadow_mask(brightness))
+        # open with a 3 × 3 px (0.6 m) square: isolated pixels (a car, a glint) are not water
+        water = ndimage.binary_opening(water, structure=np.ones([1] * (water.ndim - 2) + [3, 3], bool))
         out[water] = WATER
         out[ndvi >= NDVI_VEGETATION] = VEGETATION
     else:
