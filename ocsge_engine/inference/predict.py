@@ -75,6 +75,7 @@ Device = Literal["auto", "cpu", "cuda", "mps"]
 Precision = Literal["auto", "fp32", "bf16"]
 NODATA = 255
 CPU_BF16_FLAGS = ("amx_bf16", "avx512_bf16")
+CPUINFO = Path("/proc/cpuinfo")
 CONFIDENT = 80  # "confident" pixels: max softmax probability > 0.8 (confidence COG stores 0-100 %)
 
 
@@ -198,13 +199,13 @@ def select_device(device: Device = "auto") -> str:
     return "cpu"
 
 
-def cpu_bf16_support(cpuinfo: Path | str = "/proc/cpuinfo") -> bool:
+def cpu_bf16_support(cpuinfo: Path | str | None = None) -> bool:
     """Whether the CPU runs bfloat16 natively (AMX-BF16 or AVX512-BF16 in ``/proc/cpuinfo`` flags).
 
     Returns ``False`` when the file is missing (non-Linux): bf16 is then never chosen by ``auto``.
     """
     try:
-        text = Path(cpuinfo).read_text(encoding="utf-8", errors="replace")
+        text = Path(cpuinfo or CPUINFO).read_text(encoding="utf-8", errors="replace")
     except OSError:
         return False
     flags: set[str] = set()
@@ -214,7 +215,7 @@ def cpu_bf16_support(cpuinfo: Path | str = "/proc/cpuinfo") -> bool:
     return any(f in flags for f in CPU_BF16_FLAGS)
 
 
-def resolve_precision(requested: Precision, device: str, cpuinfo: Path | str = "/proc/cpuinfo"
+def resolve_precision(requested: Precision, device: str, cpuinfo: Path | str | None = None
                       ) -> tuple[str, list[tuple[str, str]]]:
     """Precision actually used for ``requested`` on ``device``, and the notes to show (en, fr).
 
