@@ -309,6 +309,41 @@ def predict_summary_lines(result: object) -> list[str]:
     return lines
 
 
+def _parser_evaluate(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    p = sub.add_parser("evaluate", help="compare a prediction with OCS GE on its grid: IoU, accuracy, confusion")
+    p.add_argument("--prediction", required=True, type=Path, help="classes.tif written by predict")
+    _add_store(p)
+    _add_territory(p)
+    p.add_argument("--year", required=True, type=int, help="OCS GE millésime to compare with")
+    p.add_argument("--out", type=Path, default=None,
+                   help="confusion matrix CSV (default: confusion_<year>.csv next to the prediction)")
+    p.set_defaults(handler=cmd_evaluate)
+
+
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    """Print per-class IoU, overall accuracy and the confusion matrix; write the matrix as CSV."""
+    from ocsge_engine.flows.exchange import resolve_territory
+    from ocsge_engine.inference.evaluate import evaluate_on_store
+    from ocsge_engine.io.atomic import atomic_write_bytes
+    from ocsge_engine.store import Store
+
+    store = Store.open(_store_dir(args))
+    territory = resolve_territory(args.territory)
+    evaluation = evaluate_on_store(args.prediction, store, territory, args.year)
+    out = args.out or args.prediction.with_name(f"confusion_{args.year}.csv")
+    atomic_write_bytes(out, evaluation.confusion_csv().encode("utf-8"))
+    ha = evaluation.pixel_m2 / 1e4
+    print(f"prediction: {evaluation.model} ({evaluation.method}) vs OCS GE {args.year} of {territory.id}")
+    print(f"evaluated: {evaluation.evaluated_px} px ({evaluation.evaluated_px * ha:.4f} ha); "
+          f"unmapped OCS GE codes: {evaluation.unmapped_px} px; without OCS GE: {evaluation.uncovered_px} px")
+    print(f"overall accuracy: {evaluation.overall_accuracy:.4f}")
+    print(evaluation.per_class.to_string(index=False, float_format=lambda v: f"{v:.4f}"))
+    print("confusion (rows: OCS GE, columns: prediction, pixels):")
+    print(evaluation.confusion.to_string())
+    print(f"confusion matrix: {out}")
+    return 0
+
+
 # --- indicators ---------------------------------------------------------------------------------
 
 def _parser_indicators(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -474,7 +509,7 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 PARSERS: list[Callable[[argparse._SubParsersAction], None]] = [  # type: ignore[type-arg]
     _parser_ingest, _parser_download, _parser_demo, _parser_flows,
-    _parser_predict, _parser_indicators, _parser_batch, _parser_report,
+    _parser_predict, _parser_evaluate, _parser_indicators, _parser_batch, _parser_report,
 ]
 
 
