@@ -192,3 +192,22 @@ def test_stats_only_without_vectorising(montpellier: dict[str, Path], tmp_path: 
     assert res.polygons.empty and res.n_windows == 16  # ceil(252 / 64)² windows
     assert res.stats["pixels"].sum() == 252 * 252
     assert set(res.timings_s) == {"setup", "inference", "postprocess"}
+
+
+def test_fallback_las_vegas_dark_roofs_are_not_water(tmp_path: Path) -> None:
+    """Real WorldView-3 RGB + NIR crop (SpaceNet Las Vegas, 413 × 426 px, 0.27 m; copied from
+    shared/data/imagery to data/samples/spacenet_vegas_rgbn, see its SOURCE.md).
+
+    The former rule (NDVI < -0.05 and NIR < 60) called 11.3 % of it water: dark roofs and asphalt.
+    Now the only water is one region, the swimming pool of the house right of centre (located by
+    eye on the RGB image: rows 110-160, columns 260-320), 647 px.
+    """
+    folder = Path(__file__).resolve().parents[2] / "data" / "samples" / "spacenet_vegas_rgbn"
+    stem = "SpaceNet_AOI_2_Las_Vegas-056155973080_01_P001-WV03-"
+    res = predict_image(folder / f"{stem}RGB.tif", out_dir=tmp_path, nir_path=folder / f"{stem}N.tif",
+                        settings=PredictSettings(min_area_m2=0))
+    with rasterio.open(res.classes_path) as ds:
+        classes = ds.read(1)
+    rows, cols = np.nonzero(classes == WATER)
+    assert 400 < len(rows) < 1000
+    assert rows.min() >= 110 and rows.max() <= 160 and cols.min() >= 260 and cols.max() <= 320
