@@ -53,7 +53,6 @@ from shapely.geometry import box
 from shapely.geometry.base import BaseGeometry
 
 from ocsge_engine.errors import GeometryError, ImageryError
-from ocsge_engine.errors import CheckpointError
 from ocsge_engine.inference.checkpoints import (
     LoadedModel,
     ModelCard,

@@ -15,9 +15,9 @@ from shapely.geometry import box
 
 from ocsge_engine.cli import main
 from ocsge_engine.errors import ImageryError
+from ocsge_engine.inference.checkpoints import card_summary, load_model_card
 from ocsge_engine.inference.evaluate import evaluate_prediction, map_reference_code
 from ocsge_engine.inference.fallback import FALLBACK_CARD
-from ocsge_engine.inference.checkpoints import card_summary, load_model_card
 
 X0, Y0 = 700000.0, 6600004.0
 RULES_TABLE = card_summary(FALLBACK_CARD)["class_table"]  # 0 CS2, 1 CS1.2.2, 2 CS1
