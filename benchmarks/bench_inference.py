@@ -14,6 +14,13 @@ Modes:
   identity-like rule (class = red ≥ 128), on CUDA a 1×1 convolution (5 → 19) through the real
   :class:`ModelPredictor` (uint8 host→device copy from pinned memory, normalisation, softmax,
   argmax, uint8 back). Its windows/s is the ceiling the pipeline allows the model;
+* ``precision``: the product's :class:`ModelPredictor` (normalisation, softmax, argmax,
+  confidence) with the seeded R34 on real imagery (the Montpellier tile, mirrored to 512² and
+  shifted for each patch), batch 1, in ``fp32``, ``fp32`` + channels_last and ``bf16`` (autocast +
+  channels_last), each in a fresh process (its own peak RSS): patches/s, RSS, argmax agreement
+  with fp32, CPU seconds per patch (what a busy machine cannot hide), and the time for 1 km² at
+  20 cm (400 windows of 512 px with a 128 px margin). bf16
+  runs even where the CPU lacks AMX/AVX512-BF16 (``native_bf16: false``: emulated, slower);
 * ``seams``: fits the R34 for a few steps to the rule-based map of the real Montpellier tile
   (so its predictions are local, as a trained model's), then compares a 512/128 tiled prediction
   of a 3×3 mirrored mosaic with a one-shot prediction: agreement and seam edge rates.
@@ -24,6 +31,7 @@ Usage::
     .venv/bin/python benchmarks/bench_inference.py --device cuda      # same on GPU (AMP, batch 32)
     .venv/bin/python benchmarks/bench_inference.py --mode seams
     .venv/bin/python benchmarks/bench_inference.py --mode null --sides 4096,8192   # pipeline only, CPU
+    .venv/bin/python benchmarks/bench_inference.py --mode precision --patches 24   # fp32 vs bf16, CPU
     # GPU check, one command (< 5 min on an H100):
     python benchmarks/bench_inference.py --mode patches,end-to-end,null --device cuda --batch 32 \
         --threads 16 --sides 4096,8192,12288
@@ -88,6 +96,72 @@ def bench_patches(device: str, batch: int, n_batches: int, threads: int) -> dict
     if device == "cuda":
         result["peak_gpu_mb"] = round(torch.cuda.max_memory_allocated() / 2**20, 1)
     return result
+
+
+WINDOWS_PER_KM2 = 400  # ceil(5000 / 256)² windows of 512 px, margin 128, for 1 km² at 20 cm
+
+
+def _montpellier_patches(n: int) -> np.ndarray:
+    """``n`` 512² 5-band uint8 patches of the real tile (R, G, B, NIR, zero height), shifted."""
+    import rasterio
+
+    folder = REPO.parent / "shared" / "data" / "ortho_montpellier_20cm"
+    if not folder.exists():
+        folder = Path("/work/shared/data/ortho_montpellier_20cm")
+    with rasterio.open(folder / "test_data_rgb.tif") as rgb, rasterio.open(folder / "test_data_irc.tif") as irc:
+        tile = np.concatenate([rgb.read(), irc.read(1)[None], np.zeros((1, 252, 252), np.uint8)])
+    big = np.pad(tile, ((0, 0), (260, 260), (260, 260)), mode="symmetric")
+    return np.stack([big[:, (17 * i) % 260:(17 * i) % 260 + 512, (29 * i) % 260:(29 * i) % 260 + 512]
+                     for i in range(n)])
+
+
+def _precision_child(args: tuple[str, int, int]) -> dict[str, object]:
+    """One precision in a fresh process: warm-up, then ``n`` patches one at a time."""
+    variant, n, threads = args
+    torch.set_num_threads(threads)
+    from ocsge_engine.inference.checkpoints import LoadedModel, load_model_card
+    from ocsge_engine.inference.predict import ModelPredictor, cpu_bf16_support
+
+    card = load_model_card(REPO / "data" / "models" / "flair_inc_rgbie_15cl_resnet34_unet.yaml")
+    model = seeded_model(RESNET34_SPEC, seed=0)
+    predictor = ModelPredictor(LoadedModel(card, model, "seeded", False), "cpu",
+                               "bf16" if variant == "bf16" else "fp32")
+    if variant == "fp32_channels_last":
+        model.to(memory_format=torch.channels_last)
+    patches = _montpellier_patches(n)
+    predictor(patches[:1])  # warm-up (oneDNN primitive creation)
+    classes = np.empty((n, 512, 512), np.uint8)
+    t0, c0 = time.perf_counter(), time.process_time()
+    for i in range(n):
+        batch = patches[i:i + 1]
+        if variant == "fp32_channels_last":
+            x = torch.from_numpy(batch).float().contiguous(memory_format=torch.channels_last)
+            classes[i] = predictor(x)[0][0]
+        else:
+            classes[i] = predictor(batch)[0][0]
+    elapsed, cpu = time.perf_counter() - t0, time.process_time() - c0
+    rate = n / elapsed
+    return {"variant": variant, "patches": n, "seconds": round(elapsed, 2), "patches_per_s": round(rate, 3),
+            "cpu_s_per_patch": round(cpu / n, 2),
+            "peak_rss_mb": round(_peak_rss_mb(), 1), "native_bf16": cpu_bf16_support(),
+            "km2_at_20cm_s": round(WINDOWS_PER_KM2 / rate, 1), "classes": classes}
+
+
+def bench_precision(n: int, threads: int, variants: list[str]) -> dict[str, object]:
+    """fp32 vs bf16 on the seeded R34: speed, RSS, argmax agreement with fp32."""
+    ctx = mp.get_context("spawn")
+    runs = []
+    for variant in variants:
+        with ctx.Pool(1) as pool:
+            runs.append(pool.map(_precision_child, [(variant, n, threads)])[0])
+        print(json.dumps({k: v for k, v in runs[-1].items() if k != "classes"}), file=sys.stderr, flush=True)
+    reference = runs[0]["classes"]
+    for run in runs:
+        run["agreement_with_fp32"] = round(float((run.pop("classes") == reference).mean()), 5)
+    with open("/proc/cpuinfo", encoding="utf-8") as fh:
+        model_name = next((line.split(":", 1)[1].strip() for line in fh if line.startswith("model name")), "")
+    load = Path("/proc/loadavg").read_text().split()[:3] if Path("/proc/loadavg").exists() else []
+    return {"mode": "precision", "cpu": model_name, "loadavg_after": load, "threads": threads, "runs": runs}
 
 
 def _synthetic_image(path: Path, side: int, seed: int = 0) -> None:
@@ -253,13 +327,16 @@ def main() -> None:
                         help="end-to-end with a trivial predictor instead of the R34 (same as --mode null)")
     parser.add_argument("--readers", type=int, default=0, help="reader threads (0 = auto)")
     parser.add_argument("--steps", type=int, default=60, help="training steps of the seams mode")
+    parser.add_argument("--patches", type=int, default=24, help="patches per variant of the precision mode")
+    parser.add_argument("--variants", default="fp32,fp32_channels_last,bf16",
+                        help="precision mode variants (the first is the agreement reference)")
     args = parser.parse_args()
     modes = set(args.mode.split(","))
     if "all" in modes:
         modes |= {"patches", "end-to-end"}
     if args.null_model and "end-to-end" in modes:
         modes = (modes - {"end-to-end"}) | {"null"}
-    unknown = modes - {"all", "patches", "end-to-end", "null", "seams"}
+    unknown = modes - {"all", "patches", "end-to-end", "null", "seams", "precision"}
     if unknown:
         parser.error(f"unknown mode(s) {sorted(unknown)}")
     gpu = args.device != "cpu"
@@ -279,6 +356,8 @@ def main() -> None:
                                         args.readers))
     if "seams" in modes:
         results.append(bench_seams(args.threads, args.steps))
+    if "precision" in modes:
+        results.append(bench_precision(args.patches, args.threads, args.variants.split(",")))
     report["results"] = results
     print(json.dumps(report, indent=2))
 

@@ -11,6 +11,7 @@ import logging
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 from ocsge_engine.config import get_settings
 from ocsge_engine.errors import OcsgeError
@@ -242,11 +243,17 @@ def _parser_predict(sub: argparse._SubParsersAction) -> None:  # type: ignore[ty
     p.add_argument("--territory", default=None,
                    help="bbox:XMIN,YMIN,XMAX,YMAX[,EPSG], polygon:FILE, commune:INSEE… (default: whole image)")
     p.add_argument("--checkpoint", default=None,
-                   help="model card (.yaml), card name in data/models or weights file; none = rule-based fallback")
+                   help="model card (.yaml), card name in data/models, weights file, or 'auto' (best installed "
+                        "card for the image's bands); none = rule-based fallback (coarse map)")
     p.add_argument("--out", required=True, type=Path, help="output folder")
     p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda", "mps"])
     p.add_argument("--batch-size", type=int, default=4)
-    p.add_argument("--confidence", action="store_true", help="also write the confidence COG")
+    p.add_argument("--confidence", action="store_true", help="(default for models) write the confidence COG")
+    p.add_argument("--no-confidence", action="store_true", help="do not write the confidence COG")
+    p.add_argument("--precision", default="auto", choices=["auto", "fp32", "bf16"],
+                   help="CPU: bf16 needs AMX/AVX512-BF16 (else fp32, said); auto = bf16 when available")
+    p.add_argument("--allow-test-model", action="store_true",
+                   help="run a test-only card (random weights, e.g. tiny_test_unet)")
     p.add_argument("--min-area", type=float, default=10.0, help="minimum polygon area in m² (sieve)")
     p.add_argument("--crs", default=None, help="CRS to assume when the image has none (e.g. EPSG:2154)")
     p.set_defaults(handler=cmd_predict)
@@ -256,8 +263,9 @@ def cmd_predict(args: argparse.Namespace) -> int:
     """Predict, write the COG/GeoPackage/CSV into --out and print a summary with class stats."""
     from ocsge_engine.inference.predict import PredictSettings, predict_image, resolve_territory
 
-    settings = PredictSettings(batch_size=args.batch_size, device=args.device, confidence=args.confidence,
-                               min_area_m2=args.min_area)
+    settings = PredictSettings(batch_size=args.batch_size, device=args.device, confidence=not args.no_confidence,
+                               min_area_m2=args.min_area, precision=args.precision,
+                               allow_test_model=args.allow_test_model)
     territory = resolve_territory(args.territory)
     if args.wms:
         from ocsge_engine.inference.wms import fetch_territory_orthophoto
@@ -272,10 +280,67 @@ def cmd_predict(args: argparse.Namespace) -> int:
                            elevation_path=args.elevation, crs=args.crs, settings=settings)
     print(f"method: {result.method} ({result.model_name}) on {result.device}, {result.n_windows} windows, "
           f"{result.elapsed_s:.1f} s")
-    for note in result.notes:
-        print(f"note: {note}")
+    for line in predict_summary_lines(result):
+        print(line)
     print(f"classes: {result.classes_path}\npolygons: {result.polygons_path} ({len(result.polygons)})")
-    print(result.stats.to_string(index=False))
+    if result.confidence_path is not None:
+        print(f"confidence: {result.confidence_path}")
+    print(result.stats.drop(columns=["label_fr"], errors="ignore").to_string(index=False))
+    return 0
+
+
+def predict_summary_lines(result: object) -> list[str]:
+    """What ran, in French: label, model card, precision, confidence summary, notes."""
+    from ocsge_engine.inference.predict import confidence_text
+
+    r: Any = result
+    card = r.card
+    lines = [f"résultat : {r.label_fr}"]
+    if r.method == "model":
+        sha = card.get("sha256") or ""
+        check = {"card": "vérifiée (fiche)", "recorded": "identique à la première utilisation, non vérifiée",
+                 "first_use": "enregistrée à la première utilisation, non vérifiée"}.get(card.get("sha256_source"), "")
+        lines.append(f"modèle : {card['name']} ; bandes : {', '.join(card['bands'])} ; "
+                     f"{card['n_classes']} classes ; licence : {card['licence']}")
+        lines.append(f"poids : SHA-256 {sha[:16]}… {check} ; précision de calcul : {r.precision}")
+        lines.append(f"confiance : {confidence_text(r.confidence_share)}")
+    for note in r.notes_fr:
+        lines.append(f"note : {note}")
+    return lines
+
+
+def _parser_evaluate(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    p = sub.add_parser("evaluate", help="compare a prediction with OCS GE on its grid: IoU, accuracy, confusion")
+    p.add_argument("--prediction", required=True, type=Path, help="classes.tif written by predict")
+    _add_store(p)
+    _add_territory(p)
+    p.add_argument("--year", required=True, type=int, help="OCS GE millésime to compare with")
+    p.add_argument("--out", type=Path, default=None,
+                   help="confusion matrix CSV (default: confusion_<year>.csv next to the prediction)")
+    p.set_defaults(handler=cmd_evaluate)
+
+
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    """Print per-class IoU, overall accuracy and the confusion matrix; write the matrix as CSV."""
+    from ocsge_engine.flows.exchange import resolve_territory
+    from ocsge_engine.inference.evaluate import evaluate_on_store
+    from ocsge_engine.io.atomic import atomic_write_bytes
+    from ocsge_engine.store import Store
+
+    store = Store.open(_store_dir(args))
+    territory = resolve_territory(args.territory)
+    evaluation = evaluate_on_store(args.prediction, store, territory, args.year)
+    out = args.out or args.prediction.with_name(f"confusion_{args.year}.csv")
+    atomic_write_bytes(out, evaluation.confusion_csv().encode("utf-8"))
+    ha = evaluation.pixel_m2 / 1e4
+    print(f"prediction: {evaluation.model} ({evaluation.method}) vs OCS GE {args.year} of {territory.id}")
+    print(f"evaluated: {evaluation.evaluated_px} px ({evaluation.evaluated_px * ha:.4f} ha); "
+          f"unmapped OCS GE codes: {evaluation.unmapped_px} px; without OCS GE: {evaluation.uncovered_px} px")
+    print(f"overall accuracy: {evaluation.overall_accuracy:.4f}")
+    print(evaluation.per_class.to_string(index=False, float_format=lambda v: f"{v:.4f}"))
+    print("confusion (rows: OCS GE, columns: prediction, pixels):")
+    print(evaluation.confusion.to_string())
+    print(f"confusion matrix: {out}")
     return 0
 
 
@@ -492,7 +557,7 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 PARSERS: list[Callable[[argparse._SubParsersAction], None]] = [  # type: ignore[type-arg]
     _parser_ingest, _parser_download, _parser_demo, _parser_flows,
-    _parser_predict, _parser_indicators, _parser_batch, _parser_report,
+    _parser_predict, _parser_evaluate, _parser_indicators, _parser_batch, _parser_report,
     _parser_ingest_conso, _parser_ingest_zonage,
 ]
 

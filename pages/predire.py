@@ -4,6 +4,10 @@ the IGN orthophoto of the chosen territory fetched online from the Géoplateform
 Thin page: the engine (:func:`ocsge_engine.inference.ondemand.predict_upload`) runs in a private
 temporary folder and returns every output in memory; the page keeps the result in the session
 only when the prediction succeeded (a bad upload shows a French error and keeps nothing).
+
+It says what ran (model card, bands, licence, SHA-256 check, precision, run notes), labels the
+rule-based map « carte grossière (règles) », shows a model's confidence, offers draft flags only
+for a verified model, and evaluates the result against the territory's OCS GE.
 """
 
 from __future__ import annotations
@@ -12,19 +16,24 @@ import geopandas as gpd
 import streamlit as st
 
 from ocsge_engine.charts.cross import prediction_bars
-from ocsge_engine.charts.style import class_label, fr_number
+from ocsge_engine.charts.style import fr_number
 from ocsge_engine.config import get_settings
 from ocsge_engine.flags import FlagStore
 from ocsge_engine.indicators.pseudo_change import store_prediction_drafts
+from ocsge_engine.fmt import percent
+from ocsge_engine.inference.imagery import bands_fr
 from ocsge_engine.inference.ondemand import (
     DEFAULT_MAX_MEGAPIXELS,
     ImageSource,
     PredictionBundle,
     available_models,
+    cover_label,
+    evaluate_bundle,
     predict_upload,
     sample_image,
     stats_by_cover,
 )
+from ocsge_engine.inference.predict import confidence_text
 from ocsge_engine.inference.wms import orthophoto_source
 from ocsge_engine.maps import light_polygons, territory_map
 from pages import _shared as shared
@@ -34,7 +43,10 @@ shared.ensure_frame()
 
 RESULT_KEY = "predire_result"
 FALLBACK = "__rules__"
-FALLBACK_LABEL = "Carte grossière par règles (NDVI, luminosité) — sans modèle"
+FALLBACK_LABEL = "Carte grossière (règles) : végétation, eau, non végétal — sans modèle"
+SHA_CHECK = {"card": "empreinte SHA-256 vérifiée (fiche du modèle)",
+             "recorded": "identique à la première utilisation, non vérifiée",
+             "first_use": "enregistrée à la première utilisation, non vérifiée"}
 SOURCES = {"sample": "Exemple : Montpellier, orthophoto IGN 20 cm (50 m × 50 m)",
            "upload": "Mon image (GeoTIFF)",
            "wms": "Orthophoto IGN en ligne (zone du territoire)"}
@@ -64,7 +76,7 @@ def _source() -> ImageSource | None:
                    f"{fr_number(DEFAULT_MAX_MEGAPIXELS, 0)} mégapixels (1 km² à 20 cm) : pour une "
                    "commune entière, dessinez plutôt une zone. Licence Ouverte Etalab 2.0.")
         return WMS_SOURCE
-    image = st.file_uploader("Image GeoTIFF (rouge, vert, bleu [, proche infrarouge])",
+    image = st.file_uploader("Image GeoTIFF (rouge, vert, bleu [, proche infrarouge [, hauteur]])",
                              type=["tif", "tiff"], key="predire_image")
     nir = st.file_uploader("Image infrarouge couleur (facultative, bande 1 = proche infrarouge)",
                            type=["tif", "tiff"], key="predire_nir")
@@ -111,24 +123,53 @@ def _run(source: ImageSource, area: str, checkpoint: str | None) -> None:
                                         bundle)
 
 
+def _what_ran(bundle: PredictionBundle) -> None:
+    """Model card, bands, licence, SHA-256 check, precision and the run notes, in French."""
+    card = bundle.card
+    with st.expander("Ce qui a tourné", expanded=True):
+        if bundle.method == "fallback_rules":
+            st.markdown(f"- Méthode : **{bundle.label_fr}** (règles spectrales, sans modèle)\n"
+                        f"- Bandes lues : {bands_fr(card.get('bands', []))}")
+        else:
+            sha = card.get("sha256") or ""
+            st.markdown(
+                f"- Modèle : **{card.get('name')}** ({card.get('source', '')})\n"
+                f"- Bandes : {bands_fr(card.get('bands', []))} ; {card.get('n_classes')} classes\n"
+                f"- Licence : {card.get('licence', '')}\n"
+                f"- Poids : SHA-256 `{sha[:16]}…`, {SHA_CHECK.get(card.get('sha256_source') or '', '')}\n"
+                f"- Précision de calcul : {bundle.precision}")
+        for note in bundle.notes_fr:
+            st.markdown(f"- Note : {note}")
+
+
 def _result(key: str, bundle: PredictionBundle) -> None:
     if bundle.method == "fallback_rules":
-        st.warning("Résultat : **carte grossière par règles (NDVI, luminosité)**, pas une "
-                   "prédiction de modèle. Sans hauteurs, arbres et pelouses sont confondus, "
-                   "toits et routes aussi.", icon="⚠️")
+        st.warning("Résultat : **carte grossière (règles)**, pas une prédiction de modèle. Elle ne "
+                   "distingue que la végétation, l'eau (avec proche infrarouge, hors ombres) et le "
+                   "non végétal : bâti, routes, sols nus, arbres et pelouses ne sont pas séparés.",
+                   icon="⚠️")
+    elif bundle.card.get("test_only"):
+        st.error(f"Résultat du modèle de test {bundle.model_name} : poids aléatoires, la carte ne "
+                 "veut rien dire.")
     else:
         st.success(f"Résultat du modèle {bundle.model_name}.")
+    _what_ran(bundle)
     st.caption(f"Zone prédite : {bundle.width_px} × {bundle.height_px} pixels.")
+    if bundle.method == "model":
+        st.caption(f"Confiance (probabilité de la classe retenue) : {confidence_text(bundle.confidence_share)}.")
     st.iframe(result_map_html(bundle, key), height=500)
     table = stats_by_cover(bundle.stats)
-    shown = table.assign(libelle=[class_label(c) for c in table["code_cs"]])
+    shown = table.assign(libelle=[cover_label(c, bundle.method) for c in table["code_cs"]])
     show_fig(prediction_bars(table), "prediction_surfaces", shown, key="predire_fig")
     st.dataframe(shown[["code_cs", "libelle", "area_ha", "share", "pixels"]], hide_index=True,
                  key="predire_table", column_config={
                      "code_cs": "Code", "libelle": "Couverture",
-                     "area_ha": st.column_config.NumberColumn("Surface (ha)", format="%.4f"),
+                     "area_ha": st.column_config.NumberColumn("Surface (ha)", format="%.2f"),
                      "share": st.column_config.NumberColumn("Part", format="percent"),
                      "pixels": st.column_config.NumberColumn("Pixels", format="localized")})
+    if bundle.confidence is not None:
+        st.download_button("Carte de confiance (COG)", bundle.confidence, "prediction_confiance.tif",
+                           mime="image/tiff", key="predire_conf", on_click="ignore")
     cols = st.columns(3)
     cols[0].download_button("Raster des classes (COG)", bundle.cog, "prediction_classes.tif",
                             mime="image/tiff", key="predire_cog", on_click="ignore")
@@ -138,17 +179,64 @@ def _result(key: str, bundle: PredictionBundle) -> None:
                             mime=MIME["csv"], key="predire_csv", on_click="ignore")
 
 
+def _evaluate(bundle: PredictionBundle) -> None:
+    """Per-class IoU, overall accuracy and confusion matrix against the territory's OCS GE."""
+    st.subheader("Évaluer avec l'OCS GE du territoire")
+    tid = shared.territory_id()
+    years = shared.run_safely(shared.cached_millesimes, tid) or []
+    if not years:
+        st.caption("Aucun millésime OCS GE n'est disponible pour le territoire choisi.")
+        return
+    st.caption("L'OCS GE du territoire est rastérisée sur la grille de la prédiction ; ses codes sont "
+               "ramenés aux classes du modèle (table FLAIR → OCS GE), ceux sans équivalent sont "
+               "écartés. Les deux produits diffèrent par nature (date, unité minimale) : c'est un "
+               "ordre de grandeur, pas une validation.")
+    year = st.selectbox("Millésime OCS GE", list(years)[::-1], key="predire_eval_year")
+    if not st.button("Évaluer", key="predire_eval"):
+        return
+    territory = shared.run_safely(shared.cached_territory, tid)
+    evaluation = territory and shared.run_safely(evaluate_bundle, bundle, shared.get_store(),
+                                                 territory, int(year))
+    if not evaluation:
+        return
+    if evaluation.evaluated_px == 0:
+        st.info("La prédiction ne recoupe aucun polygone OCS GE comparable de ce territoire.")
+        return
+    ha = evaluation.pixel_m2 / 1e4
+    st.metric("Exactitude globale", percent(evaluation.overall_accuracy))
+    st.caption(f"{fr_number(evaluation.evaluated_px * ha, 2)} ha comparés ; "
+               f"{fr_number(evaluation.unmapped_px * ha, 2)} ha sous des codes OCS GE sans classe "
+               f"équivalente ; {fr_number(evaluation.uncovered_px * ha, 2)} ha sans OCS GE.")
+    per_class = evaluation.per_class.assign(
+        libelle=[cover_label(c, bundle.method) for c in evaluation.per_class["code_cs"]],
+        iou=[percent(v) if v == v else "—" for v in evaluation.per_class["iou"]])
+    st.dataframe(per_class[["code_cs", "libelle", "iou", "reference_px", "predicted_px"]], hide_index=True,
+                 key="predire_eval_table", column_config={
+                     "code_cs": "Code", "libelle": "Couverture", "iou": "IoU",
+                     "reference_px": st.column_config.NumberColumn("Pixels OCS GE", format="localized"),
+                     "predicted_px": st.column_config.NumberColumn("Pixels prédits", format="localized")})
+    st.caption("Matrice de confusion (lignes : OCS GE, colonnes : prédiction, en pixels)")
+    st.dataframe(evaluation.confusion, key="predire_confusion")
+    st.download_button("Matrice de confusion (CSV)", evaluation.confusion_csv(), f"confusion_{year}.csv",
+                       mime=MIME["csv"], key="predire_confusion_csv", on_click="ignore")
+
+
 def _drafts(bundle: PredictionBundle) -> None:
     """Disagreements with the territory's OCS GE become draft flags, reviewed on Signaler."""
     st.subheader("Désaccords avec l'OCS GE")
+    if not bundle.draft_flags_allowed:
+        st.caption("Les signalements brouillons ne sont proposés que pour la prédiction d'un modèle "
+                   "entraîné dont les poids sont vérifiés (empreinte SHA-256 de la fiche) : ni la carte "
+                   "grossière par règles, ni un modèle de test, ni des poids non vérifiés ne peuvent "
+                   "en créer.")
+        return
     st.caption("Les polygones OCS GE du territoire choisi dont la prédiction diffère deviennent "
                "des brouillons de signalement : validez-les ou rejetez-les sur la page Signaler ; "
                "seuls les signalements validés sont exportés pour les producteurs.")
     if not st.button("Créer des signalements brouillons", key="predire_drafts"):
         return
     territory = shared.run_safely(shared.cached_territory, shared.territory_id())
-    method = ("carte par règles" if bundle.method == "fallback_rules"
-              else f"modèle {bundle.model_name}")
+    method = f"modèle {bundle.model_name}"
     comment = f"Prédiction sur image ({method}) différente de l'OCS GE : à vérifier."
     drafts = territory and shared.run_safely(store_prediction_drafts, shared.get_store(),
                                              territory, bundle.polygons, comment)
@@ -177,6 +265,7 @@ def main() -> None:
     stored = st.session_state.get(RESULT_KEY)
     if stored is not None:
         _result(*stored)
+        _evaluate(stored[1])
         _drafts(stored[1])
 
 

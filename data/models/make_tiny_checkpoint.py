@@ -34,6 +34,7 @@ def make(dest_dir: Path = HERE, seed: int = 0) -> Path:
         "bands": flair["bands"], "normalization": flair["normalization"], "resolution_m": 0.2,
         "licence": "project test fixture (random weights, seed %d)" % seed,
         "source": "data/models/make_tiny_checkpoint.py",
+        "test_only": True,
         "weights": {"file": weights.name, "sha256": sha256_file(weights)},
         "classes": flair["classes"],
     }

@@ -6,6 +6,16 @@ engine needs to use a checkpoint: architecture, input bands in order, per-band n
 OCS GE couverture code, the licence, and where the weights live (local file, Hugging Face Hub
 repo/filename/revision) with their SHA-256.
 
+Cards declare their input ``bands``: ``auto`` (:func:`select_auto_card`) picks, among the cards
+whose weights are installed, the one with the most bands that the image has (the RGB card for a
+BD ORTHO RGB image). A card marked ``test_only`` (the seeded tiny model) is refused outside tests
+unless explicitly allowed (:func:`check_test_model`).
+
+Integrity: a card pins its weights to a Hub revision and their SHA-256 (refused on mismatch:
+``verified``). A card without a hash records the hash of the first file it loads in a sidecar
+``<weights>.sha256`` (trust on first use, said in the run notes) and refuses a different file later;
+such a load is never ``verified``.
+
 Weights are read with ``torch.load(weights_only=True)`` (no arbitrary pickle) or ``safetensors``.
 Lightning ``.ckpt`` files are unwrapped (``state_dict`` key) and the FLAIR prefixes
 (``model.seg_model.``, ``model.``, ``module.``) stripped before ``load_state_dict(strict=True)``.
@@ -34,6 +44,8 @@ MODELS_DIR = Path(__file__).resolve().parents[2] / "data" / "models"
 HF_URL = "https://huggingface.co/{repo}/resolve/{revision}/{filename}"
 _PREFIXES = ("model.seg_model.", "seg_model.", "model.", "module.")
 _CHUNK = 1 << 20
+TEST_MODEL_MARK = "tiny_test"
+ALLOW_TEST_MODEL_ENV = "OCSGE_ALLOW_TEST_MODEL"
 
 
 @dataclass(frozen=True)
@@ -76,6 +88,8 @@ class ModelCard:
         hf_repo, hf_filename, hf_revision: Hugging Face Hub location, when downloadable.
         method: ``"model"`` or ``"fallback_rules"``.
         card_path: where the card was read from.
+        test_only: random or toy weights that predict nothing meaningful (tests only).
+        size_bytes: expected size of the weights file, when known.
     """
 
     name: str
@@ -94,6 +108,8 @@ class ModelCard:
     hf_revision: str = "main"
     method: str = "model"
     card_path: Path | None = field(default=None, compare=False)
+    test_only: bool = False
+    size_bytes: int | None = None
 
     @property
     def n_classes(self) -> int:
@@ -114,12 +130,15 @@ class LoadedModel:
         model: torch module in eval mode.
         sha256: SHA-256 of the weights actually loaded.
         verified: whether ``sha256`` matched the card (``False`` when the card has none).
+        sha256_source: ``"card"`` (pinned hash matched), ``"recorded"`` (matched the hash recorded at
+            first use) or ``"first_use"`` (no hash known: recorded now).
     """
 
     card: ModelCard
     model: torch.nn.Module
     sha256: str
     verified: bool
+    sha256_source: str = "card"
 
 
 def sha256_file(path: Path) -> str:
@@ -177,7 +196,8 @@ def load_model_card(path: Path | str) -> ModelCard:
             weights=(path.parent / weights).resolve() if weights else None,
             sha256=weights_raw.get("sha256"), hf_repo=weights_raw.get("hf_repo"),
             hf_filename=weights_raw.get("hf_filename"), hf_revision=str(weights_raw.get("hf_revision", "main")),
-            card_path=path)
+            card_path=path, test_only=bool(raw.get("test_only", False)) or TEST_MODEL_MARK in str(raw["name"]),
+            size_bytes=int(weights_raw["size_bytes"]) if weights_raw.get("size_bytes") else None)
     except OSError as err:
         raise CheckpointError(f"cannot read model card {path}: {err}",
                               f"Fiche du modèle illisible : {path.name}.") from err
@@ -311,16 +331,128 @@ def load_checkpoint(card: ModelCard | Path | str, weights: Path | str | None = N
         raise CheckpointError(f"{path} has sha256 {digest}, card {card.name} expects {card.sha256}",
                               f"Le fichier de poids {path.name} ne correspond pas à la fiche du modèle "
                               "(empreinte SHA-256 différente) : fichier corrompu ou mauvais modèle.")
-    if not card.sha256:
-        logger.warning("model card %s records no sha256; loaded %s has sha256 %s (unverified)",
-                       card.name, path, digest)
+    source = "card" if card.sha256 else _check_recorded(card, path, digest)
     state = _read_state_dict(path)
     model = ResNetUnet(card.spec)
     _check_shapes(model, state, path)
     model.load_state_dict(state, strict=True)
     model.eval()
+    if source == "first_use":  # only a file that loaded is recorded
+        _record_sha256(card, path, digest)
     logger.info("loaded %s from %s (sha256 %s)", card.name, path, digest[:12])
-    return LoadedModel(card=card, model=model, sha256=digest, verified=bool(card.sha256))
+    return LoadedModel(card=card, model=model, sha256=digest, verified=source == "card", sha256_source=source)
+
+
+def _check_recorded(card: ModelCard, path: Path, digest: str) -> str:
+    """Check ``digest`` against the sidecar ``<weights>.sha256`` recorded at first use.
+
+    Returns:
+        ``"recorded"`` when the sidecar matched, ``"first_use"`` when there is none yet.
+
+    Raises:
+        CheckpointError: the sidecar records another hash (the file changed since first use).
+    """
+    sidecar = path.with_name(path.name + ".sha256")
+    if sidecar.exists():
+        recorded = sidecar.read_text(encoding="utf-8").split()[0] if sidecar.stat().st_size else ""
+        if recorded != digest:
+            raise CheckpointError(
+                f"{path} has sha256 {digest}, {sidecar.name} recorded {recorded} at first use",
+                f"Le fichier de poids {path.name} a changé depuis sa première utilisation (empreinte "
+                "SHA-256 différente) : fichier corrompu ou remplacé.")
+        logger.warning("model card %s has no sha256; %s matches the hash recorded at first use (unverified)",
+                       card.name, path.name)
+        return "recorded"
+    return "first_use"
+
+
+def _record_sha256(card: ModelCard, path: Path, digest: str) -> None:
+    """Write ``<weights>.sha256`` (temp then rename); a read-only folder only logs a warning."""
+    sidecar = path.with_name(path.name + ".sha256")
+    try:
+        tmp = sidecar.with_name(sidecar.name + ".tmp")
+        tmp.write_text(f"{digest}  {path.name}\n", encoding="utf-8")
+        os.replace(tmp, sidecar)
+    except OSError as err:  # read-only model folder: still usable, just not recorded
+        logger.warning("cannot record sha256 of %s: %s", path, err)
+    logger.warning("model card %s records no sha256; recorded %s of %s at first use (unverified)",
+                   card.name, digest, path.name)
+
+
+def allow_test_models(explicit: bool = False) -> bool:
+    """Whether a ``test_only`` card may run: asked explicitly, under pytest, or via the environment.
+
+    Args:
+        explicit: ``--allow-test-model`` / ``PredictSettings.allow_test_model``.
+    """
+    return (explicit or os.environ.get(ALLOW_TEST_MODEL_ENV) == "1"
+            or "PYTEST_CURRENT_TEST" in os.environ)
+
+
+def check_test_model(card: ModelCard, allowed: bool = False) -> None:
+    """Refuse a ``test_only`` card (random weights) unless :func:`allow_test_models`.
+
+    Raises:
+        CheckpointError: the card is a test model and it is not allowed.
+    """
+    if card.test_only and not allow_test_models(allowed):
+        raise CheckpointError(
+            f"model {card.name} is a test model with random weights; pass --allow-test-model to run it",
+            f"Le modèle {card.name} est un modèle de test aux poids aléatoires : sa carte ne veut rien "
+            "dire. Utilisez un modèle FLAIR ou, pour un essai technique, --allow-test-model.")
+
+
+def list_cards(models_dir: Path | None = None) -> list[ModelCard]:
+    """Readable cards of ``models_dir`` (``data/models``), test models included, sorted by file name."""
+    cards = []
+    for path in sorted((models_dir or MODELS_DIR).glob("*.y*ml")):
+        try:
+            cards.append(load_model_card(path))
+        except CheckpointError as err:  # a broken card must not hide the others
+            logger.warning("model card %s unreadable: %s", path, err)
+    return cards
+
+
+def select_auto_card(available: tuple[str, ...] | set[str], models_dir: Path | None = None
+                     ) -> tuple[ModelCard | None, ModelCard | None]:
+    """The card ``auto`` runs for an image whose real bands are ``available``.
+
+    Among non-test cards whose every band the image has, the one with the most bands wins (ties:
+    file name order).
+
+    Args:
+        available: real bands of the image (``red, green, blue[, nir][, elevation]``).
+        models_dir: folder of the cards.
+
+    Returns:
+        ``(installed, best)``: the best card whose weights are present locally (``None`` when none
+        is: the rule-based fallback runs), and the best card overall (to say what could be
+        downloaded), or ``None`` when no card fits the bands.
+    """
+    fitting = [c for c in list_cards(models_dir) if not c.test_only and set(c.bands) <= set(available)]
+    fitting.sort(key=lambda c: -len(c.bands))
+    installed = [c for c in fitting if c.weights is not None and c.weights.exists()]
+    return (installed[0] if installed else None), (fitting[0] if fitting else None)
+
+
+def card_summary(card: ModelCard, loaded: LoadedModel | None = None) -> dict[str, Any]:
+    """What ran, for the page, the CLI and ``metadata.json``.
+
+    Returns:
+        ``name, method, bands, n_classes, classes (active names), licence, source, sha256,
+        sha256_source, verified, test_only, revision, class_table`` (index, name, code_cs, active).
+    """
+    return {
+        "name": card.name, "method": card.method, "bands": list(card.bands),
+        "n_classes": sum(c.active for c in card.classes),
+        "classes": [c.name for c in card.classes if c.active], "licence": card.licence, "source": card.source,
+        "sha256": loaded.sha256 if loaded else None,
+        "sha256_source": loaded.sha256_source if loaded else None,
+        "verified": bool(loaded and loaded.verified), "test_only": card.test_only,
+        "revision": card.hf_revision if card.hf_repo else None,
+        "class_table": [{"index": c.index, "name": c.name, "code_cs": c.code_cs, "active": c.active}
+                        for c in card.classes],
+    }
 
 
 def resolve_card(checkpoint: ModelCard | Path | str | None) -> ModelCard | None:

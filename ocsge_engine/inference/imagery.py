@@ -5,12 +5,17 @@ from one to three aligned rasters (GeoTIFF, VRT, any GDAL format):
 
 * main image with ≥ 5 bands: bands 1-5 are R, G, B, NIR, elevation;
 * 4 bands: R, G, B, NIR (elevation filled with 0, i.e. flat ground);
-* 3 bands: R, G, B, plus NIR from ``nir_path`` (band 1, as in IGN IRC images: NIR, R, G);
+* 3 bands: R, G, B, plus NIR from ``nir_path`` (band 1, as in IGN IRC images: NIR, R, G); without
+  ``nir_path`` and when ``nir`` is not required, the NIR band is a zero filler and
+  :attr:`BandStack.has_nir` is ``False`` (plain BD ORTHO RGB);
 * an ``elevation_path`` (band 1) replaces the elevation band: 8-bit values are FLAIR units
   (0.2 m), float values are metres (divided by 0.2, clipped to 0-255).
 
 Reads return ``(bands, h, w)`` for one window (or one block of windows) only; nothing holds the
-full raster. They are float32 by default; :attr:`BandStack.native_dtype` is ``uint8`` when every
+full raster. A model reads only its card's bands (:meth:`BandStack.use_bands`). A read that fails
+(truncated or corrupt file) raises :class:`~ocsge_engine.errors.ImageryError`; the last row of
+each file is read when it is opened, so a truncated file is refused before any inference.
+Reads are float32 by default; :attr:`BandStack.native_dtype` is ``uint8`` when every
 band is stored as 8-bit and unscaled, so the values can travel as bytes (4× less memory and
 host→device traffic) and be converted on the device, with the same values.
 
@@ -31,7 +36,7 @@ import numpy as np
 import numpy.typing as npt
 import rasterio
 from rasterio.crs import CRS
-from rasterio.errors import RasterioIOError
+from rasterio.errors import RasterioError, RasterioIOError
 from rasterio.windows import Window
 
 from ocsge_engine.errors import CrsError, ImageryError
@@ -40,7 +45,24 @@ logger = logging.getLogger(__name__)
 
 MIN_SIDE_PX = 32
 ELEVATION_UNIT_M = 0.2
+BAND_NAMES = ("red", "green", "blue", "nir", "elevation")
 _FR = {"red": "rouge", "green": "vert", "blue": "bleu", "nir": "proche infrarouge", "elevation": "hauteur"}
+
+
+def bands_fr(names: tuple[str, ...] | list[str]) -> str:
+    """French list of band names.
+
+    >>> bands_fr(("red", "green", "blue", "nir"))
+    'rouge, vert, bleu, proche infrarouge'
+    """
+    return ", ".join(_FR.get(b, b) for b in names)
+
+
+def _read_error(ds: rasterio.io.DatasetReader, err: Exception) -> ImageryError:
+    name = Path(ds.name).name
+    return ImageryError(f"cannot read pixels of {ds.name}: {err}",
+                        f"L'image {name} est tronquée ou corrompue : ses pixels ne peuvent pas être "
+                        "lus. Téléchargez-la ou exportez-la à nouveau.")
 
 
 @dataclass
@@ -62,6 +84,9 @@ class BandStack:
         crs: coordinate reference system.
         has_elevation: whether the elevation band holds real heights.
         notes: English notes for the run metadata (missing bands filled with zeros…).
+        notes_fr: the same notes in French, for the page and the CLI.
+        has_nir: whether the NIR band holds real values (else a zero filler).
+        band_names: names of :attr:`bands`, in order (see :meth:`use_bands`).
     """
 
     paths: list[Path]
@@ -72,9 +97,44 @@ class BandStack:
     crs: CRS
     has_elevation: bool
     notes: list[str] = field(default_factory=list)
+    notes_fr: list[str] = field(default_factory=list)
+    has_nir: bool = True
+    band_names: tuple[str, ...] = BAND_NAMES
     _datasets: list[rasterio.io.DatasetReader] = field(default_factory=list, repr=False)
     _clones: list[BandStack] = field(default_factory=list, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    @property
+    def available(self) -> tuple[str, ...]:
+        """Bands holding real values (fillers excluded), in :data:`BAND_NAMES` order."""
+        real = {"red", "green", "blue"} | ({"nir"} if self.has_nir else set()) | (
+            {"elevation"} if self.has_elevation else set())
+        return tuple(b for b in BAND_NAMES if b in real)
+
+    def use_bands(self, names: tuple[str, ...], for_model: bool = True) -> None:
+        """Keep only the bands ``names`` (a model card's bands), in that order.
+
+        Args:
+            names: band names, a subset of :data:`BAND_NAMES`.
+            for_model: a model will read them: a zero-filled elevation is noted, a zero-filled
+                NIR refused (the rule-based fallback knows its fillers and passes ``False``).
+
+        Raises:
+            ValueError: a name the stack never had, or a filler NIR for a model.
+        """
+        index = {n: i for i, n in enumerate(self.band_names)}
+        missing = [n for n in names if n not in index]
+        if missing:
+            raise ValueError(f"unknown bands {missing}")
+        self.bands = [self.bands[index[n]] for n in names]
+        self.band_names = tuple(names)
+        if for_model and "elevation" in names and not self.has_elevation:
+            self.notes.append("no elevation band: filled with 0 (flat ground)")
+            self.notes_fr.append("pas de bande de hauteur : remplacée par 0 (sol plat), le modèle a été "
+                                 "entraîné avec des hauteurs réelles")
+            logger.warning("no elevation band for %s: filled with zeros", self.paths[0])
+        if for_model and "nir" in names and not self.has_nir:
+            raise ValueError("the NIR band is a filler: a model needing NIR cannot use this image")
 
     @property
     def native_dtype(self) -> np.dtype[np.uint8] | np.dtype[np.float32]:
@@ -103,7 +163,10 @@ class BandStack:
             return out
         for i, band in enumerate(self.bands):
             if band.dataset is not None:
-                data = band.dataset.read(band.index, window=window, out_dtype=np.float32)
+                try:
+                    data = band.dataset.read(band.index, window=window, out_dtype=np.float32)
+                except RasterioError as err:
+                    raise _read_error(band.dataset, err) from err
                 np.clip(data * band.scale if band.scale != 1.0 else data, 0.0, 255.0, out=out[i])
         return out
 
@@ -117,7 +180,10 @@ class BandStack:
                    and self.bands[j].index == self.bands[j - 1].index + 1):
                 j += 1
             if band.dataset is not None:
-                band.dataset.read(list(range(band.index, band.index + j - i)), window=window, out=out[i:j])
+                try:
+                    band.dataset.read(list(range(band.index, band.index + j - i)), window=window, out=out[i:j])
+                except RasterioError as err:
+                    raise _read_error(band.dataset, err) from err
             i = j
 
     def reader(self, dtype: npt.DTypeLike = np.float32) -> Callable[[int, int, int, int], npt.NDArray[np.generic]]:
@@ -150,7 +216,8 @@ class BandStack:
             raise
         clone = BandStack(paths=self.paths, bands=bands, width=self.width, height=self.height,
                           transform=self.transform, crs=self.crs, has_elevation=self.has_elevation,
-                          notes=list(self.notes), _datasets=opened)
+                          notes=list(self.notes), notes_fr=list(self.notes_fr), has_nir=self.has_nir,
+                          band_names=self.band_names, _datasets=opened)
         with self._lock:
             self._clones.append(clone)
         return clone
@@ -175,11 +242,30 @@ def _open(path: Path) -> rasterio.io.DatasetReader:
     if not Path(path).exists():
         raise ImageryError(f"image {path} does not exist", f"Image introuvable : {path}.")
     try:
-        return rasterio.open(path)
-    except RasterioIOError as err:
+        ds = rasterio.open(path)
+    except (RasterioIOError, RasterioError) as err:
         raise ImageryError(f"cannot open image {path}: {err}",
                            f"L'image {Path(path).name} est illisible ou corrompue "
                            "(GeoTIFF, VRT ou JPEG2000 attendu).") from err
+    try:
+        _check_last_row(ds)
+    except BaseException:
+        ds.close()
+        raise
+    return ds
+
+
+def _check_last_row(ds: rasterio.io.DatasetReader) -> None:
+    """Read the first and last pixel rows: a truncated file fails here, before any inference.
+
+    Raises:
+        ImageryError: the rows cannot be read (truncated or corrupt file).
+    """
+    try:
+        for row in (0, ds.height - 1):
+            ds.read(window=Window(0, row, ds.width, 1))
+    except RasterioError as err:
+        raise _read_error(ds, err) from err
 
 
 def _check_grid(main: rasterio.io.DatasetReader, other: rasterio.io.DatasetReader) -> None:
@@ -216,7 +302,8 @@ def open_band_stack(image: Path | str, nir_path: Path | str | None = None,
         nir_path: raster whose band 1 is near-infrared (IGN IRC), for a 3-band main image.
         elevation_path: raster whose band 1 is the height above ground.
         crs: CRS to assume when the file has none (else a missing CRS is an error).
-        require: bands that must be present (``elevation`` may always be zero-filled).
+        require: bands that must be present (``elevation`` may always be zero-filled; ``nir``
+            too when it is not required: :attr:`BandStack.has_nir` is then ``False``).
 
     Returns:
         An open :class:`BandStack` (use it as a context manager).
@@ -240,14 +327,20 @@ def open_band_stack(image: Path | str, nir_path: Path | str | None = None,
             datasets.append(nir)
             _check_grid(main, nir)
             bands = bands[:3] + [_Band(nir, 1)]
-        names = ("red", "green", "blue", "nir", "elevation")[:len(bands)]
-        missing = [b for b in require if b not in names]
+        if len(bands) < 3:
+            raise ImageryError(f"image {image} has {main.count} band(s), at least R, G, B needed",
+                               f"L'image a {main.count} bande(s) : au moins trois bandes (rouge, vert, "
+                               "bleu) sont nécessaires.")
+        names = BAND_NAMES[:len(bands)]
+        missing = [b for b in require if b not in names and b != "elevation"]
         if missing:
             raise ImageryError(
                 f"image {image} has {main.count} band(s); model needs {', '.join(require)} (missing {missing})",
                 f"L'image a {main.count} bande(s) alors que le modèle attend {len(require)} bandes "
-                f"({', '.join(_FR[b] for b in require)}) : ajoutez le proche infrarouge (image IRC).")
-        while len(bands) < 4:
+                f"({bands_fr(require)}) : ajoutez le proche infrarouge (image IRC).")
+        has_nir = len(bands) >= 4
+        notes_fr: list[str] = []
+        if not has_nir:
             bands.append(_Band(None))
         has_elevation = len(bands) == 5
         if elevation_path is not None:
@@ -258,14 +351,14 @@ def open_band_stack(image: Path | str, nir_path: Path | str | None = None,
             has_elevation = True
         elif len(bands) == 4:
             bands.append(_Band(None))
-            notes.append("no elevation band: filled with 0 (flat ground)")
-            logger.warning("no elevation band for %s: filled with zeros", image)
         for ds in datasets:
             if ds.dtypes[0] != "uint8":
                 notes.append(f"{Path(ds.name).name} is {ds.dtypes[0]}, values clipped to 0-255")
+                notes_fr.append(f"{Path(ds.name).name} n'est pas en 8 bits : valeurs ramenées à 0-255")
         return BandStack(paths=[Path(d.name) for d in datasets], bands=bands, width=main.width,
                          height=main.height, transform=main.transform, crs=ref_crs,
-                         has_elevation=has_elevation, notes=notes, _datasets=datasets)
+                         has_elevation=has_elevation, notes=notes, notes_fr=notes_fr, has_nir=has_nir,
+                         _datasets=datasets)
     except BaseException:
         for ds in datasets:
             ds.close()

@@ -6,8 +6,9 @@ outputs back (COG, GeoPackage of polygons, CSV of statistics) and removes the fo
 happens: a refused or failed upload leaves nothing on disk.
 
 :func:`available_models` lists the model cards of ``data/models`` whose weights are present
-locally; the seeded test model (``tiny_test``) is never offered (it predicts nothing
-meaningful). :func:`sample_image` gives the bundled real Montpellier tile
+locally; the seeded test model (``test_only`` cards) is never offered (it predicts nothing
+meaningful). :func:`evaluate_bundle` compares a bundle with the store's OCS GE
+(:mod:`.evaluate`). :func:`sample_image` gives the bundled real Montpellier tile
 (``data/samples/ortho_montpellier_20cm``, IGN BD ORTHO 20 cm, RGB + IRC, 50 m × 50 m).
 """
 
@@ -28,6 +29,8 @@ import rasterio.errors
 from ocsge_engine.config import get_settings
 from ocsge_engine.errors import ImageryError
 from ocsge_engine.inference.checkpoints import load_model_card
+from ocsge_engine.inference.evaluate import Evaluation, evaluate_on_store
+from ocsge_engine.inference.fallback import CLASS_LABELS_FR, FALLBACK_CARD
 from ocsge_engine.inference.predict import PredictSettings, predict_image
 
 logger = logging.getLogger(__name__)
@@ -70,6 +73,13 @@ class PredictionBundle:
         csv: the statistics as CSV text.
         width_px, height_px: size of the predicted area.
         notes: English notes of the run (missing bands, unverified checkpoint…).
+        notes_fr: the same in French (shown on the page).
+        label_fr: « carte grossière (règles) » or « prédiction du modèle NAME ».
+        card: what ran (:func:`~.checkpoints.card_summary`).
+        precision: ``fp32`` / ``bf16`` / ``fp16`` / ``rules``.
+        confidence: confidence COG (max softmax probability in %), ``None`` for the rules.
+        confidence_share: share of pixels with a confidence above 0.8, ``None`` for the rules.
+        draft_flags_allowed: a verified (SHA-256) model that is not a test model.
     """
 
     method: str
@@ -82,6 +92,13 @@ class PredictionBundle:
     width_px: int = 0
     height_px: int = 0
     notes: tuple[str, ...] = ()
+    notes_fr: tuple[str, ...] = ()
+    label_fr: str = ""
+    card: dict[str, Any] = field(default_factory=dict, repr=False)
+    precision: str = ""
+    confidence: bytes | None = field(default=None, repr=False)
+    confidence_share: float | None = None
+    draft_flags_allowed: bool = False
 
 
 def sample_image() -> ImageSource:
@@ -106,6 +123,8 @@ def available_models(models_dir: Path | None = None) -> dict[str, str]:
             card = load_model_card(path)
         except Exception as err:  # a broken card must not hide the others
             logger.warning("model card %s unreadable: %s", path, err)
+            continue
+        if card.test_only:
             continue
         if card.weights is not None and card.weights.exists():
             found[str(path)] = card.name
@@ -136,7 +155,8 @@ def predict_upload(source: ImageSource, territory_geometry: Any = None,
         source: the image bytes (and optional NIR image).
         territory_geometry: area to predict (GeoSeries/GeoDataFrame with CRS, or shapely in the
             image CRS); ``None``: whole image.
-        checkpoint: model card path or name; ``None``: rule-based fallback.
+        checkpoint: model card path or name, ``"auto"`` (best installed card for the image's bands);
+            ``None``: rule-based fallback.
         max_megapixels: refuse larger images (checked before any inference).
         progress: ``progress(fraction, message_fr)``.
 
@@ -171,8 +191,12 @@ def predict_upload(source: ImageSource, territory_geometry: Any = None,
                 f"Image trop grande ({megapixels} mégapixels) : la limite est de {limit} "
                 "mégapixels. Découpez-la ou limitez la zone à prédire.")
         settings = PredictSettings(max_pixels=int(max_megapixels * 1e6))
-        result = predict_image(image, territory_geometry, checkpoint, folder / "out", progress,
-                               nir_path=nir, crs=source.crs, settings=settings)
+        try:
+            result = predict_image(image, territory_geometry, checkpoint, folder / "out", progress,
+                                   nir_path=nir, crs=source.crs, settings=settings)
+        except ImageryError as err:  # name the user's file, not the private copy
+            err.user_message = err.user_message.replace(f"L'image {image.name} ", f"L'image {source.name} ")
+            raise
         with rasterio.open(result.classes_path) as ds:
             size = (int(ds.width), int(ds.height))
         bundle = PredictionBundle(
@@ -180,9 +204,41 @@ def predict_upload(source: ImageSource, territory_geometry: Any = None,
             polygons=result.polygons, cog=result.classes_path.read_bytes(),
             gpkg=result.polygons_path.read_bytes(),
             csv=(folder / "out" / "stats.csv").read_text(encoding="utf-8"),
-            width_px=size[0], height_px=size[1], notes=tuple(result.notes))
+            width_px=size[0], height_px=size[1], notes=tuple(result.notes), notes_fr=tuple(result.notes_fr),
+            label_fr=result.label_fr, card=result.card, precision=result.precision,
+            confidence=result.confidence_path.read_bytes() if result.confidence_path else None,
+            confidence_share=result.confidence_share, draft_flags_allowed=result.draft_flags_allowed)
     logger.info("on-demand prediction of %s: %dx%d px, %s", source.name, *size, bundle.method)
     return bundle
+
+
+def evaluate_bundle(bundle: PredictionBundle, store: Any, territory: Any, year: int) -> Evaluation:
+    """Compare a bundle's class COG with the store's OCS GE of ``territory`` for ``year``.
+
+    The COG bytes go to a private temporary file, removed afterwards.
+
+    Raises:
+        MillesimeError: no such millésime; ImageryError: unreadable COG.
+    """
+    with tempfile.TemporaryDirectory(prefix="ocsge-evaluate-") as tmp:
+        path = Path(tmp) / "classes.tif"
+        path.write_bytes(bundle.cog)
+        return evaluate_on_store(path, store, territory, year)
+
+
+def cover_label(code: str, method: str) -> str:
+    """French label of a predicted code: the rule classes say « (règles) »; others use ``label``.
+
+    >>> cover_label("CS2", "fallback_rules")
+    'Végétation (règles)'
+    """
+    if method == "fallback_rules":
+        for c in FALLBACK_CARD.classes:
+            if c.code_cs == code:
+                return CLASS_LABELS_FR[c.index]
+    from ocsge_engine.charts.style import class_label
+
+    return class_label(code)
 
 
 def stats_by_cover(stats: pd.DataFrame) -> pd.DataFrame:

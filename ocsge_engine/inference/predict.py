@@ -53,9 +53,17 @@ from shapely.geometry import box
 from shapely.geometry.base import BaseGeometry
 
 from ocsge_engine.errors import GeometryError, ImageryError
-from ocsge_engine.inference.checkpoints import LoadedModel, ModelCard, load_checkpoint, resolve_card
-from ocsge_engine.inference.fallback import FallbackPredictor
-from ocsge_engine.inference.imagery import BandStack, open_band_stack
+from ocsge_engine.inference.checkpoints import (
+    LoadedModel,
+    ModelCard,
+    card_summary,
+    check_test_model,
+    load_checkpoint,
+    resolve_card,
+    select_auto_card,
+)
+from ocsge_engine.inference.fallback import FALLBACK_LABEL_FR, FallbackPredictor, fallback_notes
+from ocsge_engine.inference.imagery import BAND_NAMES, BandStack, bands_fr, open_band_stack
 from ocsge_engine.inference.tiling import Tile, TileGrid, crop_core, pad_window
 from ocsge_engine.inference.vectorize import POLYGON_COLUMNS, class_stats_from_counts, polygonize
 
@@ -63,7 +71,11 @@ logger = logging.getLogger(__name__)
 
 Progress = Callable[[float, str], None]
 Device = Literal["auto", "cpu", "cuda", "mps"]
+Precision = Literal["auto", "fp32", "bf16"]
 NODATA = 255
+CPU_BF16_FLAGS = ("amx_bf16", "avx512_bf16")
+CPUINFO = Path("/proc/cpuinfo")
+CONFIDENT = 80  # "confident" pixels: max softmax probability > 0.8 (confidence COG stores 0-100 %)
 
 
 class Predictor(Protocol):
@@ -88,23 +100,29 @@ class PredictSettings:
         margin_px: discarded border of each window (FLAIR: 128).
         batch_size: windows per forward pass (halved on out-of-memory).
         device: ``auto`` picks cuda, then mps, then cpu.
-        confidence: also write the max softmax probability (0-100 %) as a second COG.
+        confidence: for a model, also write the max softmax probability (0-100 %) as a second COG.
         min_area_m2: polygons smaller than this are sieved into their neighbours.
         max_pixels: refuse areas larger than this (vectorisation holds one byte per pixel).
         vectorize: build the polygons (``False``: empty polygon layer, stats only; benchmarks).
         readers: reader threads, each with its own dataset handles (0 = auto: 1 on CPU, where
             the model is the bottleneck, else ``min(8, cores - 2)``).
+        precision: ``fp32``, ``bf16`` (CPU: bfloat16 autocast and channels_last; falls back to
+            fp32, with a note, on a CPU without AMX / AVX512-BF16) or ``auto`` (bf16 when the CPU
+            has it, else fp32; float16 autocast on CUDA).
+        allow_test_model: run a ``test_only`` card (random weights) outside tests.
     """
 
     window_px: int = 512
     margin_px: int = 128
     batch_size: int = 4
     device: Device = "auto"
-    confidence: bool = False
+    confidence: bool = True
     min_area_m2: float = 10.0
     max_pixels: int = 200_000_000
     vectorize: bool = True
     readers: int = 0
+    precision: Precision = "auto"
+    allow_test_model: bool = False
 
 
 @dataclass
@@ -125,6 +143,14 @@ class PredictionResult:
         n_windows: windows predicted.
         elapsed_s: wall time.
         notes: English notes (missing bands filled, unverified checkpoint…).
+        notes_fr: the same notes in French (page, CLI).
+        label_fr: « carte grossière (règles) » or « prédiction du modèle NAME ».
+        card: what ran (:func:`~.checkpoints.card_summary`: bands, classes, licence, SHA-256…).
+        precision: ``fp32``, ``bf16`` or ``fp16`` (CUDA autocast); ``rules`` for the fallback.
+        confidence_share: share of the predicted pixels whose confidence is above 0.8 (``None``
+            without a confidence map).
+        draft_flags_allowed: whether this result may become draft flags against OCS GE (a model
+            whose card pinned SHA-256 was verified, not a test model, not the rules).
         metadata_path: JSON with all of the above except the tables.
         timings_s: seconds per stage (``inference`` = read + predict + write windows,
             ``postprocess`` = sieve, polygons, stats, COG conversion).
@@ -147,6 +173,12 @@ class PredictionResult:
     n_windows: int
     elapsed_s: float
     notes: list[str] = field(default_factory=list)
+    notes_fr: list[str] = field(default_factory=list)
+    label_fr: str = ""
+    card: dict[str, Any] = field(default_factory=dict)
+    precision: str = "fp32"
+    confidence_share: float | None = None
+    draft_flags_allowed: bool = False
     metadata_path: Path | None = None
     timings_s: dict[str, float] = field(default_factory=dict)
     stages_s: dict[str, float] = field(default_factory=dict)
@@ -166,6 +198,48 @@ def select_device(device: Device = "auto") -> str:
     return "cpu"
 
 
+def cpu_bf16_support(cpuinfo: Path | str | None = None) -> bool:
+    """Whether the CPU runs bfloat16 natively (AMX-BF16 or AVX512-BF16 in ``/proc/cpuinfo`` flags).
+
+    Returns ``False`` when the file is missing (non-Linux): bf16 is then never chosen by ``auto``.
+    """
+    try:
+        text = Path(cpuinfo or CPUINFO).read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return False
+    flags: set[str] = set()
+    for line in text.splitlines():
+        if line.startswith("flags"):
+            flags.update(line.split(":", 1)[-1].split())
+    return any(f in flags for f in CPU_BF16_FLAGS)
+
+
+def resolve_precision(requested: Precision, device: str, cpuinfo: Path | str | None = None
+                      ) -> tuple[str, list[tuple[str, str]]]:
+    """Precision actually used for ``requested`` on ``device``, and the notes to show (en, fr).
+
+    On CPU, ``bf16`` needs AMX or AVX512-BF16 (emulated bf16 is slower than fp32): without them a
+    ``bf16`` request runs in fp32 and says so; ``auto`` picks bf16 only when supported. On CUDA,
+    ``auto`` is float16 autocast, ``bf16`` bfloat16 autocast, ``fp32`` no autocast.
+
+    >>> resolve_precision("fp32", "cpu")
+    ('fp32', [])
+    >>> resolve_precision("bf16", "cpu", cpuinfo="/nonexistent")[0]
+    'fp32'
+    """
+    if device == "cuda":
+        return {"auto": "fp16", "bf16": "bf16", "fp32": "fp32"}[requested], []
+    if device != "cpu" or requested == "fp32":
+        return "fp32", []
+    if cpu_bf16_support(cpuinfo):
+        return "bf16", []
+    if requested == "bf16":
+        return "fp32", [("bf16 requested but the CPU has neither AMX-BF16 nor AVX512-BF16: ran in fp32",
+                         "bf16 demandé, mais ce processeur n'a ni AMX ni AVX512-BF16 : calcul en fp32 "
+                         "(pas d'accélération)")]
+    return "fp32", []
+
+
 @dataclass
 class ModelPredictor:
     """Normalise, run the network (mixed precision on GPU) and argmax, masking inactive logits.
@@ -173,17 +247,25 @@ class ModelPredictor:
     Attributes:
         loaded: model and card.
         device: torch device string.
+        precision: ``fp32``; ``bf16`` (bfloat16 autocast; on CPU with channels_last tensors);
+            ``fp16`` (CUDA float16 autocast); ``auto`` (fp16 on CUDA, else fp32, no CPU detection).
+            Use :func:`resolve_precision` to choose it from the user's request.
     """
 
     loaded: LoadedModel
     device: str = "cpu"
+    precision: str = "auto"
     _mean: torch.Tensor = field(init=False, repr=False)
     _std: torch.Tensor = field(init=False, repr=False)
     _inactive: torch.Tensor = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         card = self.loaded.card
+        if self.precision == "auto":  # callers that do not choose keep the former behaviour
+            self.precision = "fp16" if self.device == "cuda" else "fp32"
         self.loaded.model.to(self.device).eval()
+        if self.device == "cpu" and self.precision == "bf16":
+            self.loaded.model.to(memory_format=torch.channels_last)
         self._mean = torch.tensor(card.means, device=self.device).view(1, -1, 1, 1)
         self._std = torch.tensor(card.stds, device=self.device).view(1, -1, 1, 1)
         self._inactive = torch.tensor([not c.active for c in card.classes], device=self.device)
@@ -202,8 +284,12 @@ class ModelPredictor:
         x = batch if isinstance(batch, torch.Tensor) else torch.from_numpy(np.ascontiguousarray(batch))
         x = x.to(self.device, non_blocking=True).float()
         x = (x - self._mean) / self._std
-        with torch.inference_mode(), torch.autocast(device_type="cuda", dtype=torch.float16,
-                                                    enabled=self.device == "cuda"):
+        autocast_dtype = {"bf16": torch.bfloat16, "fp16": torch.float16}.get(self.precision)
+        device_type = "cuda" if self.device == "cuda" else "cpu"
+        if device_type == "cpu" and autocast_dtype is not None:
+            x = x.contiguous(memory_format=torch.channels_last)
+        with torch.inference_mode(), torch.autocast(device_type=device_type, dtype=autocast_dtype or torch.float32,
+                                                    enabled=autocast_dtype is not None):
             out = self.loaded.model(x).float()
         return out.masked_fill(self._inactive.view(1, -1, 1, 1), float("-inf"))
 
@@ -534,6 +620,7 @@ class _Writer:
                  capacity: int) -> None:
         self.cls_ds, self.conf_ds, self.geometry, self.aoi_transform = cls_ds, conf_ds, geometry, aoi_transform
         self.counts = np.zeros(256, dtype=np.int64)
+        self.confident = 0  # pixels inside the territory with confidence > CONFIDENT %
         self.busy_s = 0.0
         self.cpu_s = 0.0
         self.wait_s = 0.0
@@ -580,6 +667,7 @@ class _Writer:
         self.counts += np.bincount(cls.reshape(-1), minlength=256)
         self.cls_ds.write(cls, 1, window=core)
         if self.conf_ds is not None and conf is not None:
+            self.confident += int(((conf > CONFIDENT) & (cls != NODATA)).sum())
             self.conf_ds.write(conf, 1, window=core)
 
     def _outside(self, core: Window, shape: tuple[int, ...]) -> npt.NDArray[np.bool_] | None:
@@ -601,11 +689,13 @@ class _Writer:
 
 def _write_rasters(stack: BandStack, win: Window, geometry: BaseGeometry | None, predictor: Predictor,
                    settings: PredictSettings, cls_tmp: Path, conf_tmp: Path | None,
-                   progress: Progress | None, stages: dict[str, float] | None = None
-                   ) -> tuple[int, npt.NDArray[np.int64]]:
-    """Predict every window of ``win`` into ``cls_tmp`` (and ``conf_tmp``); return windows and counts.
+                   progress: Progress | None, stages: dict[str, float] | None = None,
+                   tags: dict[str, str] | None = None) -> tuple[int, npt.NDArray[np.int64], int]:
+    """Predict every window of ``win`` into ``cls_tmp`` (and ``conf_tmp``).
 
-    The counts are pixels per class value (256 bins, ``NODATA`` included) of what was written.
+    Returns:
+        Windows predicted; pixels per class value (256 bins, ``NODATA`` included) of what was
+        written; pixels with a confidence above :data:`CONFIDENT` % (0 without confidence).
     """
     grid = TileGrid(int(win.height), int(win.width), settings.window_px, settings.margin_px)
     profile = _profile(stack, win, settings.window_px)
@@ -621,6 +711,11 @@ def _write_rasters(stack: BandStack, win: Window, geometry: BaseGeometry | None,
     timing = stages if stages is not None else {}
     with rasterio.open(cls_tmp, "w", **profile) as cls_ds, \
             (rasterio.open(conf_tmp, "w", **profile) if conf_tmp else _null()) as conf_ds:
+        if tags:
+            cls_ds.update_tags(**tags)
+            if conf_ds is not None:
+                conf_ds.update_tags(OCSGE_CONFIDENCE="max softmax probability in % (0-100), 255 outside",
+                                    OCSGE_MODEL=tags.get("OCSGE_MODEL", ""))
         writer = _Writer(cls_ds, conf_ds, geometry, profile["transform"], capacity=4 * settings.batch_size)
         try:
             tiled = iter_tiled(grid, read, predictor, settings.batch_size, readers=readers, dtype=dtype,
@@ -635,7 +730,7 @@ def _write_rasters(stack: BandStack, win: Window, geometry: BaseGeometry | None,
         timing["write_cpu"] = writer.cpu_s
         timing["wait_write"] = writer.wait_s
     logger.debug("inference stages %s with %d reader(s), %s batches", timing, readers, dtype)
-    return len(grid), writer.counts
+    return len(grid), writer.counts, writer.confident
 
 
 class _null:
@@ -646,20 +741,74 @@ class _null:
         return None
 
 
+@dataclass
+class _Run:
+    """Notes of one run, in English (metadata, logs) and French (page, CLI)."""
+
+    notes: list[str] = field(default_factory=list)
+    notes_fr: list[str] = field(default_factory=list)
+
+    def add(self, en: str, fr: str) -> None:
+        self.notes.append(en)
+        self.notes_fr.append(fr)
+
+
 def _make_predictor(checkpoint: ModelCard | Path | str | None, stack: BandStack, device: str,
-                    notes: list[str]) -> tuple[Predictor, LoadedModel | None]:
-    card = resolve_card(checkpoint)
+                    settings: PredictSettings, run: _Run) -> tuple[Predictor, LoadedModel | None, str]:
+    """Build the predictor for ``checkpoint`` and select the stack's bands; return it, the loaded
+    model (``None`` for the rules) and the precision used.
+
+    ``checkpoint="auto"``: the installed card with the most bands the image has
+    (:func:`~.checkpoints.select_auto_card`), else the rules, saying which card would fit.
+
+    Raises:
+        ImageryError: the image lacks a band of the card.
+        CheckpointError: test model not allowed, missing/corrupt weights.
+    """
+    if isinstance(checkpoint, str) and checkpoint == "auto":
+        card, best = select_auto_card(stack.available)
+        if card is None:
+            if best is not None:
+                run.add(f"auto: best card for bands {', '.join(stack.available)} is {best.name}, "
+                        "whose weights are not installed",
+                        f"modèle automatique : le modèle adapté aux bandes de l'image ({bands_fr(stack.available)}) "
+                        f"est {best.name}, dont les poids ne sont pas installés")
+        else:
+            run.add(f"auto: card {card.name} chosen for bands {', '.join(stack.available)}",
+                    f"modèle automatique : {card.name}, choisi pour les bandes {bands_fr(card.bands)}")
+    else:
+        card = resolve_card(checkpoint)
     if card is None:
-        notes.append("no checkpoint: rule-based fallback (coarse map, not a model prediction)")
-        logger.warning("no checkpoint given: using the rule-based fallback")
-        return FallbackPredictor(has_height=stack.has_elevation), None
-    if card.spec.in_channels != len(stack.bands):
-        raise ImageryError(f"model {card.name} expects {card.spec.in_channels} bands, image gives {len(stack.bands)}",
-                           f"Le modèle attend {card.spec.in_channels} bandes, l'image en fournit {len(stack.bands)}.")
+        stack.use_bands(BAND_NAMES, for_model=False)
+        for en, fr in zip(*fallback_notes(stack.has_nir), strict=True):
+            run.add(en, fr)
+        logger.warning("no checkpoint: using the rule-based fallback")
+        return FallbackPredictor(has_height=stack.has_elevation, has_nir=stack.has_nir), None, "rules"
+    check_test_model(card, settings.allow_test_model)
+    lacking = [b for b in card.bands if b not in stack.available and b != "elevation"]
+    if lacking or len(card.bands) != card.spec.in_channels:
+        raise ImageryError(
+            f"model {card.name} needs bands {', '.join(card.bands)}, image has {', '.join(stack.available)}",
+            f"Le modèle {card.name} attend les bandes {bands_fr(card.bands)} ; l'image n'a que "
+            f"{bands_fr(stack.available)}. Ajoutez le proche infrarouge (image IRC) ou choisissez un "
+            "modèle RVB.")
+    stack.use_bands(card.bands)
+    if card.test_only:
+        run.add(f"{card.name} is a test model with random weights: its map means nothing",
+                f"{card.name} est un modèle de test aux poids aléatoires : sa carte ne veut rien dire")
     loaded = load_checkpoint(card)
-    if not loaded.verified:
-        notes.append(f"checkpoint sha256 {loaded.sha256} not recorded in the model card (unverified)")
-    return ModelPredictor(loaded, device), loaded
+    if loaded.sha256_source == "first_use":
+        run.add(f"model card has no sha256: recorded {loaded.sha256} at first use (unverified)",
+                f"empreinte SHA-256 des poids inconnue de la fiche : enregistrée à cette première "
+                f"utilisation ({loaded.sha256[:12]}…), non vérifiée")
+    elif loaded.sha256_source == "recorded":
+        run.add(f"checkpoint sha256 {loaded.sha256} matches the hash recorded at first use (unverified)",
+                "poids identiques à ceux de la première utilisation, mais non vérifiés par une empreinte "
+                "publiée")
+    precision, precision_notes = resolve_precision(settings.precision, device)
+    for en, fr in precision_notes:
+        run.add(en, fr)
+    return ModelPredictor(loaded, device, precision), loaded, precision
 
 
 def predict_image(image_path: Path | str, territory_geometry: Any = None,
@@ -673,37 +822,45 @@ def predict_image(image_path: Path | str, territory_geometry: Any = None,
         image_path: GeoTIFF/VRT with R, G, B (+ NIR, + elevation) bands, 8-bit.
         territory_geometry: shapely geometry in the image CRS, or a GeoSeries/GeoDataFrame with a
             CRS (reprojected); ``None`` = whole image.
-        checkpoint: model card (object, path or name in ``data/models``), bare weights file, or
-            ``None`` for the documented rule-based fallback.
+        checkpoint: model card (object, path or name in ``data/models``), bare weights file,
+            ``"auto"`` (best installed card for the image's bands, else the rules), or ``None``
+            for the documented rule-based fallback (« carte grossière (règles) »).
         out_dir: output folder (created); files are written to temporaries then renamed.
         progress: ``progress(fraction, message_fr)`` callback.
         nir_path: IRC image whose band 1 is NIR, when ``image_path`` is RGB only.
         elevation_path: height raster (8-bit FLAIR units of 0.2 m, or float metres).
         crs: CRS to assume when the image has none.
-        settings: window, margin, batch, device, confidence, sieve and size settings.
+        settings: window, margin, batch, device, precision, confidence, sieve and size settings.
 
     Returns:
-        A :class:`PredictionResult`: COG paths, polygons with ``code_cs``/``code_us``, class stats.
+        A :class:`PredictionResult`: COG paths, polygons with ``code_cs``/``code_us``, class stats,
+        what ran (card, notes, precision) and the confidence summary.
 
     Raises:
-        ImageryError: unreadable/corrupt image, wrong band count, image too small or too large.
+        ImageryError: unreadable/corrupt/truncated image, bands missing for the model, image too
+            small or too large.
         CrsError: image without CRS (and no ``crs``).
         GeometryError: territory empty or outside the image.
-        CheckpointError: missing/corrupt/mismatched checkpoint.
+        CheckpointError: missing/corrupt/mismatched checkpoint, test model not allowed.
     """
     t0 = time.perf_counter()
     out = Path(out_dir)
-    notes: list[str] = []
-    require = ("red", "green", "blue", "nir")
-    with open_band_stack(image_path, nir_path, elevation_path, crs, require) as stack:
-        notes += stack.notes
+    run = _Run()
+    with open_band_stack(image_path, nir_path, elevation_path, crs, ("red", "green", "blue")) as stack:
         geometry = _to_image_crs(territory_geometry, stack.crs)
         win = _aoi_window(stack, geometry)
         if int(win.width) * int(win.height) > settings.max_pixels:
             raise ImageryError(f"area of {int(win.width)}x{int(win.height)} px exceeds {settings.max_pixels}",
                                "La zone est trop grande pour une prédiction à la demande : réduisez-la.")
         device = select_device(settings.device)
-        predictor, loaded = _make_predictor(checkpoint, stack, device, notes)
+        predictor, loaded, precision = _make_predictor(checkpoint, stack, device, settings, run)
+        run.notes[:0], run.notes_fr[:0] = stack.notes, stack.notes_fr
+        card = predictor.card
+        summary = card_summary(card, loaded)
+        if loaded is None:  # the rules read what the image has (never the elevation)
+            summary["bands"] = [b for b in stack.available if b != "elevation"]
+        label_fr = FALLBACK_LABEL_FR if loaded is None else f"prédiction du modèle {card.name}"
+        tags = _tags(summary, label_fr, precision)
         out.mkdir(parents=True, exist_ok=True)
         with tempfile.TemporaryDirectory(dir=out, prefix=".predict-") as tmp:
             cls_tmp = Path(tmp) / "classes.tif"
@@ -711,12 +868,13 @@ def predict_image(image_path: Path | str, territory_geometry: Any = None,
             t1 = time.perf_counter()
             stages: dict[str, float] = {}
             with rasterio.Env(GDAL_CACHEMAX=GDAL_CACHE_BYTES):
-                n_windows, counts = _write_rasters(stack, win, geometry, predictor, settings, cls_tmp, conf_tmp,
-                                                   progress, stages)
+                n_windows, counts, confident = _write_rasters(stack, win, geometry, predictor, settings, cls_tmp,
+                                                              conf_tmp, progress, stages, tags)
                 t2 = time.perf_counter()
                 if progress:
                     progress(0.92, "vectorisation")
-                polygons, stats = _postprocess(cls_tmp, predictor.card, settings, counts)
+                polygons, stats = _postprocess(cls_tmp, card, settings, counts)
+                stats = stats.assign(method=card.method, label_fr=label_fr)
                 classes_path, conf_path = out / "classes.tif", (out / "confidence.tif" if conf_tmp else None)
                 _to_cog(cls_tmp, classes_path)
                 if conf_tmp and conf_path:
@@ -724,19 +882,48 @@ def predict_image(image_path: Path | str, territory_geometry: Any = None,
             polygons_path = _write_vector(polygons, out / "polygons.gpkg", Path(tmp))
             _write_csv(stats, out / "stats.csv", Path(tmp))
             t3 = time.perf_counter()
+    valid = int(counts.sum() - counts[NODATA])
+    confidence_share = confident / valid if conf_tmp is not None and valid else None
     result = PredictionResult(
         classes_path=classes_path, confidence_path=conf_path, polygons_path=polygons_path, polygons=polygons,
-        stats=stats, method=predictor.card.method, model_name=predictor.card.name,
+        stats=stats, method=card.method, model_name=card.name,
         checkpoint_sha256=loaded.sha256 if loaded else None, checkpoint_verified=bool(loaded and loaded.verified),
-        device=device, n_windows=n_windows, elapsed_s=time.perf_counter() - t0, notes=notes,
+        device=device, n_windows=n_windows, elapsed_s=time.perf_counter() - t0, notes=run.notes,
+        notes_fr=run.notes_fr, label_fr=label_fr, card=summary, precision=precision,
+        confidence_share=confidence_share,
+        draft_flags_allowed=bool(loaded and loaded.verified and not card.test_only),
         timings_s={"setup": t1 - t0, "inference": t2 - t1, "postprocess": t3 - t2},
         stages_s={k: round(v, 3) for k, v in stages.items()})
     result.metadata_path = _write_metadata(result, out)
     if progress:
         progress(1.0, "terminé")
-    logger.info("prediction of %s: %d windows on %s in %.1f s (%s)", image_path, n_windows, device,
-                result.elapsed_s, result.method)
+    logger.info("prediction of %s: %d windows on %s (%s) in %.1f s (%s)", image_path, n_windows, device,
+                precision, result.elapsed_s, result.method)
     return result
+
+
+def _tags(summary: dict[str, Any], label_fr: str, precision: str) -> dict[str, str]:
+    """GeoTIFF tags of the class COG: what produced it, and the class table (for ``evaluate``)."""
+    return {
+        "OCSGE_METHOD": str(summary["method"]), "OCSGE_LABEL": label_fr, "OCSGE_MODEL": str(summary["name"]),
+        "OCSGE_BANDS": ",".join(summary["bands"]), "OCSGE_LICENCE": str(summary["licence"]),
+        "OCSGE_SHA256": str(summary["sha256"] or ""), "OCSGE_VERIFIED": str(summary["verified"]).lower(),
+        "OCSGE_PRECISION": precision,
+        "OCSGE_CLASSES": json.dumps(summary.get("class_table", []), ensure_ascii=False),
+    }
+
+
+def confidence_text(share: float | None) -> str:
+    """French summary line of the confidence map.
+
+    >>> confidence_text(0.6234)
+    '62 % des pixels avec une confiance > 0,8'
+    >>> confidence_text(None)
+    'pas de carte de confiance (carte par règles)'
+    """
+    if share is None:
+        return "pas de carte de confiance (carte par règles)"
+    return f"{round(100 * share)} % des pixels avec une confiance > 0,8"
 
 
 def _postprocess(cls_path: Path, card: ModelCard, settings: PredictSettings, counts: npt.NDArray[np.int64]

@@ -32,7 +32,31 @@ def _no_export(flags: FlagStore) -> None:
         flags.export_csv()
 
 
-def test_predire_creates_drafts_over_the_chosen_commune(open_app, app_store: Path) -> None:
+def _verified_card(folder: Path) -> Path:
+    """A non-test 4-band card whose seeded tiny weights match its pinned SHA-256 (a "verified" model)."""
+    import torch
+    import yaml
+
+    from ocsge_engine.inference.checkpoints import sha256_file
+    from ocsge_engine.inference.model import TINY_SPEC, UnetSpec, seeded_model
+
+    models = Path(__file__).resolve().parents[2] / "data" / "models"
+    raw = yaml.safe_load((models / "tiny_test_unet.yaml").read_text(encoding="utf-8"))
+    raw.pop("test_only")
+    bands = ["red", "green", "blue", "nir"]
+    raw.update(name="verified_seeded", bands=bands,
+               normalization={"means": raw["normalization"]["means"][:4], "stds": raw["normalization"]["stds"][:4]})
+    weights = folder / "verified_seeded.pt"
+    torch.save(seeded_model(UnetSpec(4, 19, TINY_SPEC.layers, TINY_SPEC.widths, TINY_SPEC.decoder_channels),
+                            seed=0).state_dict(), weights)
+    raw["weights"] = {"file": weights.name, "sha256": sha256_file(weights)}
+    card = folder / "verified_seeded.yaml"
+    card.write_text(yaml.safe_dump(raw), encoding="utf-8")
+    return card
+
+
+def test_predire_rules_map_offers_no_drafts(open_app, app_store: Path) -> None:
+    """The rule-based « carte grossière » never becomes draft flags: no button, a French reason."""
     image = ortho_over(Store.open(app_store), get_territory("commune:33009"), 2018)
     at = open_app("pages/predire.py", **ARCACHON)
     at.radio(key="predire_source").set_value("upload").run()
@@ -40,21 +64,40 @@ def test_predire_creates_drafts_over_the_chosen_commune(open_app, app_store: Pat
         ("synthetique.tif", image.tiff, "image/tiff")).run()
     at.button(key="predire_run").click().run()
     assert not at.error, [e.value for e in at.error]
+    assert not any(b.key == "predire_drafts" for b in at.button)
+    assert any("ni la carte grossière par règles" in c.value for c in at.caption)
+    assert FlagStore(app_store).drafts("commune:33009").empty
+
+
+def test_predire_creates_drafts_from_a_verified_model(open_app, app_store: Path, tmp_path: Path,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """A verified model's prediction: the page's drafts are the engine's drafts for the same
+    prediction (same official polygons, same proposed codes), stored as drafts, never exported."""
+    from ocsge_engine.inference import ondemand
+
+    card = _verified_card(tmp_path)
+    monkeypatch.setattr(ondemand, "available_models", lambda models_dir=None: {str(card): "verified_seeded"})
+    store, arcachon = Store.open(app_store), get_territory("commune:33009")
+    image = ortho_over(store, arcachon, 2018)
+    expected = store_prediction_drafts(
+        store, arcachon, predict_upload(ImageSource(image.tiff, "synthetique.tif"), None, str(card)).polygons, "x")
+    assert expected  # the seeded model disagrees with the forest polygon
+    at = open_app("pages/predire.py", **ARCACHON)
+    at.radio(key="predire_source").set_value("upload").run()
+    at.file_uploader(key="predire_image").set_value(
+        ("synthetique.tif", image.tiff, "image/tiff")).run()
+    at.selectbox(key="predire_model").set_value(str(card)).run()
+    at.button(key="predire_run").click().run()
+    assert not at.error, [e.value for e in at.error]
     at.button(key="predire_drafts").click().run()
     assert not at.error, [e.value for e in at.error]
-    assert at.success[-1].value == ("1 brouillon(s) de signalement créé(s) pour Arcachon : à "
-                                    "valider ou rejeter sur la page Signaler.")
+    assert at.success[-1].value.startswith(f"{len(expected)} brouillon(s) de signalement créé(s) pour Arcachon")
     flags = FlagStore(app_store)
     drafts = flags.drafts("commune:33009")
-    assert drafts[["polygon_id", "millesime", "code_cs_current", "code_cs_proposed",
-                   "code_us_proposed", "status"]].values.tolist() == [
-        [image.polygon_id, 2018, image.code_cs, "CS1.1.1.2", image.code_us, "brouillon"]]
-    assert flags.list().empty
+    assert sorted(drafts[["polygon_id", "code_cs_proposed"]].values.tolist()) == sorted(
+        [d.polygon_id, d.code_cs_proposed] for d in expected)
+    assert set(drafts["status"]) == {"brouillon"} and flags.list().empty
     _no_export(flags)
-    at.button(key="predire_drafts").click().run()  # the same drafts again: nothing new
-    assert "0 brouillon(s) de signalement créé(s) pour Arcachon (1 déjà connu(s))" in \
-        at.success[-1].value
-    assert len(flags) == 1
 
 
 def test_signaler_accepts_and_rejects_drafts(open_app, app_store: Path) -> None:

@@ -37,15 +37,20 @@ def test_sample_prediction_matches_engine(open_app: OpenApp, private_tmp: Path) 
     """The bundled tile, whole image, rule-based map: table equals the engine's, files offered."""
     at = open_app("pages/predire.py", territoire="commune:33009")
     assert at.selectbox(key="predire_model").options == [
-        "Carte grossière par règles (NDVI, luminosité) — sans modèle"]  # test model not offered
+        "Carte grossière (règles) : végétation, eau, non végétal — sans modèle"]  # test model not offered
     at.button(key="predire_run").click().run()
     assert not at.exception and not at.error
-    assert any("carte grossière par règles (NDVI, luminosité)" in w.value for w in at.warning)
+    assert any("**carte grossière (règles)**, pas une prédiction de modèle" in w.value for w in at.warning)
+    ran = " ".join(m.value for m in at.markdown)
+    assert "Méthode : **carte grossière (règles)**" in ran and "NDVI" in ran  # what ran, run notes
+    assert not any(b.key == "predire_drafts" for b in at.button)  # no draft flags from rules
+    assert any("ne sont proposés que pour la prédiction d'un modèle" in c.value for c in at.caption)
     expected = stats_by_cover(predict_upload(sample_image()).stats)
     table = at.dataframe[0].value
     assert table["code_cs"].tolist() == expected["code_cs"].tolist()
     assert table["pixels"].tolist() == expected["pixels"].tolist()
     assert int(table["pixels"].sum()) == 252 * 252  # the whole tile, every pixel classified
+    assert set(table["libelle"]) <= {"Végétation (règles)", "Eau (règles)", "Non végétal (règles)"}
     assert table["area_ha"].sum() == pytest.approx(252 * 252 * 0.04 / 1e4, rel=1e-6)
     assert "predire_result" in at.session_state
     assert list(private_tmp.iterdir()) == []  # outputs held in memory, temp folder removed
@@ -80,6 +85,32 @@ def test_bad_upload_shows_french_error_and_keeps_nothing(open_app: OpenApp,
     assert "predire_result" not in at.session_state  # …is dropped, not shown as if current
     assert not at.dataframe
     assert list(private_tmp.iterdir()) == []
+
+
+def test_truncated_upload_french_error(open_app: OpenApp, private_tmp: Path) -> None:
+    """The real tile cut at 120 kB: refused in French before any inference, nothing kept."""
+    at = open_app("pages/predire.py")
+    at.radio(key="predire_source").set_value("upload").run()
+    cut = sample_image().image[:120_000]
+    at.file_uploader(key="predire_image").set_value(("coupe.tif", cut, "image/tiff")).run()
+    at.button(key="predire_run").click().run()
+    assert not at.exception
+    assert [e.value for e in at.error] == [
+        "L'image coupe.tif est tronquée ou corrompue : ses pixels ne peuvent pas être lus. "
+        "Téléchargez-la ou exportez-la à nouveau."]
+    assert "predire_result" not in at.session_state
+    assert list(private_tmp.iterdir()) == []
+
+
+def test_evaluate_section_after_prediction(open_app: OpenApp) -> None:
+    """The evaluation runs against the chosen territory's OCS GE; the Montpellier tile does not
+    meet Arcachon's polygons, which the page says instead of showing empty scores."""
+    at = open_app("pages/predire.py", territoire="commune:33009")
+    at.button(key="predire_run").click().run()
+    assert at.selectbox(key="predire_eval_year").options
+    at.button(key="predire_eval").click().run()
+    assert not at.exception and not at.error
+    assert any("ne recoupe aucun polygone OCS GE" in i.value for i in at.info)
 
 
 def test_size_limit_and_territory_clip_engine() -> None:

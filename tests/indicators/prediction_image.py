@@ -3,10 +3,10 @@
 The image is 200 × 200 pixels (40 m × 40 m) centred on the representative point of a large
 polygon of the demo store whose couverture is neither ``CS1.1.1.2`` nor ``CS2.2.1`` (a forest
 polygon of the synthetic background), entirely inside it. Its left 120 columns are grey
-(R = G = B = 120, NIR = 100: NDVI < 0, not bright → impervious ``CS1.1.1.2`` under the rule-based
-map), its right 80 columns green with a high NIR (NDVI 0.6, no height → herbaceous ``CS2.2.1``).
+(R = G = B = 120, NIR = 100: NDVI < 0, not blue → « non végétal » ``CS1`` under the rule-based
+map), its right 80 columns green with a high NIR (NDVI 0.6 → « végétation » ``CS2``).
 So the rule-based prediction disagrees with OCS GE over the whole image and its majority code
-is ``CS1.1.1.2`` over 120 × 200 × 0.04 m² = 0.096 ha (``CS2.2.1``: 0.064 ha).
+is ``CS1`` over 120 × 200 × 0.04 m² = 0.096 ha (``CS2``: 0.064 ha).
 """
 
 from __future__ import annotations

@@ -145,11 +145,11 @@ def test_prediction_over_a_demo_commune_becomes_reviewed_drafts(demo_store_dir, 
     image = ortho_over(store, arcachon, 2018)
     bundle = predict_upload(ImageSource(image.tiff, "synthetique.tif"))
     areas = bundle.polygons.groupby("code_cs")["area_ha"].sum()
-    assert areas.to_dict() == pytest.approx({"CS1.1.1.2": 0.096, "CS2.2.1": 0.064})
+    assert areas.to_dict() == pytest.approx({"CS1": 0.096, "CS2": 0.064})  # carte grossière (règles)
     drafts = store_prediction_drafts(store, "commune:33009", bundle.polygons, "Prédiction")
     assert [(d.polygon_id, d.millesime, d.code_cs_current, d.code_cs_proposed,
              d.code_us_proposed) for d in drafts] == [
-        (image.polygon_id, 2018, image.code_cs, "CS1.1.1.2", image.code_us)]
+        (image.polygon_id, 2018, image.code_cs, "CS1", image.code_us)]
     assert drafts[0].territory_id == "commune:33009" and drafts[0].comment == "Prédiction"
     official = store.polygons(arcachon, 2018, columns=["id"])
     whole = official.loc[official["id"] == image.polygon_id].geometry.iloc[0]

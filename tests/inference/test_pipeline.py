@@ -181,7 +181,7 @@ def test_predictor_error_leaves_nothing(rgbn: Path, tmp_path: Path, monkeypatch:
         def __call__(self, batch: np.ndarray) -> tuple[np.ndarray, None]:
             raise ValueError("boom")
 
-    monkeypatch.setattr(predict_module, "_make_predictor", lambda *a, **k: (Broken(), None))
+    monkeypatch.setattr(predict_module, "_make_predictor", lambda *a, **k: (Broken(), None, "rules"))
     with pytest.raises(ValueError, match="boom"):
         predict_image(rgbn, out_dir=tmp_path / "out", settings=PredictSettings(**{**SETTINGS.__dict__, "readers": 2}))
     assert list((tmp_path / "out").iterdir()) == []
