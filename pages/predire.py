@@ -160,7 +160,8 @@ def _result(key: str, bundle: PredictionBundle) -> None:
     st.iframe(result_map_html(bundle, key), height=500)
     table = stats_by_cover(bundle.stats)
     shown = table.assign(libelle=[cover_label(c, bundle.method) for c in table["code_cs"]])
-    show_fig(prediction_bars(table), "prediction_surfaces", shown, key="predire_fig")
+    show_fig(prediction_bars(table), "prediction_surfaces", shown, key="predire_fig",
+             source="prédiction sur image (modèle ou règles indiqués ci-dessus), pas l'OCS GE")
     st.dataframe(shown[["code_cs", "libelle", "area_ha", "share", "pixels"]], hide_index=True,
                  key="predire_table", column_config={
                      "code_cs": "Code", "libelle": "Couverture",

@@ -186,8 +186,9 @@ def _handover(territory_id: str, code: str, zan: ZanTrajectory | None) -> None:
     if synthetic:
         source += f" ({SYNTHETIC_NOTE})"
     data = artif if artif is not None else pd.DataFrame()
+    both = source if zan is None else f"{zan.source} ; {source}"
     show_fig(handover_figure(zan, artif, source), f"zan_bascule_2031_{code}", data,
-             key="zan_handover")
+             key="zan_handover", source=both)
 
 
 def main() -> None:
@@ -208,13 +209,13 @@ def main() -> None:
         _figures(zan)
         _sources(zan)
         show_fig(zan_figure(zan), f"trajectoire_zan_{territory.code}_{reduction}", zan.table,
-                 key="zan_fig")
+                 key="zan_fig", source=zan.source)
     _handover(territory.id, territory.code, zan)
     if zan is None:
         return
     if zan.destinations is not None:
         show_fig(destinations_figure(zan), f"consommation_destinations_{territory.code}",
-                 zan.destinations, key="zan_destinations")
+                 zan.destinations, key="zan_destinations", source=zan.source)
     st.dataframe(zan.table, hide_index=True, key="zan_table", column_config={
         "year": st.column_config.NumberColumn("Année", format="%d"),
         "observed_ha": st.column_config.NumberColumn("Consommation (ha)", format="%.2f"),
