@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import tempfile
+import re
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
@@ -31,7 +31,7 @@ from ocsge_engine.errors import (
     CrsError, EmptyInputError, GeometryError, SchemaError, UnknownCodeError,
 )
 from ocsge_engine.io import deliveries as dlv
-from ocsge_engine.io.archive import extract_archive, is_archive
+from ocsge_engine.io.archive import extract_archive, is_archive, private_tempdir
 from ocsge_engine.nomenclature import normalize_codes
 from ocsge_engine.store.catalog import normalize_departement
 from ocsge_engine.store.db import CATALOG_FILE, Store
@@ -42,6 +42,7 @@ logger = logging.getLogger(__name__)
 Progress = Callable[[float, str], None] | None
 
 METROPOLE_EPSG = 2154
+EXTRACT_PREFIX = "ocsge_extract_"
 # CRS of the overseas départements as IGN delivers them (kept, not reprojected).
 DROM_EPSG: dict[str, int] = {"971": 5490, "972": 5490, "973": 2972, "974": 2975, "976": 4471}
 _SIDECARS = (".shp", ".shx", ".dbf", ".prj", ".cpg")
@@ -51,6 +52,10 @@ _CODE_COLUMNS = {
     "diff": (("code_cs_from", "cs"), ("code_us_from", "us"), ("code_cs_to", "cs"),
              ("code_us_to", "us")),
 }
+# CNIG code grammar (nomenclature v2 ``CS2.2.1``, ``US1.1``; v1.1 ``US235``; bare ``2.2.1``):
+# what an unknown code kept with --allow-unknown must still look like.
+_CODE_GRAMMAR = {"cs": re.compile(r"(?:CS)?\d{1,2}(?:\.\d{1,2}){0,4}"),
+                 "us": re.compile(r"(?:US)?\d{1,3}(?:\.\d{1,2}){0,4}")}
 _ARTIF_VALUES = {"artif": True, "non artif": False, "non_artif": False, "non-artif": False}
 
 
@@ -130,7 +135,7 @@ def ingest_paths(paths: list[Path], store_dir: Path, *, allow_unknown: bool = Fa
             bad input; the layers of that PATH are not written (earlier PATHs are).
     """
     ctx = _Context(allow_unknown,
-                   None if departement is None else normalize_departement(departement),
+                   None if departement is None else _departement_option(departement),
                    None if millesime is None else str(millesime))
     reports: list[IngestReport] = []
     for i, path in enumerate(paths):
@@ -141,6 +146,16 @@ def ingest_paths(paths: list[Path], store_dir: Path, *, allow_unknown: bool = Fa
     if progress is not None:
         progress(1.0, "terminé")
     return reports
+
+
+def _departement_option(code: str) -> str:
+    """The ``--departement`` override, canonical, or :class:`SchemaError` in French."""
+    try:
+        return normalize_departement(code)
+    except ValueError as err:
+        raise SchemaError(f"invalid departement override {code!r}",
+                          f"Département invalide : « {_shown(str(code))[2:-2]} » (attendu : un "
+                          "code comme 33, 2A ou 971).") from err
 
 
 def _ingest_one(path: Path, store_dir: Path, ctx: _Context,
@@ -184,9 +199,9 @@ def _delivery_files(path: Path) -> Iterator[tuple[list[Path], Path, str]]:
     if not path.exists():
         raise EmptyInputError(f"{path} does not exist", f"Fichier introuvable : {path}.")
     if is_archive(path):
-        with tempfile.TemporaryDirectory(prefix="ocsge_extract_") as tmp:
-            files = extract_archive(path, Path(tmp))
-            yield files, Path(tmp), path.name + "/"  # archive name: see _names
+        with private_tempdir(EXTRACT_PREFIX) as tmp:  # removed on exit, or by the next run
+            files = extract_archive(path, tmp)
+            yield files, tmp, path.name + "/"  # archive name: see _names
     elif path.is_dir():
         yield sorted(p for p in path.rglob("*") if p.is_file()), path.parent, ""
     elif path.suffix.lower() in dlv.VECTOR_SUFFIXES:
@@ -365,7 +380,10 @@ def _codes(gdf: gpd.GeoDataFrame, kind: str, ref: dlv.LayerRef,
         bad = codes.isna().to_numpy()
         for value, count in raw[bad].astype(str).str.strip().value_counts().items():
             unknown[str(value)] = unknown.get(str(value), 0) + int(count)
-        gdf[column] = np.where(bad, raw.astype(str).str.strip().str.upper(), codes)
+        kept = raw.astype(str).str.strip().str.upper()
+        _check_grammar(kept[bad & raw.notna().to_numpy() & (kept != "").to_numpy()],
+                       nomenclature, ref)
+        gdf[column] = np.where(bad, kept, codes)
     if kind == "artif":
         unknown |= _flag_values(gdf["artif"], _ARTIF_VALUES)
     if kind == "artif_diff":
@@ -378,6 +396,32 @@ def _codes(gdf: gpd.GeoDataFrame, kind: str, ref: dlv.LayerRef,
     if unknown:
         logger.warning("%s: kept unknown codes %s", ref.label(), unknown)
     return gdf, unknown
+
+
+def _check_grammar(values: pd.Series, nomenclature: str, ref: dlv.LayerRef) -> None:
+    """Refuse kept unknown codes that are not shaped like CNIG codes (``CS9.9``, ``US235``).
+
+    Even with ``--allow-unknown`` a code is stored only when it follows the code grammar: the
+    CS/US prefix then dot-separated numbers; markup or free text is refused.
+
+    Raises:
+        UnknownCodeError: a value outside the grammar (shown escaped and truncated).
+    """
+    grammar = _CODE_GRAMMAR[nomenclature]
+    wrong = sorted({v for v in values.unique() if not grammar.fullmatch(v)})
+    if wrong:
+        shown = ", ".join(_shown(v) for v in wrong[:5]) + (" …" if len(wrong) > 5 else "")
+        raise UnknownCodeError(
+            f"{ref.label()}: {len(wrong)} values are not {nomenclature.upper()} codes: "
+            f"{[v[:40] for v in wrong[:5]]}",
+            f"La couche {ref.label()} contient des valeurs qui ne sont pas des codes "
+            f"{nomenclature.upper()} ({shown}) : elles sont refusées, même avec --allow-unknown.")
+
+
+def _shown(value: str) -> str:
+    """A raw value made harmless for a message: printable ASCII letters/digits/dots, 30 chars."""
+    text = re.sub(r"[^0-9A-Za-z. _-]", "?", value)[:30]
+    return f"« {text} »"
 
 
 def _flag_values(series: pd.Series, allowed: dict[str, object]) -> dict[str, int]:
