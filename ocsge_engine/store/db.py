@@ -232,6 +232,10 @@ class Store:
             self._catalog_cache = (key, table)
         return table.copy()
 
+    def stamp(self) -> tuple[int, ...]:
+        """A value that changes whenever the catalogue file changes (cache key for apps)."""
+        return self._stamp()
+
     def _stamp(self) -> tuple[int, ...]:
         stamps: list[int] = []
         for file in (self._db_file, self._db_file.with_name(CATALOG_FILE + ".wal")):
