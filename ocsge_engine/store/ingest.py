@@ -18,6 +18,7 @@ import re
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
+from functools import lru_cache
 from pathlib import Path
 
 import geopandas as gpd
@@ -27,6 +28,7 @@ import pyogrio
 import pyproj
 import shapely
 
+from ocsge_engine.config import get_settings
 from ocsge_engine.errors import (
     CrsError, EmptyInputError, GeometryError, SchemaError, UnknownCodeError,
 )
@@ -34,7 +36,7 @@ from ocsge_engine.io import deliveries as dlv
 from ocsge_engine.io.archive import extract_archive, is_archive, private_tempdir
 from ocsge_engine.nomenclature import normalize_codes
 from ocsge_engine.store.catalog import normalize_departement
-from ocsge_engine.store.db import CATALOG_FILE, Store
+from ocsge_engine.store.db import CATALOG_FILE, StagedLayer, Store
 from ocsge_engine.store.parquet import DIFF_LAYERS, millesime_key, polygonal_parts
 
 logger = logging.getLogger(__name__)
@@ -45,6 +47,8 @@ METROPOLE_EPSG = 2154
 EXTRACT_PREFIX = "ocsge_extract_"
 # CRS of the overseas départements as IGN delivers them (kept, not reprojected).
 DROM_EPSG: dict[str, int] = {"971": 5490, "972": 5490, "973": 2972, "974": 2975, "976": 4471}
+# Margin around a département's extent (about 10 km): layers are clipped to it by IGN.
+EXTENT_MARGIN_DEG = 0.1
 _SIDECARS = (".shp", ".shx", ".dbf", ".prj", ".cpg")
 _CODE_COLUMNS = {
     "occupation_sol": (("code_cs", "cs"), ("code_us", "us")),
@@ -167,6 +171,8 @@ def _ingest_one(path: Path, store_dir: Path, ctx: _Context,
             raise EmptyInputError(f"no OCS GE layer in {path}",
                                   f"Aucune couche OCS GE trouvée dans {path.name}.")
         store = Store.open(store_dir) if (store_dir / CATALOG_FILE).exists() else None
+        if store is not None:
+            store.clean_leftovers()
         prepared: list[tuple[gpd.GeoDataFrame | None, IngestReport]] = []
         for j, (ref, kind) in enumerate(kinds):
             progress(j / (len(kinds) + 1), f"lecture {ref.label()}")
@@ -180,11 +186,22 @@ def _ingest_one(path: Path, store_dir: Path, ctx: _Context,
         if any(gdf is not None for gdf, _ in prepared):
             store = store or Store.open(store_dir, create=True)
             progress(len(kinds) / (len(kinds) + 1), "écriture")
-        for gdf, report in prepared:
-            if gdf is not None and store is not None:
-                store.write_layer(gdf, layer=report.layer, departement=report.departement,
-                                  millesime=report.millesime, source_file=report.source,
-                                  source_sha256=report.sha256)
+        staged: list[StagedLayer] = []
+        try:
+            # Parquet files are written aside with no lock held, then the delivery's layers are
+            # catalogued and moved in place together: all of them, or none.
+            for k, (gdf, report) in enumerate(prepared):
+                if gdf is not None and store is not None:
+                    staged.append(store.stage_layer(
+                        gdf, layer=report.layer, departement=report.departement,
+                        millesime=report.millesime, source_file=report.source,
+                        source_sha256=report.sha256))
+                    prepared[k] = (None, report)  # free the features once on disk
+            if staged and store is not None:
+                store.commit_layers(staged)
+        finally:
+            for item in staged:
+                item.discard()
         return [report for _, report in prepared]
 
 
@@ -317,8 +334,11 @@ def _prepare(ref: dlv.LayerRef, kind: str, report: IngestReport,
                               f"La couche {ref.label()} est vide : aucune entité à importer.")
     period = tuple(int(y) for y in report.millesime.split("_")) if kind in DIFF_LAYERS else None
     table = dlv.normalize_fields(raw, kind, ref.label(), period=period)  # type: ignore[arg-type]
-    table, crs_from = _check_crs(table, report.departement, ref)
+    if table.crs is None:
+        _check_crs(table, report.departement, ref)  # raises the missing-CRS error
     table, n_repaired, n_dropped = _repair(table, ref)
+    check_extent(table, report.departement, ref.label())  # in the declared CRS
+    table, crs_from = _check_crs(table, report.departement, ref)
     table, unknown = _codes(table, kind, ref, ctx.allow_unknown)
     key = _resolve_field_millesime(table, report.millesime, ref)
     table = _finish(table, kind, key, report.departement)
@@ -347,6 +367,55 @@ def _check_crs(gdf: gpd.GeoDataFrame, dep: str,
     source = gdf.crs.to_string()
     logger.info("%s: reprojecting from %s to EPSG:2154", ref.label(), source)
     return gdf.to_crs(target), source
+
+
+@lru_cache(maxsize=1)
+def _departement_bounds() -> dict[str, tuple[float, float, float, float]]:
+    """Longitude/latitude extent of each département (``data/territories/departements_bbox.csv``)."""
+    path = get_settings().data_dir / "territories" / "departements_bbox.csv"
+    table = pd.read_csv(path, dtype={"departement": str})
+    return {row.departement: (row.lon_min, row.lat_min, row.lon_max, row.lat_max)
+            for row in table.itertuples()}
+
+
+def check_extent(gdf: gpd.GeoDataFrame, departement: str, label: str) -> None:
+    """Refuse a layer whose extent, in its declared CRS, is not in its département.
+
+    A layer in Lambert-93 declared EPSG:3857 lands hundreds of kilometres away, one declared
+    EPSG:4326 projects to infinity: both mean the declared CRS is wrong (or the département).
+    The layer's bounds, taken to longitude/latitude, must fall inside the département's extent
+    widened by :data:`EXTENT_MARGIN_DEG`.
+
+    Raises:
+        CrsError: non-finite bounds, or bounds outside the département's extent.
+    """
+    extent = _departement_bounds().get(departement)
+    bounds = np.asarray(gdf.total_bounds, dtype=float)
+    crs = gdf.crs.to_string() if gdf.crs is not None else "?"
+    if np.isfinite(bounds).all():
+        with np.errstate(all="ignore"):
+            lonlat = np.asarray(pyproj.Transformer.from_crs(gdf.crs, 4326, always_xy=True)
+                                .transform_bounds(*bounds, densify_pts=11), dtype=float)
+    else:
+        lonlat = np.full(4, np.inf)
+    if extent is None and np.isfinite(lonlat).all():
+        logger.warning("%s: no extent known for D%s, CRS not checked", label, departement)
+        return
+    margin = EXTENT_MARGIN_DEG
+    inside = extent is not None and np.isfinite(lonlat).all() and (
+        lonlat[0] >= extent[0] - margin and lonlat[1] >= extent[1] - margin
+        and lonlat[2] <= extent[2] + margin and lonlat[3] <= extent[3] + margin)
+    if not inside:
+        plausible = (np.isfinite(lonlat).all() and -180 <= lonlat[0] <= lonlat[2] <= 180
+                     and -90 <= lonlat[1] <= lonlat[3] <= 90)
+        where = (f"vers {lonlat[0]:.2f}°, {lonlat[1]:.2f}°".replace(".", ",") if plausible
+                 else "hors des longitudes et latitudes possibles")
+        raise CrsError(
+            f"{label}: extent {bounds.tolist()} in {crs} is lonlat {lonlat.tolist()}, outside "
+            f"D{departement} {extent}",
+            f"La couche {label} tombe hors du département {departement} ({where}) avec le "
+            f"système de coordonnées qu'elle déclare ({crs}) : ce système (fichier .prj ou "
+            "déclaration du GeoPackage) est faux, ou le département. Corrigez-le puis relancez.")
 
 
 def _repair(gdf: gpd.GeoDataFrame, ref: dlv.LayerRef) -> tuple[gpd.GeoDataFrame, int, int]:
