@@ -341,7 +341,8 @@ def _read_capped(response: requests.Response, limit: int, deadline: float | None
         raise _too_large(layer, int(declared), limit)
     chunks: list[bytes] = []
     size = 0
-    for chunk in response.iter_content(_CHUNK):
+    # read1: whatever has arrived (up to a chunk), so a trickling server meets the deadline
+    while chunk := response.raw.read1(_CHUNK, decode_content=True):
         size += len(chunk)
         if size > limit:
             raise _too_large(layer, size, limit)
