@@ -74,7 +74,8 @@ def save_uploaded_territory(data: bytes, filename: str, folder: Path | str) -> T
         source.write_bytes(data)
         if suffix == ".zip":
             (tmp / "unzipped").mkdir()
-            source = _shapefile_in(source, tmp / "unzipped", name)
+            source = _renamed_errors(lambda src: _shapefile_in(src, tmp / "unzipped", name),
+                                     source, name)
         territory = _renamed_errors(territory_from_file, source, name)
     label = territory.name if territory.name != source.stem else Path(name).stem
     return _keep(territory.geometry, label, folder)
