@@ -48,13 +48,15 @@ def save_uploaded_territory(data: bytes, filename: str, folder: Path | str) -> T
         folder: where custom territories are kept (e.g. ``STORE/territoires``).
 
     Returns:
-        The ``polygon`` territory, read back from the kept file.
+        The contour territory (kind ``polygon``, id ``contour:<16 hex>``), read back from the
+        kept file.
 
     Raises:
         EmptyInputError: empty file.
-        GeometryError: too large, unsupported format, unreadable, non-polygon or invalid.
-        CrsError: no CRS.
-        ArchiveError: corrupt zip or unsafe member names.
+        GeometryError: too large, unsupported format, unreadable, non-polygon or invalid, or
+            unusable once projected.
+        CrsError: no CRS, or a GeoJSON whose coordinates are not longitudes/latitudes.
+        ArchiveError: corrupt zip, unsafe member names, or a decompression bomb.
     """
     name = plain_text(Path(str(filename)).name, 60) or "contour"
     suffix = Path(name).suffix.lower()
