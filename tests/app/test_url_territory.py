@@ -82,3 +82,25 @@ def test_unknown_or_malformed_contour_ids_fall_back(open_app, bad: str) -> None:
     at = open_app(territoire=bad)
     assert _chosen(at) == DEFAULT
     assert any("contour personnalisé n'existe pas" in e.value for e in at.error)
+
+
+def test_new_ingest_is_seen_on_the_next_rerun(open_app, app_store: Path,
+                                              demo_store_dir: Path) -> None:
+    """The millésime list is keyed on the catalogue stamp: no stale cache after an ingest."""
+    import shutil
+
+    from ocsge_engine.store import Store
+    from ocsge_engine.territories import get_territory
+
+    for name in ("catalog.duckdb", "layers"):  # a private copy: this test writes to it
+        (app_store / name).unlink()
+        copy = shutil.copytree if (demo_store_dir / name).is_dir() else shutil.copy2
+        copy(demo_store_dir / name, app_store / name)
+    at = open_app()
+    assert at.sidebar.selectbox[1].options == ["2018"]  # arrivée: 2015 -> 2018 only
+    store = Store.open(app_store)
+    layer = store.polygons(get_territory(DEFAULT), 2018, clip=False)
+    store.write_layer(layer.assign(millesime=2021), layer="occupation_sol", departement="33",
+                      millesime=2021, source_file="test", source_sha256="0" * 64)
+    at.run()
+    assert at.sidebar.selectbox[1].options == ["2018", "2021"]
