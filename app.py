@@ -10,6 +10,7 @@ import logging
 
 import streamlit as st
 
+from ocsge_engine.territories import is_web_territory_id, plain_text
 from pages import _shared as shared
 
 logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
@@ -50,7 +51,13 @@ def _sync_from_query() -> None:
         return
     params = st.query_params
     if "territoire" in params:
-        st.session_state["territory_id"] = params["territoire"]
+        if is_web_territory_id(params["territoire"]):
+            st.session_state["territory_id"] = params["territoire"]
+        else:  # polygon:FILE would read a server file: never from a URL
+            logging.getLogger("ocsge_app").warning("refused territory id from the URL")
+            st.session_state["territory_error"] = (
+                "Un contour ne peut pas être désigné par un chemin de fichier dans l'adresse : "
+                "importez-le ou dessinez-le sur la page « Contour personnalisé ».")
     if "de" in params and "a" in params:
         try:
             st.session_state["years"] = (int(params["de"]), int(params["a"]))
@@ -77,11 +84,13 @@ def _sidebar() -> None:
                     st.session_state["territory_id"] = chosen
                     st.session_state.pop("years", None)
         st.page_link("pages/contour.py", label="Importer ou dessiner un contour", icon="✏️")
+        if st.session_state.get("territory_error"):
+            st.error(st.session_state.pop("territory_error"))
         territory = shared.run_safely(shared.cached_territory, shared.territory_id())
         if territory is None:
             st.session_state["territory_id"] = shared.DEFAULT_TERRITORY
             territory = shared.cached_territory(shared.DEFAULT_TERRITORY)
-        st.markdown(f"**{territory.name}** · `{territory.id}`")
+        st.markdown(f"**{plain_text(territory.name)}** · `{territory.id}`")
         years = shared.run_safely(shared.cached_millesimes, territory.id) or []
         if len(years) >= 2:
             current = shared.years() or (years[0], years[-1])

@@ -1,15 +1,22 @@
 """Command-line interface: ``python -m ocsge_engine <command>``.
 
 Each subcommand parses its arguments, calls the public API and formats the output. Errors a user
-can cause (:class:`~ocsge_engine.errors.OcsgeError`) print one line on stderr and exit with code 2.
+can cause print one French line on stderr (``erreur : …``) and exit with code 2, never a
+traceback: bad arguments (checked while parsing: département codes, CRS, dates, input files),
+:class:`~ocsge_engine.errors.OcsgeError` from the engine, and operating-system errors on the
+user's paths (missing file, no permission, disk full). ``-v`` logs the traceback for developers.
 """
 
 from __future__ import annotations
 
 import argparse
+import datetime as dt
+import errno
 import logging
+import re
 import sys
 from collections.abc import Callable, Sequence
+import typing
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +26,86 @@ from ocsge_engine.errors import OcsgeError
 logger = logging.getLogger("ocsge_engine")
 
 Handler = Callable[[argparse.Namespace], int]
+
+# argparse's English messages -> French (the English text stays in brackets for scripts).
+_ARGPARSE_FR: tuple[tuple[str, str], ...] = (
+    (r"the following arguments are required: (.*)", r"arguments obligatoires manquants : \1"),
+    (r"argument (\S+): invalid choice: (.*?) \(choose from (.*)\)",
+     r"argument \1 : valeur \2 non reconnue (choix possibles : \3)"),
+    (r"argument (\S+): invalid (int|float) value: (.*)", r"argument \1 : nombre invalide \3"),
+    (r"argument (\S+): expected one argument", r"argument \1 : une valeur est attendue"),
+    (r"argument (\S+): not allowed with argument (\S+)",
+     r"les arguments \1 et \2 s'excluent"),
+    (r"one of the arguments (.*) is required", r"un des arguments \1 est obligatoire"),
+    (r"unrecognized arguments: (.*)", r"arguments non reconnus : \1"),
+    (r"argument (\S+): (.*)", r"argument \1 : \2"),
+)
+_ERRNO_FR: dict[int, str] = {
+    errno.ENOENT: "fichier ou dossier introuvable", errno.EACCES: "accès refusé",
+    errno.EPERM: "opération non permise", errno.EEXIST: "le chemin existe déjà",
+    errno.ENOSPC: "disque plein", errno.EISDIR: "c'est un dossier, pas un fichier",
+    errno.ENOTDIR: "un élément du chemin n'est pas un dossier",
+    errno.EROFS: "système de fichiers en lecture seule",
+}
+
+
+class FrenchArgumentParser(argparse.ArgumentParser):
+    """An ``ArgumentParser`` whose errors are one French line (exit 2), English in brackets."""
+
+    def error(self, message: str) -> typing.NoReturn:  # noqa: D102
+        french = message
+        for pattern, replacement in _ARGPARSE_FR:
+            if re.fullmatch(pattern, message, flags=re.DOTALL):
+                french = re.sub(pattern, replacement, message, flags=re.DOTALL)
+                break
+        self.exit(2, f"erreur : {self.prog} : {french} (voir --help). [usage error: {message}]\n")
+
+
+def _departement_arg(text: str) -> str:
+    """``argparse`` type: a département code (``33``, ``2A``, ``971``), canonical."""
+    from ocsge_engine.store.catalog import normalize_departement
+
+    try:
+        return normalize_departement(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"code de département invalide « {text[:20]} » (attendu : 33, 2A, 971…)") from None
+
+
+def _departements_arg(text: str) -> list[str]:
+    """``argparse`` type: comma-separated département codes."""
+    return [_departement_arg(code.strip()) for code in text.split(",") if code.strip()]
+
+
+def _crs_arg(text: str) -> str:
+    """``argparse`` type: a CRS pyproj understands (``EPSG:2154``)."""
+    import pyproj
+
+    try:
+        pyproj.CRS.from_user_input(text)
+    except pyproj.exceptions.CRSError:
+        raise argparse.ArgumentTypeError(
+            f"système de coordonnées inconnu « {text[:40]} » (attendu par exemple EPSG:2154)"
+        ) from None
+    return text
+
+
+def _date_arg(text: str) -> str:
+    """``argparse`` type: a date ``YYYY-MM-DD``."""
+    try:
+        dt.date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"date invalide « {text[:20]} » (attendu : AAAA-MM-JJ)") from None
+    return text
+
+
+def _input_file(text: str) -> Path:
+    """``argparse`` type: an existing file."""
+    path = Path(text).expanduser()
+    if not path.is_file():
+        raise argparse.ArgumentTypeError(f"fichier introuvable : {text}")
+    return path
 
 
 def _tqdm_progress(desc: str) -> Callable[[float, str], None]:
@@ -74,7 +161,8 @@ def _parser_ingest(sub: argparse._SubParsersAction) -> None:  # type: ignore[typ
     _add_store(p)
     p.add_argument("--allow-unknown", action="store_true",
                    help="keep features with codes outside the nomenclature")
-    p.add_argument("--departement", default=None, help="override the detected département")
+    p.add_argument("--departement", default=None, type=_departement_arg,
+                   help="override the detected département")
     p.add_argument("--millesime", default=None, help="override the detected millésime (YYYY or YYYY_YYYY)")
     p.set_defaults(handler=cmd_ingest)
 
@@ -97,7 +185,7 @@ def cmd_ingest(args: argparse.Namespace) -> int:
 
 def _parser_download(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p = sub.add_parser("download", help="download IGN deliveries from the URL list in data/reference")
-    p.add_argument("--departement", required=True)
+    p.add_argument("--departement", required=True, type=_departement_arg)
     p.add_argument("--millesime", required=True, help="YYYY, or YYYY_YYYY for difference products")
     p.add_argument("--product", default="occupation_du_sol_et_zone_construite",
                    help="product column of ocsge_millesimes_by_departement.csv")
@@ -147,7 +235,7 @@ def _parser_flows(sub: argparse._SubParsersAction) -> None:  # type: ignore[type
     _add_years(p)
     p.add_argument("--by", choices=(*BY_VALUES, "process"), default="anf",
                    help="level of the classes, or 'process' (named land-take processes)")
-    p.add_argument("--processes", type=Path, default=None,
+    p.add_argument("--processes", type=_input_file, default=None,
                    help="process table CSV for --by process (default: data/reference/processes.csv)")
     p.add_argument("--source", choices=("auto", "overlay", "diff"), default="auto",
                    help="overlay of both layers, IGN DIFF layer, or auto")
@@ -255,7 +343,8 @@ def _parser_predict(sub: argparse._SubParsersAction) -> None:  # type: ignore[ty
     p.add_argument("--allow-test-model", action="store_true",
                    help="run a test-only card (random weights, e.g. tiny_test_unet)")
     p.add_argument("--min-area", type=float, default=10.0, help="minimum polygon area in m² (sieve)")
-    p.add_argument("--crs", default=None, help="CRS to assume when the image has none (e.g. EPSG:2154)")
+    p.add_argument("--crs", default=None, type=_crs_arg,
+                   help="CRS to assume when the image has none (e.g. EPSG:2154)")
     p.set_defaults(handler=cmd_predict)
 
 
@@ -451,7 +540,8 @@ def _parser_batch(sub: argparse._SubParsersAction) -> None:  # type: ignore[type
     bsub = p.add_subparsers(dest="batch_command", required=True)
     f = bsub.add_parser("flows", help="flows and indicators of every commune, one task per département and pair")
     _add_store(f)
-    f.add_argument("--departements", default=None, help="comma-separated codes (default: all in the store)")
+    f.add_argument("--departements", default=None, type=_departements_arg,
+                   help="comma-separated codes (default: all in the store)")
     f.add_argument("--scheduler", default=None, help="Dask scheduler address (default: a local cluster)")
     f.add_argument("--workers", type=int, default=None, help="local workers (default: one per core)")
     f.add_argument("--retries", type=int, default=2, help="automatic retries of a failed task")
@@ -479,7 +569,7 @@ def cmd_batch(args: argparse.Namespace) -> int:
     if args.batch_command == "flows":
         from ocsge_engine.batch import BatchOptions, run_flows
 
-        deps = [d.strip() for d in args.departements.split(",") if d.strip()] if args.departements else None
+        deps = args.departements or None
         report = run_flows(_store_dir(args), deps, scheduler=args.scheduler, n_workers=args.workers,
                            options=BatchOptions(sprawl=not args.no_sprawl), retries=args.retries,
                            force=args.force, progress=progress)
@@ -516,8 +606,9 @@ def _parser_report(sub: argparse._SubParsersAction) -> None:  # type: ignore[typ
     _add_territory(p)
     _add_years(p, required=False)
     p.add_argument("--out", type=Path, required=True, help="output FILE.zip")
-    p.add_argument("--date", default=None, help="report date YYYY-MM-DD (default: undated)")
-    p.add_argument("--processes", type=Path, default=None, help="process table CSV")
+    p.add_argument("--date", default=None, type=_date_arg,
+                   help="report date YYYY-MM-DD (default: undated)")
+    p.add_argument("--processes", type=_input_file, default=None, help="process table CSV")
     p.add_argument("--min-disagreement-ha", type=float, default=0.5,
                    help="DIFF/overlay disagreement threshold of the pseudo-change (ha)")
     p.add_argument("--typology-resolution", type=float, default=10.0,
@@ -564,7 +655,7 @@ PARSERS: list[Callable[[argparse._SubParsersAction], None]] = [  # type: ignore[
 
 def build_parser() -> argparse.ArgumentParser:
     """Build the argument parser with every subcommand."""
-    parser = argparse.ArgumentParser(prog="python -m ocsge_engine", description=__doc__)
+    parser = FrenchArgumentParser(prog="python -m ocsge_engine", description=__doc__)
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     parser.add_argument("-q", "--quiet", action="store_true", help="warnings only, no progress bar")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -586,4 +677,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         # One line for the user (French), the English cause in brackets for logs and scripts.
         print(f"erreur : {err.user_message} [{type(err).__name__}: {err}]", file=sys.stderr)
         logger.debug("user error", exc_info=True)
+        return 2
+    except OSError as err:  # the user's paths: missing, not writable, disk full…
+        reason = _ERRNO_FR.get(err.errno or 0, "erreur d'entrée/sortie")
+        where = f" : {err.filename}" if err.filename else ""
+        print(f"erreur : {reason}{where}. [{type(err).__name__}: {err}]", file=sys.stderr)
+        logger.debug("operating-system error", exc_info=True)
         return 2

@@ -40,6 +40,7 @@ from shapely.geometry.base import BaseGeometry
 
 from ocsge_engine.errors import FlagError, GeometryError, StoreError, UnknownCodeError
 from ocsge_engine.io.atomic import atomic_path
+from ocsge_engine.io.cells import neutralise_frame
 from ocsge_engine.io.gpkg import gpkg_bytes, write_gpkg
 from ocsge_engine.nomenclature import normalize_codes
 from ocsge_engine.store.db import transaction
@@ -403,7 +404,9 @@ class FlagStore:
     def export_csv(self, path: Path | str | None = None, territory_id: str | None = None) -> str:
         """CSV text of the flags (geometry as WKT), optionally written atomically to ``path``.
 
-        Drafts are never exported (only :data:`PRODUCER_STATUSES`).
+        Drafts are never exported (only :data:`PRODUCER_STATUSES`). Text cells that a
+        spreadsheet would run as formulas (``=``, ``+``, ``-``, ``@``…) are prefixed with an
+        apostrophe (:mod:`ocsge_engine.io.cells`).
 
         Raises:
             FlagError: there is no flag to export.
@@ -411,7 +414,8 @@ class FlagStore:
         flags = self._nonempty(territory_id)
         table = pd.DataFrame(flags.drop(columns="geometry"))
         table["geometry_wkt"] = shapely.to_wkt(flags.geometry.to_numpy(), rounding_precision=2)
-        text = table.to_csv(index=False, lineterminator="\n")
+        # a comment such as =HYPERLINK(…) must not run as a formula in a spreadsheet
+        text = neutralise_frame(table).to_csv(index=False, lineterminator="\n")
         if path is not None:
             with atomic_path(path, suffix=".csv") as tmp:
                 tmp.write_text(text, encoding="utf-8")

@@ -2,7 +2,14 @@
 
 A :class:`Territory` is a frozen value object (kind, code, name, EPSG:2154 geometry, départements)
 identified by a string id ``"<kind>:<code>"`` (``commune:33005``, ``epci:243300563``,
-``departement:33``, ``polygon:/path/file.geojson``) used in URLs and on the command line.
+``departement:33``, ``contour:<16 hex>``, ``polygon:/path/file.geojson``) used in URLs and on the
+command line.
+
+Custom contours kept by the dashboard (:mod:`ocsge_engine.io.uploads`) live in the contours folder
+(:func:`contours_dir`, ``STORE/territoires``) as ``<16 hex>.gpkg`` and are named by that opaque
+id, ``contour:<16 hex>``: the only custom territories a web visitor can name.
+``polygon:FILE`` reads any file and stays a command-line feature: :func:`get_territory` refuses
+it when ``allow_files=False`` (the dashboard), and no server path is put in a web id.
 
 Tables (``data/territories/``, built by ``make_territories.py``, see its SOURCE.md):
 
@@ -40,6 +47,12 @@ logger = logging.getLogger(__name__)
 
 Kind = Literal["commune", "epci", "departement", "polygon"]
 KINDS: tuple[str, ...] = ("commune", "epci", "departement", "polygon")
+CONTOUR_PREFIX = "contour"
+CONTOUR_ID_RE = re.compile(r"^[0-9a-f]{16}$")
+CONTOURS_FOLDER = "territoires"
+MAX_NAME_CHARS = 80
+# Markdown/HTML/LaTeX syntax characters removed from user-given names (shown as plain text).
+_MARKUP_RE = re.compile(r"[\\`*\[\]{}<>()#+!|~$^=&\"]")
 POPULATION_YEARS: tuple[int, ...] = (2019, 2020, 2022, 2023)
 TARGET_EPSG = 2154
 POLYGON_SUFFIXES: frozenset[str] = frozenset({".geojson", ".json", ".gpkg", ".shp"})
@@ -89,7 +102,10 @@ class Territory:
         name: display name (French).
         geometry: (Multi)Polygon in EPSG:2154.
         departements: départements whose data the territory needs (sorted).
-        source_path: for ``polygon`` territories, the absolute path of the file (used by :attr:`id`).
+        source_path: for ``polygon`` territories read from a file given on the command line,
+            the absolute path of the file (used by :attr:`id`).
+        contour_id: for contours kept in the contours folder, their opaque id (16 hex digits);
+            :attr:`id` is then ``contour:<contour_id>`` and no path is kept.
     """
 
     kind: Kind
@@ -98,6 +114,7 @@ class Territory:
     geometry: BaseGeometry = field(compare=False, repr=False)
     departements: tuple[str, ...]
     source_path: str | None = None
+    contour_id: str | None = None
 
     @property
     def id(self) -> str:
@@ -106,6 +123,8 @@ class Territory:
         >>> Territory("departement", "33", "Gironde", shapely.Point(0, 0), ("33",)).id
         'departement:33'
         """
+        if self.contour_id:
+            return f"{CONTOUR_PREFIX}:{self.contour_id}"
         if self.kind == "polygon" and self.source_path:
             return f"polygon:{self.source_path}"
         return f"{self.kind}:{self.code}"
@@ -307,16 +326,67 @@ def search_territories(text: str, limit: int = 20) -> pd.DataFrame:
     return hits[columns].head(limit).reset_index(drop=True)
 
 
+def plain_text(text: object, max_chars: int = MAX_NAME_CHARS) -> str:
+    """A user-given name made safe to show anywhere as plain text.
+
+    Control characters and Markdown/HTML/LaTeX syntax characters are removed, spaces collapsed
+    and the text cut to ``max_chars`` (an image link, a script tag or a formula becomes inert
+    words), so a page may put it in a title or a Markdown line.
+
+    >>> plain_text("![x](http://evil/i.png) <b>Zone</b>")
+    'xhttp://evil/i.png bZone/b'
+    >>> plain_text("Lège-Cap-Ferret, « centre »")
+    'Lège-Cap-Ferret, « centre »'
+    """
+    cleaned = "".join(ch for ch in str(text) if unicodedata.category(ch)[0] != "C" or ch == " ")
+    cleaned = re.sub(r"\s+", " ", _MARKUP_RE.sub("", cleaned)).strip()
+    return cleaned[:max_chars].strip()
+
+
 def _parse_id(territory_id: str) -> tuple[str, str]:
     """Split ``"kind:code"`` into a canonical kind and the code."""
     kind, sep, code = str(territory_id).partition(":")
     kind = _KIND_ALIASES.get(kind.strip().lower(), kind.strip().lower())
-    if not sep or kind not in KINDS or not code.strip():
+    if not sep or kind not in (*KINDS, CONTOUR_PREFIX) or not code.strip():
         raise TerritoryNotFoundError(
             f"malformed territory id {territory_id!r} (expected kind:code, kind in {KINDS})",
-            f"Identifiant de territoire invalide : « {territory_id} » (attendu par exemple "
-            "« commune:33005 », « epci:243300563 », « departement:33 »).")
+            f"Identifiant de territoire invalide : « {plain_text(territory_id, 40)} » (attendu "
+            "par exemple « commune:33005 », « epci:243300563 », « departement:33 »).")
     return kind, code.strip()
+
+
+def contours_dir() -> Path:
+    """The folder of the contours kept by the dashboard: ``<store>/territoires``."""
+    return get_settings().store_dir / CONTOURS_FOLDER
+
+
+def is_web_territory_id(territory_id: object) -> bool:
+    """Whether an id may come from a URL: any kind but ``polygon:`` (a file path).
+
+    >>> is_web_territory_id("commune:33005"), is_web_territory_id("polygon:/etc/x.geojson")
+    (True, False)
+    """
+    kind, sep, _ = str(territory_id).partition(":")
+    return bool(sep) and _KIND_ALIASES.get(kind.strip().lower(), kind.strip().lower()) != "polygon"
+
+
+def contour_territory(contour_id: str, folder: Path | str | None = None) -> Territory:
+    """The contour kept as ``<folder>/<contour_id>.gpkg`` (default folder: :func:`contours_dir`).
+
+    Raises:
+        TerritoryNotFoundError: malformed id (not 16 hex digits) or no such contour.
+    """
+    code = str(contour_id).strip().lower()
+    path = Path(folder) if folder is not None else contours_dir()
+    path = path / f"{code}.gpkg"
+    if not CONTOUR_ID_RE.match(code) or not path.is_file():
+        raise TerritoryNotFoundError(
+            f"no contour {str(contour_id)[:40]!r} in the contours folder",
+            "Ce contour personnalisé n'existe pas (ou plus) sur ce serveur : importez-le ou "
+            "dessinez-le à nouveau (page « Contour personnalisé »).")
+    found = territory_from_file(path)
+    return Territory("polygon", code, found.name, found.geometry, found.departements,
+                     contour_id=code)
 
 
 @lru_cache(maxsize=3)
@@ -382,24 +452,37 @@ def _admin_territory(kind: str, code: str) -> Territory:
     return Territory(kind, code, str(row["name"]), geometry, departements)  # type: ignore[arg-type]
 
 
-def get_territory(territory_id: str) -> Territory:
+def get_territory(territory_id: str, *, allow_files: bool = True,
+                  contours: Path | str | None = None) -> Territory:
     """Return the territory for an id such as ``"commune:33005"``.
 
     Args:
-        territory_id: ``commune:<INSEE>``, ``epci:<SIREN>``, ``departement:<code>`` or
-            ``polygon:<path to a GeoJSON/GPKG>``. A unique exact name (accent/case-insensitive)
+        territory_id: ``commune:<INSEE>``, ``epci:<SIREN>``, ``departement:<code>``,
+            ``contour:<16 hex>`` (a contour kept by the dashboard) or ``polygon:<path to a
+            GeoJSON/GPKG>`` (command line only). A unique exact name (accent/case-insensitive)
             is accepted instead of a code, e.g. ``commune:lege cap ferret``.
+        allow_files: accept ``polygon:<path>``; the dashboard passes ``False`` so that a URL
+            can never make the server read a file.
+        contours: the contours folder (default :func:`contours_dir`).
 
     Returns:
         The territory; administrative ones are cached (geometry unions are computed once).
 
     Raises:
-        TerritoryNotFoundError: malformed id, unknown code, ambiguous name, or no polygon for the
-            territory (only départements 32, 33, 34, 69 are embedded).
+        TerritoryNotFoundError: malformed id, unknown code, ambiguous name, no polygon for the
+            territory (only départements 32, 33, 34, 69 are embedded), unknown contour, or a
+            file path while ``allow_files`` is false.
         CrsError, GeometryError, EmptyInputError: see :func:`territory_from_file`.
     """
     kind, code = _parse_id(territory_id)
+    if kind == CONTOUR_PREFIX:
+        return contour_territory(code, contours)
     if kind == "polygon":
+        if not allow_files:
+            raise TerritoryNotFoundError(
+                "polygon:FILE ids are refused here (allow_files=False)",
+                "Un contour ne peut pas être désigné par un chemin de fichier ici : importez-le "
+                "ou dessinez-le sur la page « Contour personnalisé ».")
         return territory_from_file(code)
     return _admin_territory(kind, _resolve_code(kind, code))
 
@@ -506,6 +589,7 @@ def territory_from_file(path: Path | str) -> Territory:
         raise CrsError(f"polygon file {path} has no CRS",
                        f"Le fichier de contour {path.name} n'indique pas son système de "
                        "coordonnées (CRS).")
+    _check_coordinates(geoms, path)
     kinds = set(geoms.geom_type)
     if not kinds <= {"Polygon", "MultiPolygon"}:
         raise GeometryError(f"polygon file {path} holds {sorted(kinds)}",
@@ -519,13 +603,57 @@ def territory_from_file(path: Path | str) -> Territory:
                             f"géométrie(s) invalide(s) ({reason}).")
     projected = geoms.to_crs(TARGET_EPSG).to_numpy()
     geometry = projected[0] if len(projected) == 1 else shapely.union_all(projected)
+    check_projected(geometry, path.name)
     name = path.stem
     for column in ("nom", "name", "NOM", "NAME", "libelle"):
         if len(gdf) == 1 and column in gdf.columns and isinstance(gdf[column].iloc[0], str):
-            name = gdf[column].iloc[0]
+            name = plain_text(gdf[column].iloc[0]) or path.stem
             break
     return Territory("polygon", path.stem, name, geometry, _departements_of(geometry),
                      source_path=str(path))
+
+
+def _check_coordinates(geoms: gpd.GeoSeries, path: Path) -> None:
+    """Refuse longitude/latitude files whose coordinates are not longitudes/latitudes.
+
+    A GeoJSON without ``crs`` member is read as WGS 84: one written in Lambert-93 then has
+    coordinates such as ``(370000, 6400000)``, which would project to infinity.
+
+    Raises:
+        CrsError: a geographic CRS with coordinates outside ±180° / ±90°, or non-finite ones.
+    """
+    bounds = geoms.total_bounds
+    if not np.isfinite(bounds).all():
+        raise GeometryError(f"polygon file {path}: non-finite coordinates",
+                            f"Le fichier de contour {path.name} contient des coordonnées "
+                            "invalides (infinies ou non numériques).")
+    if geoms.crs is not None and geoms.crs.is_geographic and (
+            bounds[0] < -180 or bounds[2] > 180 or bounds[1] < -90 or bounds[3] > 90):
+        raise CrsError(
+            f"polygon file {path}: {geoms.crs.to_string()} but bounds {bounds.tolist()}",
+            f"Les coordonnées du contour {path.name} (par exemple {bounds[0]:.0f}, "
+            f"{bounds[1]:.0f}) ne sont pas des longitudes/latitudes, alors que le fichier "
+            "n'indique pas d'autre système : un GeoJSON sans « crs » doit être en WGS 84 "
+            "(EPSG:4326). Exportez-le en WGS 84, ou en GeoPackage avec son système.")
+
+
+def check_projected(geometry: BaseGeometry, label: str) -> None:
+    """Refuse a contour that became unusable once in Lambert-93 (infinite, empty, invalid).
+
+    Raises:
+        GeometryError: non-finite coordinates, empty or invalid geometry, or no area.
+    """
+    bounds = np.asarray(geometry.bounds, dtype=float)
+    if geometry.is_empty or not np.isfinite(bounds).all() or geometry.area <= 0:
+        raise GeometryError(f"contour {label}: unusable once projected to EPSG:2154 ({bounds})",
+                            "Le contour est inutilisable une fois projeté en Lambert-93 : ses "
+                            "coordonnées sont hors des limites de la Terre ou sa surface est "
+                            "nulle.")
+    if not geometry.is_valid:
+        raise GeometryError(f"contour {label}: invalid once projected "
+                            f"({shapely.is_valid_reason(geometry)})",
+                            "Le contour est invalide une fois projeté en Lambert-93 (ses côtés "
+                            "se croisent).")
 
 
 def _departements_of(geometry: BaseGeometry) -> tuple[str, ...]:

@@ -22,7 +22,9 @@ from ocsge_engine.config import get_settings
 from ocsge_engine.errors import OcsgeError
 from ocsge_engine.portrait import Figure, PortraitFigures, portrait_figures
 from ocsge_engine.store import Store
-from ocsge_engine.territories import Territory, get_territory, search_territories
+from ocsge_engine.territories import (
+    Territory, get_territory, is_web_territory_id, search_territories,
+)
 
 logger = logging.getLogger("ocsge_app")
 
@@ -81,8 +83,12 @@ def get_store() -> Store:
 
 @st.cache_data(max_entries=64)
 def cached_territory(territory_id: str) -> Territory:
-    """Territory by id, cached (raises TerritoryNotFoundError)."""
-    return get_territory(territory_id)
+    """Territory by id, cached (raises TerritoryNotFoundError).
+
+    ``polygon:FILE`` ids are refused: a URL never makes the server read a file; custom contours
+    are named by their opaque ``contour:<id>``.
+    """
+    return get_territory(territory_id, allow_files=False)
 
 
 @st.cache_data(max_entries=256)
@@ -91,15 +97,28 @@ def cached_search(text: str) -> pd.DataFrame:
     return search_territories(text, limit=30)
 
 
-@st.cache_data(max_entries=64)
+def catalog_stamp() -> tuple[int, ...]:
+    """Changes whenever the catalogue changes (an ingest): part of the keys of the caches below."""
+    return get_store().stamp()
+
+
 def cached_catalog() -> pd.DataFrame:
-    """The store catalogue."""
+    """The store catalogue (a new ingest is seen on the next rerun)."""
+    return _catalog(catalog_stamp())
+
+
+@st.cache_data(max_entries=8)
+def _catalog(stamp: tuple[int, ...]) -> pd.DataFrame:
     return get_store().catalog()
 
 
-@st.cache_data(max_entries=128)
 def cached_millesimes(territory_id: str) -> list[int]:
-    """Millésimes of OCCUPATION_SOL available for a territory."""
+    """Millésimes of OCCUPATION_SOL available for a territory (fresh after an ingest)."""
+    return _millesimes(territory_id, catalog_stamp())
+
+
+@st.cache_data(max_entries=128)
+def _millesimes(territory_id: str, stamp: tuple[int, ...]) -> list[int]:
     return [int(y) for y in get_store().millesimes(cached_territory(territory_id))]
 
 
@@ -114,8 +133,9 @@ def run_safely(func: Callable[..., Any], *args: Any, **kwargs: Any) -> Any | Non
 
 
 def territory_id() -> str:
-    """The selected territory id (kept in the URL query parameters)."""
-    return str(st.session_state.get("territory_id", DEFAULT_TERRITORY))
+    """The selected territory id (kept in the URL query parameters); never a file path."""
+    chosen = str(st.session_state.get("territory_id", DEFAULT_TERRITORY))
+    return chosen if is_web_territory_id(chosen) else DEFAULT_TERRITORY
 
 
 def years() -> tuple[int, int] | None:

@@ -3,6 +3,8 @@
 ``show_fig(fig, name, data)`` draws a plotly figure and, under it, four download buttons. Files are
 made only when the user clicks (``st.download_button`` with a callable), through the engine's
 export functions (:mod:`ocsge_engine.charts.export`); rendered images are cached per figure.
+CSV and XLSX tables are neutralised first (:mod:`ocsge_engine.io.cells`): a text cell or column
+name starting with ``=``, ``+``, ``-``, ``@``, tab or CR cannot run as a spreadsheet formula.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import plotly.io as pio
 import streamlit as st
 
 from ocsge_engine.charts.export import figure_bytes, table_csv, with_source, with_source_column
+from ocsge_engine.io.cells import neutralise_frame
 
 logger = logging.getLogger("ocsge_app")
 
@@ -41,10 +44,10 @@ def figure_file(fig_json: str, fmt: str) -> bytes:
 
 
 def table_xlsx(data: pd.DataFrame) -> bytes:
-    """One-sheet Excel workbook of a table (sheet ``donnees``)."""
+    """One-sheet Excel workbook of a table (sheet ``donnees``), formulas neutralised."""
     buffer = io.BytesIO()
     with pd.ExcelWriter(buffer, engine="openpyxl") as writer:
-        data.to_excel(writer, sheet_name="donnees", index=False)
+        neutralise_frame(data).to_excel(writer, sheet_name="donnees", index=False)
     return buffer.getvalue()
 
 
@@ -62,6 +65,7 @@ def current_source() -> str | None:
         logger.info("no provenance for the chart: %s", err)
         return None
     return figures.provenance.source
+from ocsge_engine.io.cells import neutralise_frame
 
 
 def show_fig(fig: go.Figure, name: str, data: pd.DataFrame | None = None, *,
@@ -93,7 +97,7 @@ def show_fig(fig: go.Figure, name: str, data: pd.DataFrame | None = None, *,
         ("SVG", "svg", lambda: figure_file(fig_json, "svg")),
     ]
     if data is not None:
-        buttons.append(("CSV", "csv", lambda: table_csv(data)))
+        buttons.append(("CSV", "csv", lambda: table_csv_safe(data)))
         buttons.append(("XLSX", "xlsx", xlsx or (lambda: table_xlsx(data))))
     for column, (label, ext, make) in zip(st.columns(len(buttons) + 2), buttons):
         column.download_button(label, data=make, file_name=f"{stem}.{ext}", mime=MIME[ext],

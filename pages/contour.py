@@ -1,7 +1,8 @@
 """Contour: choose a custom territory by uploading a file or drawing a polygon on the map.
 
 The contour is validated and kept by the engine (``ocsge_engine.io.uploads``); the app then
-switches to it (its ``polygon:…`` id goes in the URL, so the view can be shared).
+switches to it (its opaque ``contour:…`` id goes in the URL, so the view can be shared; no
+server path is ever shown).
 """
 
 from __future__ import annotations
@@ -42,7 +43,8 @@ upload_tab, draw_tab = st.tabs(["Importer un fichier", "Dessiner sur la carte"])
 with upload_tab:
     uploaded = st.file_uploader(
         f"GeoJSON, GeoPackage ou shapefile zippé (≤ {MAX_UPLOAD_BYTES // (1024 * 1024)} Mo)",
-        type=["geojson", "json", "gpkg", "zip"], key="contour_upload")
+        type=["geojson", "json", "gpkg", "zip"], key="contour_upload",
+        max_upload_size=MAX_UPLOAD_BYTES // (1024 * 1024))
     if uploaded is not None and st.button("Utiliser ce contour", key="contour_upload_apply"):
         _switch_to(shared.run_safely(save_uploaded_territory, uploaded.getvalue(), uploaded.name,
                                      _custom_folder()))

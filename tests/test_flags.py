@@ -171,3 +171,10 @@ def test_only_drafts_left_means_nothing_to_export(tmp_path: Path) -> None:
     with pytest.raises(FlagError, match="no flag to export"):
         store.export_csv()
     assert not (tmp_path / "flags.gpkg").exists()
+
+
+def test_csv_export_neutralises_formula_comments(tmp_path: Path) -> None:
+    store = FlagStore(tmp_path)
+    store.add(_flag(comment='=HYPERLINK("http://evil.invalid","voir")'))
+    text = store.export_csv()
+    assert "'=HYPERLINK(" in text and ',=HYPERLINK' not in text and '"=HYPERLINK' not in text

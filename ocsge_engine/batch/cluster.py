@@ -5,7 +5,9 @@
   ``dask worker``, dask-jobqueue, dask-kubernetes: see docs/batch.md);
 * ``dask_client()``: start a :class:`distributed.LocalCluster` of one single-threaded worker
   process per core (the geometry kernels release the GIL only in part, so processes scale better
-  than threads), each with an equal share of the machine's memory; closed on exit.
+  than threads), each with an equal share of the machine's memory; closed on exit. Its
+  scheduler and dashboard listen on this machine only (``127.0.0.1``); set
+  ``OCSGE_DASK_DASHBOARD`` (e.g. ``0.0.0.0:8787``) to expose the dashboard on purpose.
 """
 
 from __future__ import annotations
@@ -21,6 +23,8 @@ from ocsge_engine.errors import ClusterError
 logger = logging.getLogger(__name__)
 
 CONNECT_TIMEOUT_S = 30
+LOCAL_HOST = "127.0.0.1"
+DASHBOARD_ENV = "OCSGE_DASK_DASHBOARD"
 
 
 def local_cluster_size(n_workers: int | None = None) -> int:
@@ -40,7 +44,8 @@ def local_cluster_size(n_workers: int | None = None) -> int:
 
 @contextlib.contextmanager
 def dask_client(scheduler: str | None = None, client: Any = None, *, n_workers: int | None = None,
-                processes: bool = True, dashboard_address: str | None = ":0") -> Iterator[Any]:
+                processes: bool = True, dashboard_address: str | None = "default"
+                ) -> Iterator[Any]:
     """Yield a :class:`distributed.Client` (see the module docstring).
 
     Args:
@@ -48,7 +53,8 @@ def dask_client(scheduler: str | None = None, client: Any = None, *, n_workers: 
         client: an existing client, yielded unchanged.
         n_workers: local workers (default one per core).
         processes: local workers are processes (``False``: threads of this process).
-        dashboard_address: local dashboard address (``":0"`` = a free port; ``None`` = none).
+        dashboard_address: local dashboard address; ``"default"``: ``$OCSGE_DASK_DASHBOARD``,
+            else ``127.0.0.1:0`` (a free port on this machine only); ``None``: no dashboard.
 
     Raises:
         ClusterError: the scheduler does not answer within ``CONNECT_TIMEOUT_S``.
@@ -72,7 +78,10 @@ def dask_client(scheduler: str | None = None, client: Any = None, *, n_workers: 
             remote.close()
         return
     size = local_cluster_size(n_workers)
+    if dashboard_address == "default":
+        dashboard_address = os.environ.get(DASHBOARD_ENV) or f"{LOCAL_HOST}:0"
     cluster = LocalCluster(n_workers=size, threads_per_worker=1, processes=processes,
+                           host=LOCAL_HOST if processes else None,  # threads: in-process
                            dashboard_address=dashboard_address)
     local = Client(cluster)
     logger.info("local Dask cluster: %d workers, dashboard %s", size, local.dashboard_link)

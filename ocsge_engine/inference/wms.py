@@ -16,6 +16,10 @@ resampling. Blocks are written one at a time into ``<out>.tmp`` (never the whole
 renamed to ``out_path`` at the end; any failure removes the temporary file.
 
 The size is checked before any request: above ``max_megapixels`` → :class:`ImageryError`.
+Each answer is read in chunks and refused past :func:`max_response_bytes` (an uncompressed
+RGBA image of the block plus 1 MiB), and the whole fetch has a total deadline
+(``deadline_s``, default :data:`DEFAULT_DEADLINE_S`): a slow or endless server cannot hold the
+dashboard or fill the memory.
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ import logging
 import math
 import os
 import tempfile
+import time
 import warnings
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
@@ -48,6 +53,8 @@ BASE_URL = "https://data.geopf.fr/wms-r"
 LAYER_RGB = "ORTHOIMAGERY.ORTHOPHOTOS"
 LAYER_IRC = "ORTHOIMAGERY.ORTHOPHOTOS.IRC"
 DEFAULT_MAX_MEGAPIXELS = 25.0
+DEFAULT_DEADLINE_S = 600.0
+_CHUNK = 1 << 16
 # Projected bounds of EPSG:2154 (area of use: metropolitan France), with a margin: coordinates
 # outside are not Lambert-93 (typically longitude/latitude given by mistake).
 L93_X_RANGE = (-400_000.0, 1_400_000.0)
@@ -60,7 +67,8 @@ def fetch_orthophoto(bounds_2154: Sequence[float], out_path: Path | str, resolut
                      layers: Sequence[str] = (LAYER_RGB, LAYER_IRC), base_url: str = BASE_URL,
                      max_px_per_request: int = 4096, progress: Progress = None,
                      timeout_s: float = 30, max_megapixels: float = DEFAULT_MAX_MEGAPIXELS,
-                     image_format: str = "image/jpeg") -> Path:
+                     image_format: str = "image/jpeg",
+                     deadline_s: float = DEFAULT_DEADLINE_S) -> Path:
     """Download the IGN orthophoto of a Lambert-93 bbox as a georeferenced GeoTIFF.
 
     Args:
@@ -75,6 +83,7 @@ def fetch_orthophoto(bounds_2154: Sequence[float], out_path: Path | str, resolut
         timeout_s: connect/read timeout of each request.
         max_megapixels: refuse larger areas before any request.
         image_format: ``image/jpeg`` (smaller) or ``image/png`` (lossless).
+        deadline_s: total time allowed for all the requests.
 
     Returns:
         ``out_path``: uint8 GeoTIFF, EPSG:2154, 3 bands (R, G, B) or 4 (R, G, B, NIR).
@@ -82,8 +91,8 @@ def fetch_orthophoto(bounds_2154: Sequence[float], out_path: Path | str, resolut
     Raises:
         GeometryError: bbox malformed, empty, inverted or outside Lambert-93.
         ImageryError: area above ``max_megapixels``.
-        DownloadError: offline, timeout, HTTP error, WMS exception or undecodable image
-            (nothing is left at ``out_path``).
+        DownloadError: offline, timeout, total deadline passed, answer too large, HTTP error,
+            WMS exception or undecodable image (nothing is left at ``out_path``).
 
     Notes:
         Memory: one block (``max_px_per_request``² × 3 bytes per layer) at a time.
@@ -107,15 +116,18 @@ def fetch_orthophoto(bounds_2154: Sequence[float], out_path: Path | str, resolut
                "interleave": "pixel"}
     logger.info("fetching %s over %.1f,%.1f,%.1f,%.1f: %dx%d px at %g m, %d block(s)",
                 "+".join(layers), xmin, ymin, xmax, ymax, width, height, resolution_m, len(blocks))
+    deadline = time.monotonic() + deadline_s
     try:
         with requests.Session() as session, rasterio.open(tmp, "w", **profile) as dst:
             for i, (row, col, h, w) in enumerate(blocks):
                 bbox = (xmin + col * resolution_m, ymax - (row + h) * resolution_m,
                         xmin + (col + w) * resolution_m, ymax - row * resolution_m)
-                rgb = _get_map(session, base_url, layers[0], bbox, w, h, image_format, timeout_s)
+                rgb = _get_map(session, base_url, layers[0], bbox, w, h, image_format, timeout_s,
+                               deadline)
                 dst.write(rgb[:3], indexes=[1, 2, 3], window=Window(col, row, w, h))
                 if len(layers) == 2:
-                    irc = _get_map(session, base_url, layers[1], bbox, w, h, image_format, timeout_s)
+                    irc = _get_map(session, base_url, layers[1], bbox, w, h, image_format,
+                                   timeout_s, deadline)
                     dst.write(irc[0], indexes=4, window=Window(col, row, w, h))
                 if progress is not None:
                     progress((i + 1) / len(blocks),
@@ -273,27 +285,84 @@ def getmap_params(layer: str, bbox: Sequence[float], width: int, height: int,
             "WIDTH": str(width), "HEIGHT": str(height), "FORMAT": image_format}
 
 
+def max_response_bytes(width: int, height: int) -> int:
+    """Largest answer accepted for a ``width`` × ``height`` block: raw RGBA plus 1 MiB.
+
+    >>> max_response_bytes(100, 100)
+    1088576
+    """
+    return width * height * 4 + (1 << 20)
+
+
 def _get_map(session: requests.Session, base_url: str, layer: str, bbox: Sequence[float],
-             width: int, height: int, image_format: str, timeout_s: float) -> npt.NDArray[np.uint8]:
-    """One ``GetMap`` decoded to ``(3, height, width)`` uint8."""
+             width: int, height: int, image_format: str, timeout_s: float,
+             deadline: float | None = None) -> npt.NDArray[np.uint8]:
+    """One ``GetMap`` decoded to ``(3, height, width)`` uint8, within the deadline and byte cap."""
     params = getmap_params(layer, bbox, width, height, image_format)
+    limit = max_response_bytes(width, height)
     try:
-        response = session.get(base_url, params=params, timeout=timeout_s)
+        response = session.get(base_url, params=params, timeout=_timeout(timeout_s, deadline),
+                               stream=True)
+        with response:
+            if response.status_code != 200:
+                raise DownloadError(f"HTTP {response.status_code} from WMS {response.url}",
+                                    f"Le service d'orthophotos de l'IGN a répondu une erreur "
+                                    f"{response.status_code} : réessayez plus tard.")
+            content_type = response.headers.get("Content-Type", "")
+            body = _read_capped(response, limit, deadline, layer)
     except requests.RequestException as err:
         raise DownloadError(f"cannot reach WMS {base_url}: {err}",
-                            "Le service d'orthophotos de l'IGN (Géoplateforme) est injoignable "
+                            "Le service d'orthophotos de l'IGN est injoignable "
                             "(pas de connexion internet ?) : réessayez plus tard ou déposez "
                             "votre propre image.") from err
-    if response.status_code != 200:
-        raise DownloadError(f"HTTP {response.status_code} from WMS {response.url}",
-                            f"Le service d'orthophotos de l'IGN a répondu une erreur "
-                            f"{response.status_code} : réessayez plus tard.")
-    content_type = response.headers.get("Content-Type", "")
     if not content_type.startswith("image/"):
-        raise DownloadError(f"WMS {layer} answered {content_type!r}: {response.text[:300]}",
+        raise DownloadError(f"WMS {layer} answered {content_type!r}: "
+                            f"{body[:300].decode('utf-8', 'replace')}",
                             f"Le service d'orthophotos de l'IGN a refusé la requête (couche "
                             f"{layer}) : réessayez plus tard.")
-    return _decode(response.content, width, height, layer)
+    return _decode(body, width, height, layer)
+
+
+def _timeout(timeout_s: float, deadline: float | None) -> float:
+    """Per-request timeout: ``timeout_s``, cut to the time left before the deadline."""
+    if deadline is None:
+        return timeout_s
+    left = deadline - time.monotonic()
+    if left <= 0:
+        raise _too_slow()
+    return min(timeout_s, left)
+
+
+def _read_capped(response: requests.Response, limit: int, deadline: float | None,
+                 layer: str) -> bytes:
+    """The body, read in chunks; refused past ``limit`` bytes or past the deadline."""
+    declared = response.headers.get("Content-Length", "")
+    if declared.isdigit() and int(declared) > limit:
+        raise _too_large(layer, int(declared), limit)
+    chunks: list[bytes] = []
+    size = 0
+    # read1: whatever has arrived (up to a chunk), so a trickling server meets the deadline
+    while chunk := response.raw.read1(_CHUNK, decode_content=True):
+        size += len(chunk)
+        if size > limit:
+            raise _too_large(layer, size, limit)
+        if deadline is not None and time.monotonic() > deadline:
+            raise _too_slow()
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _too_large(layer: str, size: int, limit: int) -> DownloadError:
+    return DownloadError(f"WMS {layer} answer of {size} bytes exceeds {limit}",
+                         "Le service d'orthophotos a renvoyé une réponse anormalement grosse : "
+                         "elle est refusée. Réessayez plus tard.")
+
+
+def _too_slow() -> DownloadError:
+    return DownloadError("WMS total deadline passed",
+                         "Le service d'orthophotos de l'IGN est trop lent : le délai total de "
+                         "téléchargement est dépassé. Réessayez plus tard ou choisissez une "
+                         "zone plus petite.")
 
 
 def _decode(data: bytes, width: int, height: int, layer: str) -> npt.NDArray[np.uint8]:

@@ -1,10 +1,13 @@
 """Custom territories from user input: an uploaded file or a polygon drawn on the map.
 
-An upload (GeoJSON, GeoPackage or zipped shapefile) or a drawing is validated in a temporary
-folder with :func:`~ocsge_engine.territories.territory_from_file`; only a valid territory is
-kept, as ``<folder>/<sha256[:16]>.gpkg`` (EPSG:2154, one feature with its name), written
-atomically. Its id ``polygon:<path>`` can then go in a shareable URL. Bad input raises the
-territory errors (French ``user_message``) and leaves the folder unchanged.
+An upload (GeoJSON, GeoPackage or zipped shapefile) or a drawing is validated in a private
+temporary folder with :func:`~ocsge_engine.territories.territory_from_file` (a zip is extracted
+under :data:`~ocsge_engine.io.archive.UPLOAD_LIMITS`: no decompression bomb). The contour is then
+written as ``<sha256[:16]>.gpkg`` (EPSG:2154, one feature with its name) into a staging folder
+inside ``folder``, read back and checked again, and only then renamed into ``folder``: a bad
+contour never lands there. Its opaque id ``contour:<sha256[:16]>`` can go in a shareable URL; no
+server path is ever part of it. Bad input raises the territory errors (French ``user_message``,
+naming the user's file, never an internal one) and leaves the folder unchanged.
 """
 
 from __future__ import annotations
@@ -12,6 +15,9 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import math
+import os
+import shutil
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -20,15 +26,17 @@ import geopandas as gpd
 import shapely
 from shapely.geometry import shape
 
-from ocsge_engine.errors import EmptyInputError, GeometryError
-from ocsge_engine.io.archive import extract_archive
-from ocsge_engine.io.atomic import atomic_path
-from ocsge_engine.territories import Territory, territory_from_file
+from ocsge_engine.errors import EmptyInputError, GeometryError, OcsgeError
+from ocsge_engine.io.archive import UPLOAD_LIMITS, extract_archive, private_tempdir
+from ocsge_engine.territories import (
+    Territory, check_projected, contour_territory, plain_text, territory_from_file,
+)
 
 logger = logging.getLogger(__name__)
 
 MAX_UPLOAD_BYTES = 20 * 1024 * 1024
 UPLOAD_SUFFIXES = (".geojson", ".json", ".gpkg", ".zip")
+UPLOAD_PREFIX = "ocsge_upload_"
 
 
 def save_uploaded_territory(data: bytes, filename: str, folder: Path | str) -> Territory:
@@ -40,15 +48,17 @@ def save_uploaded_territory(data: bytes, filename: str, folder: Path | str) -> T
         folder: where custom territories are kept (e.g. ``STORE/territoires``).
 
     Returns:
-        The ``polygon`` territory, read back from the kept file.
+        The contour territory (kind ``polygon``, id ``contour:<16 hex>``), read back from the
+        kept file.
 
     Raises:
         EmptyInputError: empty file.
-        GeometryError: too large, unsupported format, unreadable, non-polygon or invalid.
-        CrsError: no CRS.
-        ArchiveError: corrupt zip or unsafe member names.
+        GeometryError: too large, unsupported format, unreadable, non-polygon or invalid, or
+            unusable once projected.
+        CrsError: no CRS, or a GeoJSON whose coordinates are not longitudes/latitudes.
+        ArchiveError: corrupt zip, unsafe member names, or a decompression bomb.
     """
-    name = Path(filename).name
+    name = plain_text(Path(str(filename)).name, 60) or "contour"
     suffix = Path(name).suffix.lower()
     if not data:
         raise EmptyInputError(f"uploaded contour {name!r} is empty",
@@ -61,12 +71,14 @@ def save_uploaded_territory(data: bytes, filename: str, folder: Path | str) -> T
         raise GeometryError(f"unsupported contour format {suffix!r} ({name})",
                             f"Format de contour non pris en charge ({suffix or 'sans extension'}) : "
                             "utilisez un GeoJSON, un GeoPackage ou un shapefile zippé.")
-    with tempfile.TemporaryDirectory(prefix="ocsge_upload_") as tmp:
-        source = Path(tmp) / f"upload{suffix}"
+    with private_tempdir(UPLOAD_PREFIX) as tmp:  # removed on exit, or by the next run
+        source = tmp / f"upload{suffix}"
         source.write_bytes(data)
         if suffix == ".zip":
-            source = _shapefile_in(source, Path(tmp) / "unzipped", name)
-        territory = territory_from_file(source)
+            (tmp / "unzipped").mkdir()
+            source = _renamed_errors(lambda src: _shapefile_in(src, tmp / "unzipped", name),
+                                     source, name)
+        territory = _renamed_errors(territory_from_file, source, name)
     label = territory.name if territory.name != source.stem else Path(name).stem
     return _keep(territory.geometry, label, folder)
 
@@ -92,13 +104,29 @@ def save_drawn_territory(geojson: dict[str, Any], name: str, folder: Path | str)
     if not geometry.is_valid:
         raise GeometryError(f"invalid drawn polygon: {shapely.is_valid_reason(geometry)}",
                             "Le contour dessiné est invalide (ses côtés se croisent).")
+    minx, miny, maxx, maxy = geometry.bounds
+    if not (all(math.isfinite(v) for v in geometry.bounds)
+            and -180 <= minx <= maxx <= 180 and -90 <= miny <= maxy <= 90):
+        raise GeometryError(f"drawn polygon outside longitude/latitude bounds {geometry.bounds}",
+                            "Le contour dessiné sort des limites de la carte (longitudes et "
+                            "latitudes impossibles).")
     projected = gpd.GeoSeries([geometry], crs="EPSG:4326").to_crs(2154).iloc[0]
-    return _keep(projected, name or "Contour dessiné", folder)
+    check_projected(projected, "drawn polygon")
+    return _keep(projected, plain_text(name) or "Contour dessiné", folder)
+
+
+def _renamed_errors(read: Any, source: Path, name: str) -> Territory:
+    """Call ``read(source)``; user messages name the user's file, not the internal copy."""
+    try:
+        return read(source)  # type: ignore[no-any-return]
+    except OcsgeError as err:
+        err.user_message = err.user_message.replace(source.name, name)
+        raise
 
 
 def _shapefile_in(archive: Path, dest: Path, name: str) -> Path:
-    """Extract a zipped shapefile safely and return its single ``.shp``."""
-    members = extract_archive(archive, dest)
+    """Extract a zipped shapefile safely (upload limits) and return its single ``.shp``."""
+    members = extract_archive(archive, dest, UPLOAD_LIMITS)
     shapefiles = [p for p in members if p.suffix.lower() == ".shp"]
     if len(shapefiles) != 1:
         raise GeometryError(f"{name}: {len(shapefiles)} .shp files in the zip",
@@ -108,15 +136,29 @@ def _shapefile_in(archive: Path, dest: Path, name: str) -> Path:
 
 
 def _keep(geometry: shapely.Geometry, label: str, folder: Path | str) -> Territory:
-    """Write the territory as ``<sha16>.gpkg`` (idempotent) and read it back."""
+    """Write the contour as ``<sha16>.gpkg`` (idempotent): staged, checked, then renamed in.
+
+    The file is written into a staging folder inside ``folder`` (same filesystem), read back
+    and validated there; only a valid contour is renamed into ``folder``.
+
+    Returns:
+        The contour territory, id ``contour:<sha16>``.
+    """
+    check_projected(geometry, label)
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     digest = hashlib.sha256(shapely.to_wkb(shapely.normalize(geometry), hex=False)
                             + json.dumps(label).encode()).hexdigest()[:16]
     target = folder / f"{digest}.gpkg"
     if not target.exists():
-        frame = gpd.GeoDataFrame({"nom": [label]}, geometry=[geometry], crs="EPSG:2154")
-        with atomic_path(target, suffix=".gpkg") as tmp:
-            frame.to_file(tmp, driver="GPKG", layer="territoire")
+        staging = Path(tempfile.mkdtemp(prefix=".staging_", dir=folder))
+        try:
+            staged = staging / target.name
+            frame = gpd.GeoDataFrame({"nom": [label]}, geometry=[geometry], crs="EPSG:2154")
+            frame.to_file(staged, driver="GPKG", layer="territoire")
+            _renamed_errors(territory_from_file, staged, "dessiné")
+            os.replace(staged, target)
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
         logger.info("kept custom territory %r as %s", label, target)
-    return territory_from_file(target)
+    return contour_territory(digest, folder)

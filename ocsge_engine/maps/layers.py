@@ -7,6 +7,7 @@ text (layer names, tooltips, legend) lives here, as for every presentation modul
 
 from __future__ import annotations
 
+import html
 import json
 import logging
 from typing import Any, Literal
@@ -38,6 +39,7 @@ IGN_ORTHO_URL = (
 IGN_ATTRIBUTION = "© IGN – Géoplateforme (orthophotographies)"
 BACKGROUND_COLOR = "#f4f2ec"
 CHANGE_COLOR = "#111111"
+UNKNOWN_COLOR = "#9E9E9E"
 # Leaflet's per-zoom path simplification (pixels); 1.0 is Leaflet's default.
 SMOOTH_FACTOR_PX = 1.5
 
@@ -76,13 +78,40 @@ def class_codes(frame: pd.DataFrame, by: ColourBy) -> np.ndarray:
     return np.where(artificial, "artificialise", "non_artificialise").astype(object)
 
 
-def _code_text(code: object) -> str:
+def _html(text: object) -> str:
+    """Text made inert in HTML element content (``<img …>`` -> ``&lt;img …&gt;``).
+
+    >>> _html("<img src=x onerror=alert(1)>")
+    '&lt;img src=x onerror=alert(1)&gt;'
+    """
+    return html.escape(str(text), quote=False)
+
+
+def _color(code: object) -> str:
+    """Official colour of a class; grey for a code outside the nomenclature (kept unknown).
+
+    >>> _color("CS9.9")
+    '#9E9E9E'
+    """
+    try:
+        return nomenclature.color(str(code))
+    except KeyError:
+        return UNKNOWN_COLOR
+
+
+def _code_label(code: object) -> str:
+    """Code and French label (raw text; escape it before it goes into HTML)."""
     if not isinstance(code, str) or not code:
         return "non renseigné"
     try:
         return f"{code} · {nomenclature.label(code)}"
     except KeyError:
         return code
+
+
+def _code_text(code: object) -> str:
+    """Code and French label for a tooltip, HTML-escaped."""
+    return _html(_code_label(code))
 
 
 def _texts(values: pd.Series) -> np.ndarray:
@@ -116,15 +145,16 @@ def polygons_layer(light: gpd.GeoDataFrame, by: ColourBy, name: str | None = Non
         ``surface`` properties.
     """
     classes = class_codes(light, by)
-    colors = {code: nomenclature.color(code) for code in pd.unique(classes)}
+    # the class key is in the page's script too: escaped, so no "</script>" can close it
+    colors = {_html(code): _color(code) for code in pd.unique(classes)}
     props = pd.DataFrame({
-        "classe": classes,
+        "classe": [_html(code) for code in classes],
         "couverture": _texts(light["code_cs"]),
         "usage": _texts(light["code_us"]),
         "surface": [f"{a:,.2f} ha".replace(",", " ").replace(".", ",") for a in light["area_ha"]],
     })
     if by in ("famille", "artif"):
-        props.insert(0, "categorie", [nomenclature.label(c) for c in classes])
+        props.insert(0, "categorie", [_html(nomenclature.label(c)) for c in classes])
     fields = [c for c in ("categorie", "couverture", "usage", "surface") if c in props.columns]
     aliases = {"categorie": "Famille (estimation)" if by == "famille" else "Statut",
                "couverture": "Couverture", "usage": "Usage", "surface": "Surface"}
@@ -249,8 +279,7 @@ class PlainBackground(MacroElement):  # type: ignore[misc]
 
 
 def _escape(text: str) -> str:
-    return (text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-            .replace('"', "&quot;"))
+    return html.escape(str(text), quote=True)
 
 
 def legend_entries(light: gpd.GeoDataFrame, by: ColourBy) -> list[tuple[str, str]]:
@@ -258,5 +287,5 @@ def legend_entries(light: gpd.GeoDataFrame, by: ColourBy) -> list[tuple[str, str
     classes = pd.Series(class_codes(light, by))
     area = pd.Series(light["area_ha"].to_numpy()).groupby(classes).sum()
     order = area.sort_values(ascending=False).index
-    return [(_code_text(c) if by in ("cs", "us") else nomenclature.label(c),
-             nomenclature.color(c)) for c in order]
+    return [(_code_label(c) if by in ("cs", "us") else nomenclature.label(c),
+             _color(c)) for c in order]

@@ -4,6 +4,13 @@
 between threads (a Streamlit ``cache_resource``): it holds no open connection, each query opens
 its own short-lived DuckDB connection, and writers serialise on an ``fcntl`` lock file
 (``STORE/.lock``).
+
+Writing is two steps so that readers never wait for a Parquet write: :meth:`Store.stage_layer`
+writes a partition's Parquet to a hidden sibling (``.data.parquet.<pid>.<random>.tmp``) with no
+lock and no catalogue connection; :meth:`Store.commit_layers` then, in one short catalogue
+transaction, records every staged partition and renames its file into place: all the layers of a
+delivery are catalogued together or not at all. Staged files of a crashed writer are removed by
+:meth:`Store.clean_leftovers` (called by the ingest).
 """
 
 from __future__ import annotations
@@ -11,9 +18,11 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import logging
+import os
 import re
 import threading
 import time
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -48,6 +57,28 @@ METROPOLE_EPSG = 2154
 COMPLETE_SHARE = 0.999
 _TABLE_RE = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
 _CONNECT_RETRIES = 20
+_STAGED_RE = re.compile(r"^\.[^/]+\.(\d+)\.[0-9a-f]{32}\.tmp$")
+LEGACY_TMP_AGE_S = 24 * 3600
+
+
+@dataclass(frozen=True)
+class StagedLayer:
+    """A partition written aside, waiting for :meth:`Store.commit_layers`.
+
+    Attributes:
+        info: its catalogue row.
+        path: the partition's final file.
+        tmp: the staged Parquet file (same folder).
+    """
+
+    info: PartitionInfo
+    path: Path
+    tmp: Path
+
+    def discard(self) -> None:
+        """Remove the staged file (nothing happens when it is gone)."""
+        with contextlib.suppress(FileNotFoundError):
+            self.tmp.unlink()
 
 
 @dataclass(frozen=True)
@@ -224,6 +255,10 @@ class Store:
             self._catalog_cache = (key, table)
         return table.copy()
 
+    def stamp(self) -> tuple[int, ...]:
+        """A value that changes whenever the catalogue file changes (cache key for apps)."""
+        return self._stamp()
+
     def _stamp(self) -> tuple[int, ...]:
         stamps: list[int] = []
         for file in (self._db_file, self._db_file.with_name(CATALOG_FILE + ".wal")):
@@ -314,30 +349,129 @@ class Store:
                replace_same_source: bool) -> PartitionInfo:
         dep = cat.normalize_departement(departement)
         key = millesime_key(layer, millesime)
+        existing = None if replace_same_source else self._loaded(layer, dep, key, source_sha256)
+        if existing is not None:
+            return existing
+        staged = self.stage_layer(gdf, layer=layer, departement=dep, millesime=key,
+                                  source_file=source_file, source_sha256=source_sha256,
+                                  synthetic=synthetic, note=note)
+        return self.commit_layers([staged], replace_same_source=replace_same_source)[0]
+
+    def _loaded(self, layer: str, dep: str, key: str, sha256: str) -> PartitionInfo | None:
+        """The catalogue row when the partition already holds ``sha256`` (and its file exists)."""
+        con = _connect(self._db_file, read_only=True)
+        try:
+            existing = cat.find_partition(con, layer, dep, key)
+        finally:
+            con.close()
+        if (existing is not None and existing.source_sha256 == sha256
+                and partition_path(self.path, layer, dep, key).exists()):
+            logger.info("partition %s D%s %s already holds %s: skipped", layer, dep, key,
+                        sha256[:12])
+            return existing
+        return None
+
+    def stage_layer(self, gdf: gpd.GeoDataFrame, *, layer: str, departement: str,
+                    millesime: int | str, source_file: str, source_sha256: str,
+                    synthetic: bool = False, note: str = "") -> StagedLayer:
+        """Write one partition's Parquet aside, holding no lock and no catalogue connection.
+
+        Arguments as :meth:`write_layer`. Nothing is visible until :meth:`commit_layers`.
+
+        Returns:
+            The staged partition (call :meth:`StagedLayer.discard` if it is not committed).
+
+        Raises:
+            SchemaError: missing canonical columns. CrsError: ``gdf`` has no CRS.
+        """
+        dep = cat.normalize_departement(departement)
+        key = millesime_key(layer, millesime)
         table = conform(gdf, layer)
         if table.crs is None:
             raise CrsError(f"layer {layer} D{dep} {key} has no CRS",
                            "La couche n'a pas de système de coordonnées (CRS).")
         path = partition_path(self.path, layer, dep, key)
-        with self._write_transaction() as con:
-            existing = cat.find_partition(con, layer, dep, key)
-            if (not replace_same_source and existing is not None
-                    and existing.source_sha256 == source_sha256 and path.exists()):
-                logger.info("partition %s D%s %s already holds %s: skipped", layer, dep, key,
-                            source_sha256[:12])
-                return existing
-            info = PartitionInfo(
-                layer=layer, departement=dep, millesime=key, n_features=len(table),
-                area_ha=float(table.geometry.area.sum() / 1e4), crs=table.crs.to_string(),
-                source_file=source_file, source_sha256=source_sha256, synthetic=synthetic,
-                note=note, ingested_at=datetime.now(UTC).replace(tzinfo=None),
-            )
-            with atomic_path(path, suffix=".parquet") as tmp:
-                write_partition(table, tmp)
-                cat.upsert_partition(con, info)
-        logger.info("wrote %s D%s %s: %d features, %.1f ha", layer, dep, key, info.n_features,
-                    info.area_ha)
-        return info
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.{uuid.uuid4().hex}.tmp")
+        info = PartitionInfo(
+            layer=layer, departement=dep, millesime=key, n_features=len(table),
+            area_ha=float(table.geometry.area.sum() / 1e4), crs=table.crs.to_string(),
+            source_file=source_file, source_sha256=source_sha256, synthetic=synthetic,
+            note=note, ingested_at=datetime.now(UTC).replace(tzinfo=None),
+        )
+        staged = StagedLayer(info, path, tmp)
+        try:
+            write_partition(table, tmp)
+        except BaseException:
+            staged.discard()
+            raise
+        return staged
+
+    def commit_layers(self, staged: list[StagedLayer], replace_same_source: bool = False
+                      ) -> list[PartitionInfo]:
+        """Catalogue staged partitions and move their files in place, all or nothing.
+
+        One catalogue transaction (the only time readers may wait: milliseconds) records every
+        row and renames every staged file onto its partition; any error rolls the catalogue
+        back. A partition that already holds the same SHA-256 is left as it is (unless
+        ``replace_same_source``: a derived rewrite, :meth:`rewrite_layer`). Staged files are
+        always removed.
+
+        Returns:
+            The catalogue rows, in the order of ``staged``.
+        """
+        rows: list[PartitionInfo] = []
+        try:
+            with self._write_transaction() as con:
+                moves: list[StagedLayer] = []
+                for item in staged:
+                    info = item.info
+                    existing = cat.find_partition(con, info.layer, info.departement,
+                                                  info.millesime)
+                    if (not replace_same_source and existing is not None
+                            and existing.source_sha256 == info.source_sha256
+                            and item.path.exists()):
+                        rows.append(existing)
+                        continue
+                    cat.upsert_partition(con, info)
+                    rows.append(info)
+                    moves.append(item)
+                for item in moves:
+                    os.replace(item.tmp, item.path)
+        finally:
+            for item in staged:
+                item.discard()
+        for info in rows:
+            logger.info("wrote %s D%s %s: %d features, %.1f ha", info.layer, info.departement,
+                        info.millesime, info.n_features, info.area_ha)
+        return rows
+
+    def clean_leftovers(self) -> list[Path]:
+        """Remove staged Parquet files of dead writers (``kill -9`` mid-ingest); return them.
+
+        A staged file names its writer's pid; it is removed when that process is gone. Temporary
+        files of older versions (no pid) are removed after :data:`LEGACY_TMP_AGE_S`.
+        """
+        from ocsge_engine.io.archive import _pid_alive
+
+        removed: list[Path] = []
+        layers = self.path / "layers"
+        if not layers.is_dir():
+            return removed
+        now = time.time()
+        for tmp in layers.rglob(".*.tmp"):
+            match = _STAGED_RE.match(tmp.name)
+            with contextlib.suppress(OSError):
+                if match:
+                    stale = not _pid_alive(int(match.group(1)))
+                else:
+                    stale = now - tmp.stat().st_mtime > LEGACY_TMP_AGE_S
+                if stale and tmp.is_file():
+                    tmp.unlink()
+                    removed.append(tmp)
+        if removed:
+            logger.warning("removed %d staged files left by crashed writers", len(removed))
+        return removed
 
     def write_table(self, name: str, df: pd.DataFrame) -> None:
         """Create or replace a reference table (``ref_population``…) in one transaction."""

@@ -16,10 +16,11 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import tempfile
+import re
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
+from functools import lru_cache
 from pathlib import Path
 
 import geopandas as gpd
@@ -29,15 +30,16 @@ import pyogrio
 import pyproj
 import shapely
 
+from ocsge_engine.config import get_settings
 from ocsge_engine.errors import (
     CrsError, EmptyInputError, GeometryError, SchemaError, UnknownCodeError,
 )
 from ocsge_engine.indicators.thresholds import official_status
 from ocsge_engine.io import deliveries as dlv
-from ocsge_engine.io.archive import extract_archive, is_archive
+from ocsge_engine.io.archive import extract_archive, is_archive, private_tempdir
 from ocsge_engine.nomenclature import normalize_codes
 from ocsge_engine.store.catalog import normalize_departement
-from ocsge_engine.store.db import CATALOG_FILE, Store
+from ocsge_engine.store.db import CATALOG_FILE, StagedLayer, Store
 from ocsge_engine.store.parquet import DIFF_LAYERS, millesime_key, polygonal_parts
 
 logger = logging.getLogger(__name__)
@@ -45,8 +47,11 @@ logger = logging.getLogger(__name__)
 Progress = Callable[[float, str], None] | None
 
 METROPOLE_EPSG = 2154
+EXTRACT_PREFIX = "ocsge_extract_"
 # CRS of the overseas départements as IGN delivers them (kept, not reprojected).
 DROM_EPSG: dict[str, int] = {"971": 5490, "972": 5490, "973": 2972, "974": 2975, "976": 4471}
+# Margin around a département's extent (about 10 km): layers are clipped to it by IGN.
+EXTENT_MARGIN_DEG = 0.1
 _SIDECARS = (".shp", ".shx", ".dbf", ".prj", ".cpg")
 _CODE_COLUMNS = {
     "occupation_sol": (("code_cs", "cs"), ("code_us", "us")),
@@ -54,6 +59,10 @@ _CODE_COLUMNS = {
     "diff": (("code_cs_from", "cs"), ("code_us_from", "us"), ("code_cs_to", "cs"),
              ("code_us_to", "us")),
 }
+# CNIG code grammar (nomenclature v2 ``CS2.2.1``, ``US1.1``; v1.1 ``US235``; bare ``2.2.1``):
+# what an unknown code kept with --allow-unknown must still look like.
+_CODE_GRAMMAR = {"cs": re.compile(r"(?:CS)?\d{1,2}(?:\.\d{1,2}){0,4}"),
+                 "us": re.compile(r"(?:US)?\d{1,3}(?:\.\d{1,2}){0,4}")}
 _ARTIF_VALUES = {"artif": True, "non artif": False, "non_artif": False, "non-artif": False}
 
 
@@ -133,7 +142,7 @@ def ingest_paths(paths: list[Path], store_dir: Path, *, allow_unknown: bool = Fa
             bad input; the layers of that PATH are not written (earlier PATHs are).
     """
     ctx = _Context(allow_unknown,
-                   None if departement is None else normalize_departement(departement),
+                   None if departement is None else _departement_option(departement),
                    None if millesime is None else str(millesime))
     reports: list[IngestReport] = []
     for i, path in enumerate(paths):
@@ -146,6 +155,16 @@ def ingest_paths(paths: list[Path], store_dir: Path, *, allow_unknown: bool = Fa
     return reports
 
 
+def _departement_option(code: str) -> str:
+    """The ``--departement`` override, canonical, or :class:`SchemaError` in French."""
+    try:
+        return normalize_departement(code)
+    except ValueError as err:
+        raise SchemaError(f"invalid departement override {code!r}",
+                          f"Département invalide : « {_shown(str(code))[2:-2]} » (attendu : un "
+                          "code comme 33, 2A ou 971).") from err
+
+
 def _ingest_one(path: Path, store_dir: Path, ctx: _Context,
                 progress: Callable[[float, str], None]) -> list[IngestReport]:
     with _delivery_files(path) as (files, root, prefix):
@@ -155,6 +174,8 @@ def _ingest_one(path: Path, store_dir: Path, ctx: _Context,
             raise EmptyInputError(f"no OCS GE layer in {path}",
                                   f"Aucune couche OCS GE trouvée dans {path.name}.")
         store = Store.open(store_dir) if (store_dir / CATALOG_FILE).exists() else None
+        if store is not None:
+            store.clean_leftovers()
         prepared: list[tuple[gpd.GeoDataFrame | None, IngestReport]] = []
         for j, (ref, kind) in enumerate(kinds):
             progress(j / (len(kinds) + 1), f"lecture {ref.label()}")
@@ -168,11 +189,22 @@ def _ingest_one(path: Path, store_dir: Path, ctx: _Context,
         if any(gdf is not None for gdf, _ in prepared):
             store = store or Store.open(store_dir, create=True)
             progress(len(kinds) / (len(kinds) + 1), "écriture")
-        for gdf, report in prepared:
-            if gdf is not None and store is not None:
-                store.write_layer(gdf, layer=report.layer, departement=report.departement,
-                                  millesime=report.millesime, source_file=report.source,
-                                  source_sha256=report.sha256)
+        staged: list[StagedLayer] = []
+        try:
+            # Parquet files are written aside with no lock held, then the delivery's layers are
+            # catalogued and moved in place together: all of them, or none.
+            for k, (gdf, report) in enumerate(prepared):
+                if gdf is not None and store is not None:
+                    staged.append(store.stage_layer(
+                        gdf, layer=report.layer, departement=report.departement,
+                        millesime=report.millesime, source_file=report.source,
+                        source_sha256=report.sha256))
+                    prepared[k] = (None, report)  # free the features once on disk
+            if staged and store is not None:
+                store.commit_layers(staged)
+        finally:
+            for item in staged:
+                item.discard()
         return [report for _, report in prepared]
 
 
@@ -187,9 +219,9 @@ def _delivery_files(path: Path) -> Iterator[tuple[list[Path], Path, str]]:
     if not path.exists():
         raise EmptyInputError(f"{path} does not exist", f"Fichier introuvable : {path}.")
     if is_archive(path):
-        with tempfile.TemporaryDirectory(prefix="ocsge_extract_") as tmp:
-            files = extract_archive(path, Path(tmp))
-            yield files, Path(tmp), path.name + "/"  # archive name: see _names
+        with private_tempdir(EXTRACT_PREFIX) as tmp:  # removed on exit, or by the next run
+            files = extract_archive(path, tmp)
+            yield files, tmp, path.name + "/"  # archive name: see _names
     elif path.is_dir():
         yield sorted(p for p in path.rglob("*") if p.is_file()), path.parent, ""
     elif path.suffix.lower() in dlv.VECTOR_SUFFIXES:
@@ -305,8 +337,11 @@ def _prepare(ref: dlv.LayerRef, kind: str, report: IngestReport,
                               f"La couche {ref.label()} est vide : aucune entité à importer.")
     period = tuple(int(y) for y in report.millesime.split("_")) if kind in DIFF_LAYERS else None
     table = dlv.normalize_fields(raw, kind, ref.label(), period=period)  # type: ignore[arg-type]
-    table, crs_from = _check_crs(table, report.departement, ref)
+    if table.crs is None:
+        _check_crs(table, report.departement, ref)  # raises the missing-CRS error
     table, n_repaired, n_dropped = _repair(table, ref)
+    check_extent(table, report.departement, ref.label())  # in the declared CRS
+    table, crs_from = _check_crs(table, report.departement, ref)
     table, unknown = _codes(table, kind, ref, ctx.allow_unknown)
     key = _resolve_field_millesime(table, report.millesime, ref)
     table = _finish(table, kind, key, report.departement)
@@ -340,6 +375,55 @@ def _check_crs(gdf: gpd.GeoDataFrame, dep: str,
     return gdf.to_crs(target), source
 
 
+@lru_cache(maxsize=1)
+def _departement_bounds() -> dict[str, tuple[float, float, float, float]]:
+    """Longitude/latitude extent of each département (``data/territories/departements_bbox.csv``)."""
+    path = get_settings().data_dir / "territories" / "departements_bbox.csv"
+    table = pd.read_csv(path, dtype={"departement": str})
+    return {row.departement: (row.lon_min, row.lat_min, row.lon_max, row.lat_max)
+            for row in table.itertuples()}
+
+
+def check_extent(gdf: gpd.GeoDataFrame, departement: str, label: str) -> None:
+    """Refuse a layer whose extent, in its declared CRS, is not in its département.
+
+    A layer in Lambert-93 declared EPSG:3857 lands hundreds of kilometres away, one declared
+    EPSG:4326 projects to infinity: both mean the declared CRS is wrong (or the département).
+    The layer's bounds, taken to longitude/latitude, must fall inside the département's extent
+    widened by :data:`EXTENT_MARGIN_DEG`.
+
+    Raises:
+        CrsError: non-finite bounds, or bounds outside the département's extent.
+    """
+    extent = _departement_bounds().get(departement)
+    bounds = np.asarray(gdf.total_bounds, dtype=float)
+    crs = gdf.crs.to_string() if gdf.crs is not None else "?"
+    if np.isfinite(bounds).all():
+        with np.errstate(all="ignore"):
+            lonlat = np.asarray(pyproj.Transformer.from_crs(gdf.crs, 4326, always_xy=True)
+                                .transform_bounds(*bounds, densify_pts=11), dtype=float)
+    else:
+        lonlat = np.full(4, np.inf)
+    if extent is None and np.isfinite(lonlat).all():
+        logger.warning("%s: no extent known for D%s, CRS not checked", label, departement)
+        return
+    margin = EXTENT_MARGIN_DEG
+    inside = extent is not None and np.isfinite(lonlat).all() and (
+        lonlat[0] >= extent[0] - margin and lonlat[1] >= extent[1] - margin
+        and lonlat[2] <= extent[2] + margin and lonlat[3] <= extent[3] + margin)
+    if not inside:
+        plausible = (np.isfinite(lonlat).all() and -180 <= lonlat[0] <= lonlat[2] <= 180
+                     and -90 <= lonlat[1] <= lonlat[3] <= 90)
+        where = (f"vers {lonlat[0]:.2f}°, {lonlat[1]:.2f}°".replace(".", ",") if plausible
+                 else "hors des longitudes et latitudes possibles")
+        raise CrsError(
+            f"{label}: extent {bounds.tolist()} in {crs} is lonlat {lonlat.tolist()}, outside "
+            f"D{departement} {extent}",
+            f"La couche {label} tombe hors du département {departement} ({where}) avec le "
+            f"système de coordonnées qu'elle déclare ({crs}) : ce système (fichier .prj ou "
+            "déclaration du GeoPackage) est faux, ou le département. Corrigez-le puis relancez.")
+
+
 def _repair(gdf: gpd.GeoDataFrame, ref: dlv.LayerRef) -> tuple[gpd.GeoDataFrame, int, int]:
     """Repair invalid geometries (polygonal parts of make_valid); drop empty/non-polygonal ones."""
     geoms = gdf.geometry.to_numpy().astype(object)
@@ -371,7 +455,10 @@ def _codes(gdf: gpd.GeoDataFrame, kind: str, ref: dlv.LayerRef,
         bad = codes.isna().to_numpy()
         for value, count in raw[bad].astype(str).str.strip().value_counts().items():
             unknown[str(value)] = unknown.get(str(value), 0) + int(count)
-        gdf[column] = np.where(bad, raw.astype(str).str.strip().str.upper(), codes)
+        kept = raw.astype(str).str.strip().str.upper()
+        _check_grammar(kept[bad & raw.notna().to_numpy() & (kept != "").to_numpy()],
+                       nomenclature, ref)
+        gdf[column] = np.where(bad, kept, codes)
     if kind == "artif":
         unknown |= _flag_values(gdf["artif"], _ARTIF_VALUES)
     if kind == "artif_diff":
@@ -384,6 +471,32 @@ def _codes(gdf: gpd.GeoDataFrame, kind: str, ref: dlv.LayerRef,
     if unknown:
         logger.warning("%s: kept unknown codes %s", ref.label(), unknown)
     return gdf, unknown
+
+
+def _check_grammar(values: pd.Series, nomenclature: str, ref: dlv.LayerRef) -> None:
+    """Refuse kept unknown codes that are not shaped like CNIG codes (``CS9.9``, ``US235``).
+
+    Even with ``--allow-unknown`` a code is stored only when it follows the code grammar: the
+    CS/US prefix then dot-separated numbers; markup or free text is refused.
+
+    Raises:
+        UnknownCodeError: a value outside the grammar (shown escaped and truncated).
+    """
+    grammar = _CODE_GRAMMAR[nomenclature]
+    wrong = sorted({v for v in values.unique() if not grammar.fullmatch(v)})
+    if wrong:
+        shown = ", ".join(_shown(v) for v in wrong[:5]) + (" …" if len(wrong) > 5 else "")
+        raise UnknownCodeError(
+            f"{ref.label()}: {len(wrong)} values are not {nomenclature.upper()} codes: "
+            f"{[v[:40] for v in wrong[:5]]}",
+            f"La couche {ref.label()} contient des valeurs qui ne sont pas des codes "
+            f"{nomenclature.upper()} ({shown}) : elles sont refusées, même avec --allow-unknown.")
+
+
+def _shown(value: str) -> str:
+    """A raw value made harmless for a message: printable ASCII letters/digits/dots, 30 chars."""
+    text = re.sub(r"[^0-9A-Za-z. _-]", "?", value)[:30]
+    return f"« {text} »"
 
 
 def _flag_values(series: pd.Series, allowed: dict[str, object]) -> dict[str, int]:

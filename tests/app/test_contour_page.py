@@ -25,9 +25,10 @@ def test_uploaded_contour_becomes_the_territory(open_app, app_store: Path) -> No
     _upload(at, "projet.geojson", data)
     assert not at.exception, [e.value for e in at.exception]
     territory_id = at.session_state["territory_id"]
-    assert territory_id.startswith("polygon:")
+    assert territory_id.startswith("contour:")
     kept = list((app_store / "territoires").glob("*.gpkg"))
-    assert len(kept) == 1 and territory_id == f"polygon:{kept[0].resolve()}"
+    assert len(kept) == 1 and territory_id == f"contour:{kept[0].stem}"
+    assert str(app_store) not in str(at.query_params["territoire"])
     # The portrait of the custom territory shows its area and the demo millésimes.
     at.switch_page("pages/portrait.py").run()
     metrics = {m.label: m.value for m in at.metric}

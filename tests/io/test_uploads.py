@@ -44,7 +44,8 @@ def test_geojson_upload_round_trip(tmp_path: Path) -> None:
     assert territory.kind == "polygon" and territory.name == "Projet ZAC"
     assert territory.area_ha == pytest.approx(200.0, rel=1e-9)
     assert territory.departements == ("33",)
-    again = get_territory(territory.id)  # the id alone finds it back (shareable URL)
+    assert territory.id.startswith("contour:") and str(tmp_path) not in territory.id
+    again = get_territory(territory.id, contours=folder)  # the id finds it back (shareable URL)
     assert again.area_ha == pytest.approx(200.0, rel=1e-9)
     # Uploading the same contour twice keeps one file.
     save_uploaded_territory(_geojson_bytes(RECT, name="Projet ZAC"), "copie.geojson", folder)

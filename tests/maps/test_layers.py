@@ -97,3 +97,17 @@ def test_territory_map_of_empty_layer_renders(grid):
     html = territory_map(empty, "cs").get_root().render()
     assert "L.geoJson" in html or "L.geoJSON" in html
     assert legend_entries(empty, "cs") == []
+
+
+def test_markup_in_codes_is_escaped_in_tooltips_popups_and_legend(grid):
+    """A code kept with --allow-unknown cannot inject HTML into the map frame."""
+    evil = "<img src=x onerror=alert(1)>"  # also tried: a </script> breaking out of the data
+    light = light_polygons(grid)
+    light["code_cs"] = [evil, light["code_cs"].iloc[1]]
+    light["code_us"] = [evil, light["code_us"].iloc[1]]
+    layer = polygons_layer(light, "cs")
+    props = layer.data["features"][0]["properties"]
+    assert props["couverture"] == props["usage"] == "&lt;img src=x onerror=alert(1)&gt;"
+    html_page = territory_map(light, "cs").get_root().render()
+    # the tooltip text is still there, escaped (&lt;img…), never as a tag
+    assert evil not in html_page and "lt;img src=x onerror=alert(1)" in html_page

@@ -21,6 +21,7 @@ from ocsge_engine.store import db as store_db
 from ocsge_engine.store.ingest import ingest_paths
 
 OCS_DIR = "OCS-GE_2-0__SHP_LAMB93_D033_2018-01-01"
+GIRONDE_XY = (370_000, 6_400_000)  # a Lambert-93 point in Arcachon (D33)
 AB_AREA_HA = 349.74122  # SOURCE.md: 349.7 ha; area of the repaired geometries
 
 
@@ -199,10 +200,11 @@ def test_drom_crs_is_kept(tmp_path, store_dir):
 
 def test_invalid_and_empty_geometries_are_repaired_and_counted(tmp_path, store_dir):
     bowtie = shapely.Polygon([(0, 0), (10, 10), (10, 0), (0, 10)])  # two 25 m2 triangles
+    # moved into Gironde (Arcachon): the ingest checks that a layer lies in its département
+    geoms = shapely.transform([bowtie, shapely.box(20, 0, 30, 10)], lambda xy: xy + GIRONDE_XY)
     gdf = gpd.GeoDataFrame({"code_cs": ["CS2.2.1", "CS1.1.1.1", "CS2.1.1"],
                             "code_us": ["US1.1", "US5", "US1.2"]},
-                           geometry=[bowtie, shapely.box(20, 0, 30, 10), shapely.Polygon()],
-                           crs="EPSG:2154")
+                           geometry=[*geoms, shapely.Polygon()], crs="EPSG:2154")
     path = _write_shp(gdf, tmp_path / OCS_DIR, "OCCUPATION_SOL")
     (report,) = ingest_paths([path], store_dir)
     assert (report.n_features, report.n_repaired, report.n_dropped_empty) == (2, 1, 1)
@@ -344,7 +346,10 @@ def test_cli_ingest_prints_french_summary_and_exit_codes(tmp_path, store_dir, ab
     bad = _bad_missing_us(tmp_path / "bad", ab) if (tmp_path / "bad").mkdir() is None else None
     assert main(["-q", "ingest", str(bad), "--store", str(store_dir)]) == 2
     assert "erreur : La couche" in capsys.readouterr().err
+    assert main(["-q", "ingest", str(path), "--store", str(store_dir), "--millesime", "2019"]) == 0
+    # Gironde polygons filed as Hérault: refused (the layer is not in D34), store unchanged
     assert main(["-q", "ingest", str(path), "--store", str(store_dir), "--departement", "34",
-                 "--millesime", "2019"]) == 0
+                 "--millesime", "2020"]) == 2
+    assert "tombe hors du département 34" in capsys.readouterr().err
     assert Store.open(store_dir).catalog()[["departement", "millesime"]].values.tolist() == [
-        ["33", "2018"], ["34", "2019"]]
+        ["33", "2018"], ["33", "2019"]]
