@@ -20,9 +20,7 @@ floating point: when both layers tile the same extent, the pieces of one polygon
 from __future__ import annotations
 
 import logging
-import os
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import geopandas as gpd
@@ -32,6 +30,7 @@ import pandas as pd
 import shapely
 
 from ocsge_engine.errors import CrsError, SchemaError
+from ocsge_engine.flows.clip_area import pair_areas
 from ocsge_engine.flows.levels import By
 from ocsge_engine.flows.matrix import (
     ExchangeMatrix,
@@ -45,8 +44,6 @@ from ocsge_engine.flows.matrix import (
 logger = logging.getLogger(__name__)
 
 Progress = Callable[[float, str], None]
-CHUNK_PAIRS = 20_000  # intersections per batch (bounds the memory of the pieces)
-MAX_THREADS = 4
 _REQUIRED = ("code_cs", "code_us")
 
 
@@ -168,19 +165,13 @@ def _intersect_rest(geoms_from: np.ndarray, geoms_to: np.ndarray, progress: Prog
     geoms_from, geoms_to = _valid(geoms_from), _valid(geoms_to)
     tree = shapely.STRtree(geoms_to)
     i, j = tree.query(geoms_from, predicate="intersects")
-    areas = np.empty(len(i))
-    chunks = [slice(start, min(start + CHUNK_PAIRS, len(i)))
-              for start in range(0, len(i), CHUNK_PAIRS)]
 
-    def run(chunk: slice) -> None:  # shapely releases the GIL: chunks run in parallel threads
-        areas[chunk] = shapely.area(shapely.intersection(geoms_from[i[chunk]],
-                                                         geoms_to[j[chunk]]))
+    def report(fraction: float) -> None:
+        if progress:
+            progress(0.3 + 0.7 * fraction, f"{len(i)} paires")
 
-    workers = max(1, min(len(chunks), os.cpu_count() or 1, MAX_THREADS))
-    with ThreadPoolExecutor(max_workers=workers) as pool:
-        for done, _ in enumerate(pool.map(run, chunks), start=1):
-            if progress:
-                progress(0.2 + 0.8 * done / len(chunks), f"{done}/{len(chunks)} lots")
+    areas, counts = pair_areas(geoms_from, geoms_to, i, j, report)
+    logger.debug("overlay pairs: %s", counts)
     return i.astype(np.int64), j.astype(np.int64), areas, int(len(i))
 
 
