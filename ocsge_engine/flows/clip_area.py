@@ -38,7 +38,7 @@ __all__ = ["CONVEX_SIN_TOL", "NOISE_RTOL", "RingSet", "clip_areas", "convex_clip
            "pair_areas", "ring_set"]
 
 CONVEX_SIN_TOL = 1e-12
-NOISE_RTOL = 1e-10   # a clipped area below this share of the larger polygon is rounding noise
+NOISE_RTOL = 1e-12   # a clipped area below this share of the larger polygon is rounding noise
 MAX_CLIP_VERTICES = 64
 MAX_RING_VERTICES = 256
 CHUNK_RINGS = 16_384  # ring × clipper pairs clipped together (bounds the temporary arrays)
