@@ -1,17 +1,20 @@
-"""Exact overlay of two OCCUPATION_SOL layers, with an identity short-circuit.
+"""Exact overlay of two OCCUPATION_SOL layers: identity and containment short-circuits, areas
+without intersection polygons.
 
 Successive OCS GE millésimes share most of their geometries: IGN only redraws what changed. The
 overlay therefore runs in two stages:
 
-1. **Identity match.** Every geometry is normalised (:func:`shapely.normalize`: ring orientation
-   and start vertex), written as WKB and hashed (:func:`pandas.util.hash_array`). A geometry of
-   the first layer whose hash is unique in both layers and whose WKB bytes equal those of a
-   geometry of the second layer is that geometry: the piece is the whole polygon, its area known,
-   no intersection computed.
-2. **Intersection of the rest.** The remaining geometries of the second layer go into an
-   :class:`shapely.STRtree`; each remaining geometry of the first layer is intersected
-   (vectorised :func:`shapely.intersection`) only with the candidates whose boxes it meets and
-   that it actually intersects.
+1. **Identity match.** A geometry of the first layer whose vertex sequence (raw, then
+   normalised by :func:`shapely.normalize`: ring orientation and start vertex) hashes uniquely
+   in both layers and equals, vertex for vertex, a geometry of the second layer is that
+   geometry: the piece is the whole polygon, its area known, no intersection computed.
+2. **Areas of the rest.** The remaining geometries of the second layer go into an
+   :class:`shapely.STRtree`; each remaining geometry of the first layer is paired with the
+   candidates it actually intersects, and each pair's intersection *area* is computed by
+   :func:`ocsge_engine.flows.clip_area.pair_areas`: a vectorised numpy clip when one side is
+   convex, the polygon's own area when one covers the other (prepared ``covers``), and
+   :func:`shapely.intersection` only for the other pairs. No piece geometry is built (callers
+   that need some recompute them, e.g. ``Pair.piece_geometries``).
 
 The result is a list of pieces ``(index_from, index_to, area_m2)`` whose areas are exact up to
 floating point: when both layers tile the same extent, the pieces of one polygon sum to its area.
@@ -70,10 +73,11 @@ def identical_pairs(geoms_from: np.ndarray, geoms_to: np.ndarray
                     ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
     """Match geometries that are identical up to vertex order between two arrays.
 
-    A first pass compares the raw WKB (untouched polygons keep their vertex order from one
-    vintage to the next); the geometries left over are normalised and compared again. Only
-    geometries whose hash is unique within each array are matched, and each match is confirmed
-    byte for byte, so a hash collision can never pair different shapes.
+    A first pass compares the raw vertex sequences (untouched polygons keep their vertex order
+    from one vintage to the next); the geometries left over are normalised and compared again.
+    Only geometries whose hash (:func:`geometry_hashes`) is unique within each array are
+    matched, and each match is confirmed vertex for vertex (:func:`shapely.equals_exact` with
+    tolerance 0), so a hash collision can never pair different shapes.
 
     Returns:
         Positions ``(i, j)`` with ``geoms_from[i]`` equal to ``geoms_to[j]``.
@@ -89,7 +93,7 @@ def identical_pairs(geoms_from: np.ndarray, geoms_to: np.ndarray
     for normalize in (False, True):
         if len(rest_from) == 0 or len(rest_to) == 0:
             break
-        i, j = _match_wkb(geoms_from[rest_from], geoms_to[rest_to], normalize)
+        i, j = _match_coords(geoms_from[rest_from], geoms_to[rest_to], normalize)
         found_from.append(rest_from[i])
         found_to.append(rest_to[j])
         rest_from = np.delete(rest_from, i)
@@ -100,22 +104,67 @@ def identical_pairs(geoms_from: np.ndarray, geoms_to: np.ndarray
             np.concatenate(found_to).astype(np.int64))
 
 
-def _match_wkb(geoms_from: np.ndarray, geoms_to: np.ndarray, normalize: bool
-               ) -> tuple[np.ndarray, np.ndarray]:
-    if normalize:
-        geoms_from, geoms_to = shapely.normalize(geoms_from), shapely.normalize(geoms_to)
-    wkb_from = shapely.to_wkb(geoms_from, output_dimension=2)
-    wkb_to = shapely.to_wkb(geoms_to, output_dimension=2)
-    hash_from = pd.Series(pd.util.hash_array(wkb_from))
-    hash_to = pd.Series(pd.util.hash_array(wkb_to))
-    uniq_from = np.flatnonzero(~hash_from.duplicated(keep=False).to_numpy())
-    uniq_to = np.flatnonzero(~hash_to.duplicated(keep=False).to_numpy())
-    lookup = pd.Index(hash_to.to_numpy()[uniq_to])
-    found = lookup.get_indexer(hash_from.to_numpy()[uniq_from])
-    hit = found >= 0
-    i, j = uniq_from[hit], uniq_to[found[hit]]
-    same = np.asarray(wkb_from[i] == wkb_to[j], dtype=bool)  # byte check: no hash collision
+def _match_coords(geoms_from: np.ndarray, geoms_to: np.ndarray, normalize: bool
+                  ) -> tuple[np.ndarray, np.ndarray]:
+    if normalize:  # only shapes with the same bounds and vertex count can be reordered copies
+        i, j = _unique_matches(_bounds_hashes(geoms_from), _bounds_hashes(geoms_to))
+        a, b = shapely.normalize(geoms_from[i]), shapely.normalize(geoms_to[j])
+    else:
+        i, j = _unique_matches(geometry_hashes(geoms_from), geometry_hashes(geoms_to))
+        a, b = geoms_from[i], geoms_to[j]
+    # Exact check (type, structure, every vertex): a hash collision can never pair two shapes.
+    same = np.asarray(shapely.equals_exact(a, b, tolerance=0.0), dtype=bool)
     return i[same], j[same]
+
+
+def _unique_matches(hash_from: np.ndarray, hash_to: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Positions of equal hashes that are unique within each array."""
+    series_from, series_to = pd.Series(hash_from), pd.Series(hash_to)
+    uniq_from = np.flatnonzero(~series_from.duplicated(keep=False).to_numpy())
+    uniq_to = np.flatnonzero(~series_to.duplicated(keep=False).to_numpy())
+    found = pd.Index(hash_to[uniq_to]).get_indexer(hash_from[uniq_from])
+    hit = found >= 0
+    return uniq_from[hit], uniq_to[found[hit]]
+
+
+def _bounds_hashes(geoms: np.ndarray) -> npt.NDArray[np.uint64]:
+    """Hash of the bounds and vertex count (both unchanged by reordering the vertices)."""
+    bits = np.ascontiguousarray(shapely.bounds(geoms)).view(np.uint64)
+    counts = shapely.get_num_coordinates(geoms).astype(np.uint64)
+    with np.errstate(over="ignore"):
+        return ((bits[:, 0] * _K1) ^ (bits[:, 1] * _K2) ^ (bits[:, 2] * _K3)
+                ^ ((bits[:, 3] ^ counts) * _K1 * _K2))
+
+
+_K1, _K2, _K3 = np.uint64(0x9E3779B97F4A7C15), np.uint64(0xC2B2AE3D27D4EB4F), np.uint64(0x165667B19E3779F9)
+
+
+def geometry_hashes(geoms: np.ndarray) -> npt.NDArray[np.uint64]:
+    """64-bit hash of each geometry's vertex sequence (bits of x and y, position, count).
+
+    Equal geometries (same vertices in the same order) get equal hashes; it is computed from
+    :func:`shapely.get_coordinates` without serialising the geometries.
+
+    >>> h = geometry_hashes(np.array([shapely.box(0, 0, 1, 1), shapely.box(0, 0, 1, 1),
+    ...                               shapely.box(0, 0, 1, 2)]))
+    >>> bool(h[0] == h[1]), bool(h[0] == h[2])
+    (True, False)
+    """
+    coords, owner = shapely.get_coordinates(geoms, return_index=True)
+    counts = np.bincount(owner, minlength=len(geoms))
+    out = counts.astype(np.uint64) * _K3
+    if len(coords) == 0:
+        return out
+    starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
+    position = (np.arange(len(coords)) - starts[owner]).astype(np.uint64)
+    bits = np.ascontiguousarray(coords).view(np.uint64)
+    with np.errstate(over="ignore"):
+        mixed = (bits[:, 0] * _K1) ^ (bits[:, 1] * _K2) ^ ((position + np.uint64(1)) * _K3)
+        mixed ^= mixed >> np.uint64(31)
+        mixed *= _K1
+    present = counts > 0
+    out[present] += np.add.reduceat(mixed, starts[present])
+    return out
 
 
 def overlay_pieces(geoms_from: np.ndarray, geoms_to: np.ndarray,
@@ -131,9 +180,8 @@ def overlay_pieces(geoms_from: np.ndarray, geoms_to: np.ndarray,
         The pieces with a positive area.
 
     Notes:
-        Time is dominated by the intersections of the changed part: about linear in the number
-        of changed polygons times their candidates. Memory holds one WKB copy of each layer and
-        at most :data:`CHUNK_PAIRS` intersection results at a time.
+        Time is about linear in the number of changed polygons times their candidates. Memory
+        holds the vertices of the changed polygons and bounded chunks of clipped rings.
     """
     area_from = shapely.area(geoms_from)
     i_same, j_same = identical_pairs(geoms_from, geoms_to)
