@@ -74,8 +74,7 @@ def ring_set(geoms: np.ndarray) -> RingSet:
     >>> rs.length.tolist(), rs.count.tolist()
     ([4, 4], [2])
     """
-    oriented = shapely.orient_polygons(geoms, exterior_cw=False)
-    parts, part_owner = shapely.get_parts(oriented, return_index=True)
+    parts, part_owner = shapely.get_parts(geoms, return_index=True)
     rings, ring_part = shapely.get_rings(parts, return_index=True)
     coords, vertex_ring = shapely.get_coordinates(rings, return_index=True)
     n_rings = len(rings)
@@ -83,9 +82,24 @@ def ring_set(geoms: np.ndarray) -> RingSet:
     ends = np.cumsum(sizes)
     keep = np.ones(len(coords), dtype=bool)
     keep[ends[sizes > 0] - 1] = False  # drop each ring's closing vertex
-    coords = coords[keep]
+    coords, vertex_ring = coords[keep], vertex_ring[keep]
     length = np.maximum(sizes - 1, 0)
     start = np.concatenate([[0], np.cumsum(length)[:-1]]).astype(np.int64)
+    # Orientation in numpy (cheaper than GEOS): exteriors (first ring of each part) must turn
+    # counter-clockwise, holes clockwise; reversing a ring's vertex order flips it.
+    local = np.arange(len(coords)) - start[vertex_ring]
+    nxt = np.where(local + 1 < length[vertex_ring], np.arange(len(coords)) + 1,
+                   start[vertex_ring])
+    rel = coords - coords[start[vertex_ring]] if len(coords) else coords
+    twice_area = np.bincount(vertex_ring, minlength=n_rings,
+                             weights=rel[:, 0] * rel[nxt, 1] - rel[nxt, 0] * rel[:, 1])
+    exterior = np.r_[True, ring_part[1:] != ring_part[:-1]] if n_rings else np.zeros(0, bool)
+    flip = np.where(exterior, twice_area < 0, twice_area > 0)
+    if flip.any():
+        flipped = flip[vertex_ring]
+        order = np.arange(len(coords))
+        order[flipped] = (start[vertex_ring] + length[vertex_ring] - 1 - local)[flipped]
+        coords = coords[order]
     owner = np.asarray(part_owner, dtype=np.int64)[ring_part]
     count = np.bincount(owner, minlength=len(geoms)).astype(np.int64)
     first = np.full(len(geoms), n_rings, dtype=np.int64)
