@@ -229,6 +229,15 @@ def _clip_pairs(subject_rings: RingSet, clip_rings: RingSet, subject: np.ndarray
     return areas
 
 
+def _prepared_copies(geoms: np.ndarray, index: np.ndarray) -> np.ndarray:
+    """``geoms[index]`` as prepared copies: callers' geometries may be shared with other
+    threads (cached layers of the dashboard), and GEOS prepares a geometry in place."""
+    used, inverse = np.unique(index, return_inverse=True)
+    copies = shapely.from_wkb(shapely.to_wkb(geoms[used]))
+    shapely.prepare(copies)
+    return copies[inverse]
+
+
 def pair_areas(geoms_from: np.ndarray, geoms_to: np.ndarray, i: np.ndarray, j: np.ndarray,
                progress: Callable[[float], None] | None = None
                ) -> tuple[npt.NDArray[np.float64], dict[str, int]]:
@@ -278,9 +287,7 @@ def pair_areas(geoms_from: np.ndarray, geoms_to: np.ndarray, i: np.ndarray, j: n
         tasks += [clip_task(sel_all[s:s + step], flip) for s in range(0, len(sel_all), step)]
     n_covered = 0
     if len(other):
-        a, b = sub_from[inv_i[other]], sub_to[inv_j[other]]
-        shapely.prepare(a)
-        shapely.prepare(b)
+        a, b = _prepared_copies(sub_from, inv_i[other]), _prepared_copies(sub_to, inv_j[other])
         a_covers_b = shapely.covers(a, b)
         b_covers_a = ~a_covers_b & shapely.covers(b, a)
         areas[other[a_covers_b]] = shapely.area(b[a_covers_b])

@@ -14,9 +14,11 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from types import SimpleNamespace
 from typing import Any, Literal, Protocol
 
 import geopandas as gpd
+import shapely
 
 from ocsge_engine.errors import MillesimeError
 from ocsge_engine.flows.diff import DIFF_COLUMNS, transitions_from_diff
@@ -70,9 +72,14 @@ class _Layers:
         release the GIL, so two reads take about the time of one on two cores)."""
         missing = [y for y in (year_from, year_to) if y not in self._cache]
         if len(missing) == 2:
+            # Each thread gets its own copy of the territory geometry: GEOS prepares it (and
+            # builds its lazy indexes) in place, which is not thread-safe on a shared object.
+            copies = [SimpleNamespace(geometry=shapely.from_wkb(shapely.to_wkb(
+                self.territory.geometry)), departements=self.territory.departements)
+                for _ in missing]
             with ThreadPoolExecutor(max_workers=2) as pool:
-                frames = list(pool.map(lambda y: self.store.polygons(
-                    self.territory, y, columns=_OCS_COLUMNS), missing))
+                frames = list(pool.map(lambda args: self.store.polygons(
+                    args[0], args[1], columns=_OCS_COLUMNS), zip(copies, missing)))
             self._cache.update(zip(missing, frames))
         return self.ocs(year_from), self.ocs(year_to)
 
