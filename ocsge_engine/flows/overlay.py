@@ -4,13 +4,14 @@ without intersection polygons.
 Successive OCS GE millésimes share most of their geometries: IGN only redraws what changed. The
 overlay therefore runs in two stages:
 
-1. **Identity match.** A geometry of the first layer whose vertex sequence (raw, then
-   normalised by :func:`shapely.normalize`: ring orientation and start vertex) hashes uniquely
-   in both layers and equals, vertex for vertex, a geometry of the second layer is that
-   geometry: the piece is the whole polygon, its area known, no intersection computed.
+1. **Identity match.** A geometry of the first layer whose bounds and vertex count are unique
+   in both layers and that equals, vertex for vertex (raw, else normalised by
+   :func:`shapely.normalize`: ring orientation and start vertex), the geometry of the second
+   layer with the same key is that geometry: the piece is the whole polygon, its area known,
+   no intersection computed.
 2. **Areas of the rest.** The remaining geometries of the second layer go into an
    :class:`shapely.STRtree`; each remaining geometry of the first layer is paired with the
-   candidates it actually intersects, and each pair's intersection *area* is computed by
+   candidates whose boxes overlap its own with a positive area, and each pair's intersection *area* is computed by
    :func:`ocsge_engine.flows.clip_area.pair_areas`: a vectorised numpy clip when one side is
    convex, the polygon's own area when one covers the other (prepared ``covers``), and
    :func:`shapely.intersection` only for the other pairs. No piece geometry is built (callers
@@ -48,6 +49,8 @@ logger = logging.getLogger(__name__)
 
 Progress = Callable[[float, str], None]
 _REQUIRED = ("code_cs", "code_us")
+_K1, _K2, _K3 = (np.uint64(0x9E3779B97F4A7C15), np.uint64(0xC2B2AE3D27D4EB4F),
+                 np.uint64(0x165667B19E3779F9))  # 64-bit odd multipliers of the key hash
 
 
 @dataclass(frozen=True, eq=False)
@@ -74,11 +77,11 @@ def identical_pairs(geoms_from: np.ndarray, geoms_to: np.ndarray
                     ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
     """Match geometries that are identical up to vertex order between two arrays.
 
-    A first pass compares the raw vertex sequences (untouched polygons keep their vertex order
-    from one vintage to the next); the geometries left over are normalised and compared again.
-    Only geometries whose hash (:func:`geometry_hashes`) is unique within each array are
-    matched, and each match is confirmed vertex for vertex (:func:`shapely.equals_exact` with
-    tolerance 0), so a hash collision can never pair different shapes.
+    Candidates are the geometries whose bounds and vertex count (a key that reordering the
+    vertices does not change) are unique within each array and equal across them; each
+    candidate is then confirmed vertex for vertex (:func:`shapely.equals_exact`, tolerance 0),
+    as is (untouched polygons keep their vertex order from one vintage to the next), else after
+    :func:`shapely.normalize`. A key collision can never pair different shapes.
 
     Returns:
         Positions ``(i, j)`` with ``geoms_from[i]`` equal to ``geoms_to[j]``.
@@ -88,34 +91,18 @@ def identical_pairs(geoms_from: np.ndarray, geoms_to: np.ndarray
     >>> [x.tolist() for x in identical_pairs(a, b)]
     [[0], [1]]
     """
-    rest_from = np.arange(len(geoms_from))
-    rest_to = np.arange(len(geoms_to))
-    found_from, found_to = [], []
-    for normalize in (False, True):
-        if len(rest_from) == 0 or len(rest_to) == 0:
-            break
-        i, j = _match_coords(geoms_from[rest_from], geoms_to[rest_to], normalize)
-        found_from.append(rest_from[i])
-        found_to.append(rest_to[j])
-        rest_from = np.delete(rest_from, i)
-        rest_to = np.delete(rest_to, j)
-    if not found_from:
-        return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64)
-    return (np.concatenate(found_from).astype(np.int64),
-            np.concatenate(found_to).astype(np.int64))
-
-
-def _match_coords(geoms_from: np.ndarray, geoms_to: np.ndarray, normalize: bool
-                  ) -> tuple[np.ndarray, np.ndarray]:
-    if normalize:  # only shapes with the same bounds and vertex count can be reordered copies
-        i, j = _unique_matches(_bounds_hashes(geoms_from), _bounds_hashes(geoms_to))
-        a, b = shapely.normalize(geoms_from[i]), shapely.normalize(geoms_to[j])
+    i, j = _unique_matches(_bounds_hashes(geoms_from), _bounds_hashes(geoms_to))
+    same = np.asarray(shapely.equals_exact(geoms_from[i], geoms_to[j], tolerance=0.0), dtype=bool)
+    i_other, j_other = i[~same], j[~same]
+    if len(i_other):
+        reordered = np.asarray(shapely.equals_exact(shapely.normalize(geoms_from[i_other]),
+                                                    shapely.normalize(geoms_to[j_other]),
+                                                    tolerance=0.0), dtype=bool)
+        i = np.concatenate([i[same], i_other[reordered]])
+        j = np.concatenate([j[same], j_other[reordered]])
     else:
-        i, j = _unique_matches(geometry_hashes(geoms_from), geometry_hashes(geoms_to))
-        a, b = geoms_from[i], geoms_to[j]
-    # Exact check (type, structure, every vertex): a hash collision can never pair two shapes.
-    same = np.asarray(shapely.equals_exact(a, b, tolerance=0.0), dtype=bool)
-    return i[same], j[same]
+        i, j = i[same], j[same]
+    return i.astype(np.int64), j.astype(np.int64)
 
 
 def _unique_matches(hash_from: np.ndarray, hash_to: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -135,37 +122,6 @@ def _bounds_hashes(geoms: np.ndarray) -> npt.NDArray[np.uint64]:
     with np.errstate(over="ignore"):
         return ((bits[:, 0] * _K1) ^ (bits[:, 1] * _K2) ^ (bits[:, 2] * _K3)
                 ^ ((bits[:, 3] ^ counts) * _K1 * _K2))
-
-
-_K1, _K2, _K3 = np.uint64(0x9E3779B97F4A7C15), np.uint64(0xC2B2AE3D27D4EB4F), np.uint64(0x165667B19E3779F9)
-
-
-def geometry_hashes(geoms: np.ndarray) -> npt.NDArray[np.uint64]:
-    """64-bit hash of each geometry's vertex sequence (bits of x and y, position, count).
-
-    Equal geometries (same vertices in the same order) get equal hashes; it is computed from
-    :func:`shapely.get_coordinates` without serialising the geometries.
-
-    >>> h = geometry_hashes(np.array([shapely.box(0, 0, 1, 1), shapely.box(0, 0, 1, 1),
-    ...                               shapely.box(0, 0, 1, 2)]))
-    >>> bool(h[0] == h[1]), bool(h[0] == h[2])
-    (True, False)
-    """
-    coords, owner = shapely.get_coordinates(geoms, return_index=True)
-    counts = np.bincount(owner, minlength=len(geoms))
-    out = counts.astype(np.uint64) * _K3
-    if len(coords) == 0:
-        return out
-    starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
-    position = (np.arange(len(coords)) - starts[owner]).astype(np.uint64)
-    bits = np.ascontiguousarray(coords).view(np.uint64)
-    with np.errstate(over="ignore"):
-        mixed = (bits[:, 0] * _K1) ^ (bits[:, 1] * _K2) ^ ((position + np.uint64(1)) * _K3)
-        mixed ^= mixed >> np.uint64(31)
-        mixed *= _K1
-    present = counts > 0
-    out[present] += np.add.reduceat(mixed, starts[present])
-    return out
 
 
 def overlay_pieces(geoms_from: np.ndarray, geoms_to: np.ndarray,
@@ -267,9 +223,17 @@ def transitions_from_layers(gdf_from: gpd.GeoDataFrame, gdf_to: gpd.GeoDataFrame
     if len(gdf_from) == 0 and len(gdf_to) == 0:
         return empty_transitions("overlay")
     pieces = overlay_pieces(gdf_from.geometry.to_numpy(), gdf_to.geometry.to_numpy(), progress)
+    gdf_from, gdf_to = _object_codes(gdf_from), _object_codes(gdf_to)
     table = transitions_from_pieces(gdf_from, gdf_to, pieces.index_from, pieces.index_to,
                                     pieces.area_m2)
     return Transitions(table, couple_stocks(gdf_from), couple_stocks(gdf_to), "overlay")
+
+
+def _object_codes(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """Code columns as Python strings once (Arrow-backed strings convert on every access)."""
+    return gdf[["code_cs", "code_us", gdf.geometry.name]].assign(
+        code_cs=np.asarray(gdf["code_cs"], dtype=object),
+        code_us=np.asarray(gdf["code_us"], dtype=object))
 
 
 def exchange_matrix_from_layers(gdf_from: gpd.GeoDataFrame, gdf_to: gpd.GeoDataFrame,
