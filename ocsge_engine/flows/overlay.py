@@ -223,17 +223,9 @@ def transitions_from_layers(gdf_from: gpd.GeoDataFrame, gdf_to: gpd.GeoDataFrame
     if len(gdf_from) == 0 and len(gdf_to) == 0:
         return empty_transitions("overlay")
     pieces = overlay_pieces(gdf_from.geometry.to_numpy(), gdf_to.geometry.to_numpy(), progress)
-    gdf_from, gdf_to = _object_codes(gdf_from), _object_codes(gdf_to)
     table = transitions_from_pieces(gdf_from, gdf_to, pieces.index_from, pieces.index_to,
                                     pieces.area_m2)
     return Transitions(table, couple_stocks(gdf_from), couple_stocks(gdf_to), "overlay")
-
-
-def _object_codes(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
-    """Code columns as Python strings once (Arrow-backed strings convert on every access)."""
-    return gdf[["code_cs", "code_us", gdf.geometry.name]].assign(
-        code_cs=np.asarray(gdf["code_cs"], dtype=object),
-        code_us=np.asarray(gdf["code_us"], dtype=object))
 
 
 def exchange_matrix_from_layers(gdf_from: gpd.GeoDataFrame, gdf_to: gpd.GeoDataFrame,
