@@ -41,7 +41,7 @@ CONVEX_SIN_TOL = 1e-12
 NOISE_RTOL = 1e-12   # a clipped area below this share of the larger polygon is rounding noise
 MAX_CLIP_VERTICES = 64
 MAX_RING_VERTICES = 256
-CHUNK_RINGS = 16_384  # ring × clipper pairs clipped together (bounds the temporary arrays)
+CHUNK_RINGS = 4_096  # ring × clipper pairs clipped together (bounds the temporary arrays)
 GEOS_CHUNK = 10_000
 MAX_THREADS = 2
 
@@ -74,11 +74,9 @@ def ring_set(geoms: np.ndarray) -> RingSet:
     >>> rs.length.tolist(), rs.count.tolist()
     ([4, 4], [2])
     """
-    parts, part_owner = shapely.get_parts(geoms, return_index=True)
-    rings, ring_part = shapely.get_rings(parts, return_index=True)
-    coords, vertex_ring = shapely.get_coordinates(rings, return_index=True)
-    n_rings = len(rings)
-    sizes = np.bincount(vertex_ring, minlength=n_rings).astype(np.int64)
+    coords, sizes, owner, exterior = _ragged_rings(geoms)
+    n_rings = len(sizes)
+    vertex_ring = np.repeat(np.arange(n_rings), sizes)
     ends = np.cumsum(sizes)
     keep = np.ones(len(coords), dtype=bool)
     keep[ends[sizes > 0] - 1] = False  # drop each ring's closing vertex
@@ -93,20 +91,54 @@ def ring_set(geoms: np.ndarray) -> RingSet:
     rel = coords - coords[start[vertex_ring]] if len(coords) else coords
     twice_area = np.bincount(vertex_ring, minlength=n_rings,
                              weights=rel[:, 0] * rel[nxt, 1] - rel[nxt, 0] * rel[:, 1])
-    exterior = np.r_[True, ring_part[1:] != ring_part[:-1]] if n_rings else np.zeros(0, bool)
     flip = np.where(exterior, twice_area < 0, twice_area > 0)
     if flip.any():
         flipped = flip[vertex_ring]
         order = np.arange(len(coords))
         order[flipped] = (start[vertex_ring] + length[vertex_ring] - 1 - local)[flipped]
         coords = coords[order]
-    owner = np.asarray(part_owner, dtype=np.int64)[ring_part]
     count = np.bincount(owner, minlength=len(geoms)).astype(np.int64)
     first = np.full(len(geoms), n_rings, dtype=np.int64)
     if n_rings:
         starts = np.flatnonzero(np.r_[True, owner[1:] != owner[:-1]])
         first[owner[starts]] = starts
     return RingSet(np.ascontiguousarray(coords), start, length, owner, first, count)
+
+
+def _ragged_rings(geoms: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Coordinates of all rings (closing vertex included), ring sizes, owning geometry of each
+    ring, and whether it is an exterior, read without cloning any geometry."""
+    try:
+        kind, coords, offsets = shapely.to_ragged_array(geoms, include_z=False)
+    except ValueError:  # collections (from make_valid): parts and rings, one copy each
+        return _ragged_rings_slow(geoms)
+    ring_offsets = np.asarray(offsets[0], dtype=np.int64)
+    if kind == shapely.GeometryType.POLYGON:
+        part_rings, part_owner = np.asarray(offsets[1], dtype=np.int64), np.arange(len(geoms))
+    else:  # MULTIPOLYGON
+        part_rings = np.asarray(offsets[1], dtype=np.int64)
+        geom_parts = np.asarray(offsets[2], dtype=np.int64)
+        part_owner = np.repeat(np.arange(len(geoms)), np.diff(geom_parts))
+    rings_per_part = np.diff(part_rings)
+    ring_part = np.repeat(np.arange(len(rings_per_part)), rings_per_part)
+    exterior = np.zeros(len(ring_offsets) - 1, dtype=bool)
+    exterior[part_rings[:-1][rings_per_part > 0]] = True
+    return (np.asarray(coords, dtype=np.float64), np.diff(ring_offsets),
+            part_owner[ring_part].astype(np.int64), exterior)
+
+
+def _ragged_rings_slow(geoms: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`_ragged_rings` for arrays that mix polygons with other geometry types."""
+    parts, part_owner = shapely.get_parts(geoms, return_index=True)
+    parts, inner = shapely.get_parts(parts, return_index=True)  # collections of multipolygons
+    part_owner = part_owner[inner]
+    polygonal = shapely.get_type_id(parts) == 3
+    parts, part_owner = parts[polygonal], part_owner[polygonal]
+    rings, ring_part = shapely.get_rings(parts, return_index=True)
+    coords, vertex_ring = shapely.get_coordinates(rings, return_index=True)
+    sizes = np.bincount(vertex_ring, minlength=len(rings)).astype(np.int64)
+    exterior = np.r_[True, ring_part[1:] != ring_part[:-1]] if len(rings) else np.zeros(0, bool)
+    return coords, sizes, np.asarray(part_owner, dtype=np.int64)[ring_part], exterior
 
 
 def convex_clippers(geoms: np.ndarray, rings: RingSet) -> npt.NDArray[np.bool_]:

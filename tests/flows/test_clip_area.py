@@ -212,3 +212,15 @@ def test_covered_pairs_skip_the_intersection():
                                np.array([0, 1]), np.array([0, 1]))
     assert counts == {"clipped": 0, "covered": 2, "intersected": 0}
     assert areas.tolist() == [small.area, small.area]
+
+
+def test_collections_from_repairs_are_clipped_by_their_polygons():
+    # make_valid can return a collection of a multipolygon and a line: only polygons count.
+    collection = shapely.GeometryCollection([
+        shapely.MultiPolygon([shapely.box(0, 0, 1, 1), shapely.box(2, 0, 3, 1)]),
+        shapely.LineString([(0, 0), (5, 5)])])
+    geoms = np.array([shapely.box(0, 0, 4, 4), collection, shapely.Polygon()], dtype=object)
+    assert ring_set(geoms).count.tolist() == [1, 2, 0]
+    areas, _ = pair_areas(geoms, np.array([shapely.box(0.5, 0, 2.5, 1)]), np.arange(3),
+                          np.zeros(3, dtype=np.int64))
+    assert areas.tolist() == [2.0, 1.0, 0.0]
