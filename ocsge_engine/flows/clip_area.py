@@ -107,28 +107,26 @@ def ring_set(geoms: np.ndarray) -> RingSet:
 
 def _ragged_rings(geoms: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Coordinates of all rings (closing vertex included), ring sizes, owning geometry of each
-    ring, and whether it is an exterior, read without cloning any geometry."""
-    try:
-        kind, coords, offsets = shapely.to_ragged_array(geoms, include_z=False)
-    except ValueError:  # collections (from make_valid): parts and rings, one copy each
-        return _ragged_rings_slow(geoms)
-    ring_offsets = np.asarray(offsets[0], dtype=np.int64)
-    if kind == shapely.GeometryType.POLYGON:
-        part_rings, part_owner = np.asarray(offsets[1], dtype=np.int64), np.arange(len(geoms))
-    else:  # MULTIPOLYGON
-        part_rings = np.asarray(offsets[1], dtype=np.int64)
-        geom_parts = np.asarray(offsets[2], dtype=np.int64)
-        part_owner = np.repeat(np.arange(len(geoms)), np.diff(geom_parts))
-    rings_per_part = np.diff(part_rings)
-    ring_part = np.repeat(np.arange(len(rings_per_part)), rings_per_part)
-    exterior = np.zeros(len(ring_offsets) - 1, dtype=bool)
-    exterior[part_rings[:-1][rings_per_part > 0]] = True
-    return (np.asarray(coords, dtype=np.float64), np.diff(ring_offsets),
-            part_owner[ring_part].astype(np.int64), exterior)
+    ring, and whether it is an exterior; rings of one geometry are contiguous.
+
+    Polygons without holes (most of OCS GE) are read with one :func:`shapely.get_coordinates`
+    call, without cloning any geometry; the others go through their parts and rings.
+    """
+    simple = ((shapely.get_type_id(geoms) == 3) & (shapely.get_num_interior_rings(geoms) == 0)
+              & ~shapely.is_empty(geoms))
+    simple_at, other_at = np.flatnonzero(simple), np.flatnonzero(~simple)
+    coords, vertex_owner = shapely.get_coordinates(geoms[simple_at], return_index=True)
+    sizes = np.bincount(vertex_owner, minlength=len(simple_at)).astype(np.int64)
+    if len(other_at) == 0:
+        return coords, sizes, simple_at.astype(np.int64), np.ones(len(sizes), dtype=bool)
+    o_coords, o_sizes, o_owner, o_exterior = _ragged_rings_slow(geoms[other_at])
+    return (np.concatenate([coords, o_coords]), np.concatenate([sizes, o_sizes]),
+            np.concatenate([simple_at, other_at[o_owner]]).astype(np.int64),
+            np.concatenate([np.ones(len(sizes), dtype=bool), o_exterior]))
 
 
 def _ragged_rings_slow(geoms: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """:func:`_ragged_rings` for arrays that mix polygons with other geometry types."""
+    """Rings through parts (collections flattened, non-polygonal parts dropped) and rings."""
     parts, part_owner = shapely.get_parts(geoms, return_index=True)
     parts, inner = shapely.get_parts(parts, return_index=True)  # collections of multipolygons
     part_owner = part_owner[inner]
