@@ -40,8 +40,8 @@ __all__ = ["CONVEX_SIN_TOL", "NOISE_RTOL", "RingSet", "clip_areas", "convex_clip
 CONVEX_SIN_TOL = 1e-12
 NOISE_RTOL = 1e-12   # a clipped area below this share of the larger polygon is rounding noise
 MAX_CLIP_VERTICES = 64
-MAX_RING_VERTICES = 256
 CHUNK_RINGS = 4_096  # ring × clipper pairs clipped together (bounds the temporary arrays)
+CHUNK_VERTICES = 65_536  # padded subject vertices of one chunk
 GEOS_CHUNK = 10_000
 MAX_THREADS = 2
 
@@ -146,7 +146,8 @@ def convex_clippers(geoms: np.ndarray, rings: RingSet) -> npt.NDArray[np.bool_]:
         geoms: valid polygons.
         rings: their :func:`ring_set` (exterior counter-clockwise).
 
-    >>> g = np.array([shapely.box(0, 0, 1, 1), shapely.Polygon([(0, 0), (2, 0), (1, 1), (2, 2), (0, 2)])])
+    >>> g = np.array([shapely.box(0, 0, 1, 1),
+    ...               shapely.Polygon([(0, 0), (2, 0), (1, 1), (2, 2), (0, 2)])])
     >>> convex_clippers(g, ring_set(g)).tolist()
     [True, False]
     """
@@ -249,8 +250,16 @@ def _clip_pairs(subject_rings: RingSet, clip_rings: RingSet, subject: np.ndarray
     clip_ring = clip_rings.first[clipper][pair_of_ring]
     order = np.lexsort((clip_rings.length[clip_ring], subject_rings.length[ring_ids]))
     areas = np.zeros(len(subject))
-    for start in range(0, len(order), CHUNK_RINGS):
-        sel = order[start:start + CHUNK_RINGS]
+    lengths = subject_rings.length[ring_ids[order]]  # ascending
+    start = 0
+    while start < len(order):
+        # At most CHUNK_RINGS rings and CHUNK_VERTICES padded vertices: long rings (forests,
+        # rivers) go in small chunks, so the temporaries stay bounded.
+        stop = min(start + CHUNK_RINGS, len(order))
+        while stop - start > 1 and (stop - start) * int(lengths[stop - 1]) > CHUNK_VERTICES:
+            stop = start + max(1, CHUNK_VERTICES // int(lengths[stop - 1]))
+        sel = order[start:stop]
+        start = stop
         width = int(subject_rings.length[ring_ids[sel]].max())
         m = int(clip_rings.length[clip_ring[sel]].max())
         ring_area = clip_areas(_gather_rings(subject_rings, ring_ids[sel], width),

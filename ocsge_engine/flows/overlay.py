@@ -11,10 +11,10 @@ overlay therefore runs in two stages:
    no intersection computed.
 2. **Areas of the rest.** The remaining geometries of the second layer go into an
    :class:`shapely.STRtree`; each remaining geometry of the first layer is paired with the
-   candidates whose boxes overlap its own with a positive area, and each pair's intersection *area* is computed by
-   :func:`ocsge_engine.flows.clip_area.pair_areas`: a vectorised numpy clip when one side is
-   convex, the polygon's own area when one covers the other (prepared ``covers``), and
-   :func:`shapely.intersection` only for the other pairs. No piece geometry is built (callers
+   candidates whose boxes overlap its own with a positive area, and each pair's intersection
+   *area* is computed by :func:`ocsge_engine.flows.clip_area.pair_areas`: a vectorised numpy
+   clip when one side is convex, the polygon's own area when one covers the other (prepared
+   ``covers``), and :func:`shapely.intersection` only for the other pairs. No piece geometry is built (callers
    that need some recompute them, e.g. ``Pair.piece_geometries``).
 
 The result is a list of pieces ``(index_from, index_to, area_m2)`` whose areas are exact up to
@@ -171,8 +171,10 @@ def _intersect_rest(geoms_from: np.ndarray, geoms_to: np.ndarray, progress: Prog
     tree = shapely.STRtree(geoms_to)
     i, j = tree.query(geoms_from)  # boxes only: the area computation is the exact test
     box_from, box_to = shapely.bounds(geoms_from), shapely.bounds(geoms_to)
-    overlap = ((np.minimum(box_from[i, 2], box_to[j, 2]) > np.maximum(box_from[i, 0], box_to[j, 0]))
-               & (np.minimum(box_from[i, 3], box_to[j, 3]) > np.maximum(box_from[i, 1], box_to[j, 1])))
+    overlap = (np.minimum(box_from[i, 2], box_to[j, 2])
+               > np.maximum(box_from[i, 0], box_to[j, 0]))
+    overlap &= (np.minimum(box_from[i, 3], box_to[j, 3])
+                > np.maximum(box_from[i, 1], box_to[j, 1]))
     i, j = i[overlap], j[overlap]  # boxes that only touch cannot share any area
 
     def report(fraction: float) -> None:

@@ -224,3 +224,18 @@ def test_collections_from_repairs_are_clipped_by_their_polygons():
     areas, _ = pair_areas(geoms, np.array([shapely.box(0.5, 0, 2.5, 1)]), np.arange(3),
                           np.zeros(3, dtype=np.int64))
     assert areas.tolist() == [2.0, 1.0, 0.0]
+
+
+def test_long_rings_are_clipped_in_bounded_chunks(monkeypatch):
+    # A 2,000-vertex circle against small convex boxes: chunks must split on padded vertices.
+    import ocsge_engine.flows.clip_area as clip_area
+
+    monkeypatch.setattr(clip_area, "CHUNK_VERTICES", 4_000)
+    circle = shapely.buffer(shapely.Point(X0, Y0), 100.0, quad_segs=500)
+    boxes = [shapely.box(X0 - 100 + 20 * k, Y0 - 10, X0 - 80 + 20 * k, Y0 + 10) for k in range(10)]
+    geoms_from = np.array([circle] * 10, dtype=object)
+    areas, counts = pair_areas(geoms_from, np.array(boxes, dtype=object), np.arange(10),
+                               np.arange(10))
+    assert counts["clipped"] == 10
+    expected = shapely.area(shapely.intersection(geoms_from, np.array(boxes, dtype=object)))
+    np.testing.assert_allclose(areas, expected, rtol=1e-9)
