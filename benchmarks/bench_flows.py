@@ -2,22 +2,26 @@
 
 Usage::
 
-    .venv/bin/python benchmarks/bench_flows.py                 # default (< 5 min on 2 cores)
-    .venv/bin/python benchmarks/bench_flows.py --departement   # + 1.5 M polygons per millésime
-    .venv/bin/python benchmarks/bench_flows.py --full-geopandas  # geopandas on 200k, no extrapolation
+    .venv/bin/python benchmarks/bench_flows.py                  # (a) and (b), 200k + 200k
+    .venv/bin/python benchmarks/bench_flows.py --scale 0.25     # same, 50k + 50k (development)
+    .venv/bin/python benchmarks/bench_flows.py --departement    # + 1.5 M polygons per millésime
 
-Cases (each measured in a fresh subprocess, so that peak RSS is its own):
+Cases, side by side in one run (each measurement in a fresh process, so peak RSS is its own):
 
-1. synthetic 200k + 200k polygons, ~90 % geometries unchanged: our engine
-   (``exchange_matrix_from_layers(..., by="cs_us")``), then the same with every geometry changed;
-2. ``geopandas.overlay(how="intersection")`` on the same layers. By default it runs on a 50k-cell
-   window of the same generator and its time is extrapolated ×4 (overlay cost is linear in the
-   number of candidate pairs); our engine runs on that window too, for a like-for-like ratio and
-   the area error (max |ours - geopandas| per matrix cell, relative to the cell);
-3. the self-check error: max over classes of |row sum - stock| / stock (and columns);
-4. with ``--departement``: 1,225 × 1,225 = 1.5 M polygons per millésime, 90 % unchanged;
-5. one commune from a warm store (``--store``, default: the configured store if it exists):
-   first call, then the median of 5 warm calls.
+(a) synthetic 200k + 200k polygons, ~10 % of cells changed (geometry re-drawn, half of them
+    recoded, 2 % of the others recoded), written to a store (département 33, 2015 and 2018);
+(b) the same with every geometry re-digitised.
+
+For each case: the **CLI wall time** of ``python -m ocsge_engine -q flows --by cs4 --format csv``
+on a ``polygon:`` territory that cuts cells (start-up, store read, clipping, overlay, CSV
+included), its CPU time and peak RSS; then ``geopandas.overlay(how="intersection")`` **compute
+alone** on the same clipped layers (read from the store before the clock starts), its CPU time
+and peak RSS; the speed-up; and the largest per-cell difference of the CLI's CSV against
+geopandas (relative to the cell). The machine is shared: load average and CPU/wall ratios are
+printed so that a busy run can be told from a quiet one.
+
+``--departement`` adds 1,225 × 1,225 = 1.5 M polygons per millésime, 90 % unchanged (engine in
+process); ``--store`` adds one commune from a warm store (first call, then median of 5).
 """
 
 from __future__ import annotations
@@ -29,6 +33,7 @@ import resource
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -36,8 +41,8 @@ HERE = Path(__file__).resolve().parent
 sys.path[:0] = [str(HERE), str(HERE.parent)]
 
 FULL = (500, 400)      # 200,000 cells
-WINDOW = (250, 200)    # 50,000 cells (geopandas window, extrapolated x4)
 DEPARTEMENT = (1225, 1225)  # 1,500,625 cells
+YEARS = (2015, 2018)
 
 
 def _rss_mb() -> float:
@@ -62,46 +67,74 @@ def _self_check_error(matrix) -> float:  # noqa: ANN001
 
 
 def worker(case: str, nx: int, ny: int, changed: float) -> dict[str, float]:
-    """Run one measurement in this process and return its figures."""
+    """Run one in-process engine measurement (département case) and return its figures."""
     from synthetic_flows import layer_pair
 
     gdf_from, gdf_to = layer_pair(nx, ny, changed, seed=42)
     base = _rss_mb()
     out: dict[str, float] = {"n": nx * ny, "base_rss_mb": base}
-    if case in ("engine", "both"):
-        from ocsge_engine.flows import exchange_matrix_from_layers
+    from ocsge_engine.flows import exchange_matrix_from_layers
 
-        start, cpu = time.perf_counter(), time.process_time()
-        matrix = exchange_matrix_from_layers(gdf_from, gdf_to, "cs_us")
-        out["engine_s"] = time.perf_counter() - start
-        out["engine_cpu_s"] = time.process_time() - cpu
-        out["engine_peak_mb"] = _peak_mb()
-        out["self_check_rel_error"] = _self_check_error(matrix)
-    if case in ("geopandas", "both"):
-        import geopandas as gpd
-
-        start, cpu = time.perf_counter(), time.process_time()
-        oracle = gpd.overlay(gdf_from, gdf_to, how="intersection", keep_geom_type=True)
-        out["geopandas_s"] = time.perf_counter() - start
-        out["geopandas_cpu_s"] = time.process_time() - cpu
-        out["geopandas_peak_mb"] = _peak_mb()
-        if case == "both":
-            out.update(_area_error(matrix, oracle))
+    start, cpu = time.perf_counter(), time.process_time()
+    matrix = exchange_matrix_from_layers(gdf_from, gdf_to, "cs_us")
+    out["engine_s"] = time.perf_counter() - start
+    out["engine_cpu_s"] = time.process_time() - cpu
+    out["engine_peak_mb"] = _peak_mb()
+    out["self_check_rel_error"] = _self_check_error(matrix)
     return out
 
 
-def _area_error(matrix, oracle) -> dict[str, float]:  # noqa: ANN001
+def geopandas_worker(store_dir: str, territory_file: str) -> dict[str, float]:
+    """Read both clipped layers from the store, then time ``geopandas.overlay`` alone."""
+    import geopandas as gpd
+
+    from ocsge_engine.flows.levels import classify
+    from ocsge_engine.store import Store
+    from ocsge_engine.territories import get_territory
+
+    store = Store.open(Path(store_dir))
+    territory = get_territory(f"polygon:{territory_file}")
+    gdf_from, gdf_to = (store.polygons(territory, y, columns=["code_cs", "code_us"])
+                        for y in YEARS)
+    start, cpu = time.perf_counter(), time.process_time()
+    oracle = gpd.overlay(gdf_from, gdf_to, how="intersection", keep_geom_type=True)
+    out = {"geopandas_s": time.perf_counter() - start,
+           "geopandas_cpu_s": time.process_time() - cpu, "geopandas_peak_mb": _peak_mb(),
+           "n_from": len(gdf_from), "n_to": len(gdf_to)}
+    cells = (oracle.assign(area_ha=oracle.geometry.area / 1e4,
+                           code_from=classify(oracle["code_cs_1"], oracle["code_us_1"], "cs4"),
+                           code_to=classify(oracle["code_cs_2"], oracle["code_us_2"], "cs4"))
+             .groupby(["code_from", "code_to"])["area_ha"].sum())
+    Path(store_dir, "..", "geopandas_cs4.csv").resolve().write_text(
+        cells.reset_index().to_csv(index=False))
+    return out
+
+
+def _cli(store_dir: Path, territory_file: Path, out_csv: Path) -> dict[str, float]:
+    """Run the CLI under /usr/bin/time: wall, user+sys CPU, peak RSS."""
+    cmd = ["/usr/bin/time", "-f", "%e %U %S %M", sys.executable, "-m", "ocsge_engine", "-q",
+           "flows", "--store", str(store_dir), "--territory", f"polygon:{territory_file}",
+           "--from", str(YEARS[0]), "--to", str(YEARS[1]), "--by", "cs4", "--format", "csv"]
+    with open(out_csv, "w") as fh:
+        proc = subprocess.run(cmd, stdout=fh, stderr=subprocess.PIPE, text=True, check=False,
+                              cwd=HERE.parent)
+    if proc.returncode != 0:
+        raise RuntimeError(proc.stderr[-2000:])
+    wall, user, system, peak_kb = proc.stderr.strip().splitlines()[-1].split()
+    return {"cli_s": float(wall), "cli_cpu_s": float(user) + float(system),
+            "cli_peak_mb": int(peak_kb) / 1024}
+
+
+def _cell_error(ours_csv: Path, theirs_csv: Path) -> tuple[float, float, int]:
+    """Max |ours - geopandas| per cs4 cell: (m², relative to the cell, number of cells)."""
     import pandas as pd
 
-    theirs = (oracle.assign(area_ha=oracle.geometry.area / 1e4,
-                            code_from=oracle["code_cs_1"] + "_" + oracle["code_us_1"],
-                            code_to=oracle["code_cs_2"] + "_" + oracle["code_us_2"])
-              .groupby(["code_from", "code_to"])["area_ha"].sum())
-    ours = matrix.table.set_index(["code_from", "code_to"])["area_ha"]
+    ours = pd.read_csv(ours_csv).set_index(["code_from", "code_to"])["area_ha"]
+    theirs = pd.read_csv(theirs_csv).set_index(["code_from", "code_to"])["area_ha"]
     both = pd.concat([ours, theirs], axis=1, keys=["ours", "theirs"]).fillna(0.0)
     diff = (both["ours"] - both["theirs"]).abs()
     rel = diff / both["theirs"].where(both["theirs"] > 0)
-    return {"max_abs_error_m2": float(diff.max() * 1e4), "max_rel_error": float(rel.max())}
+    return float(diff.max() * 1e4), float(rel.max()), len(both)
 
 
 def _spawn(case: str, size: tuple[int, int], changed: float) -> dict[str, float]:
@@ -136,50 +169,69 @@ def _store_case(store_dir: Path, territory: str) -> None:
           f"source {matrix.source}")
 
 
-def _report_synthetic(label: str, changed: float, full_geopandas: bool) -> None:
-    engine = _spawn("engine", FULL, changed)
-    window_size = FULL if full_geopandas else WINDOW
-    window = _spawn("both", window_size, changed)
-    factor = (FULL[0] * FULL[1]) / (window_size[0] * window_size[1])
-    gpd_full = window["geopandas_s"] * factor
-    gpd_cpu = window["geopandas_cpu_s"] * factor
-    note = "measured" if factor == 1 else f"extrapolated x{factor:.0f} from a {window['n']:,} window"
-    print(f"\n== {label}: {engine['n']:,} + {engine['n']:,} polygons ==")
-    print(f"  engine        : {engine['engine_s']:7.2f} s wall, {engine['engine_cpu_s']:6.2f} s CPU"
-          f"   peak RSS {engine['engine_peak_mb']:6.0f} MB (data alone "
-          f"{engine['base_rss_mb']:.0f} MB)   self-check rel error "
-          f"{engine['self_check_rel_error']:.1e}")
-    print(f"  geopandas     : {gpd_full:7.2f} s wall, {gpd_cpu:6.2f} s CPU   ({note}; window: "
-          f"{window['geopandas_s']:.2f} s, peak RSS {window['geopandas_peak_mb']:.0f} MB incl. "
-          "our engine run on the window)")
-    print(f"  speed-up      : x{gpd_full / engine['engine_s']:.1f} wall, "
-          f"x{gpd_cpu / engine['engine_cpu_s']:.1f} CPU (200k)   "
-          f"x{window['geopandas_s'] / window['engine_s']:.1f} wall like-for-like on the window")
-    print(f"  area error vs geopandas (window): max {window['max_abs_error_m2']:.2e} m² per cell, "
-          f"max relative {window['max_rel_error']:.1e}")
+def _report_cli(label: str, size: tuple[int, int], changed: float, work: Path) -> None:
+    from flows_store import write_store
+
+    folder = work / label[0]
+    start = time.perf_counter()
+    territory_file = write_store(folder, size[0], size[1], changed)
+    written = time.perf_counter() - start
+    load_before = os.getloadavg()[0]
+    cli = _cli(folder / "store", territory_file, folder / "cli_cs4.csv")
+    cmd = [sys.executable, __file__, "--geopandas-worker", str(folder / "store"),
+           str(territory_file)]
+    proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    if proc.returncode != 0:
+        raise RuntimeError(proc.stderr[-2000:])
+    gpd = json.loads(proc.stdout.strip().splitlines()[-1])
+    load_after = os.getloadavg()[0]
+    abs_m2, rel, n_cells = _cell_error(folder / "cli_cs4.csv", folder / "geopandas_cs4.csv")
+    print(f"\n== ({label}) {size[0] * size[1]:,} + {size[0] * size[1]:,} polygons, "
+          f"{changed:.0%} of cells changed; {gpd['n_from']:,} + {gpd['n_to']:,} after clipping "
+          f"(store written in {written:.0f} s) ==")
+    print(f"  CLI flows --by cs4 --format csv : {cli['cli_s']:6.2f} s wall, "
+          f"{cli['cli_cpu_s']:6.2f} s CPU, peak RSS {cli['cli_peak_mb']:5.0f} MB")
+    print(f"  geopandas.overlay compute alone : {gpd['geopandas_s']:6.2f} s wall, "
+          f"{gpd['geopandas_cpu_s']:6.2f} s CPU, peak RSS {gpd['geopandas_peak_mb']:5.0f} MB "
+          "(layers read before the clock)")
+    print(f"  speed-up                        : x{gpd['geopandas_s'] / cli['cli_s']:.1f} wall, "
+          f"x{gpd['geopandas_cpu_s'] / cli['cli_cpu_s']:.1f} CPU")
+    print(f"  cs4 cells vs geopandas          : {n_cells} cells, max |diff| {abs_m2:.2e} m², "
+          f"max relative {rel:.1e}")
+    print(f"  machine                         : load average {load_before:.1f} -> "
+          f"{load_after:.1f} on {os.cpu_count()} cores")
 
 
 def main() -> None:
     """Parse options, run the cases, print the figures."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--worker", choices=("engine", "geopandas", "both"))
+    parser.add_argument("--worker", choices=("engine",))
+    parser.add_argument("--geopandas-worker", nargs=2, metavar=("STORE", "TERRITORY"))
     parser.add_argument("--nx", type=int)
     parser.add_argument("--ny", type=int)
     parser.add_argument("--changed", type=float)
+    parser.add_argument("--scale", type=float, default=1.0,
+                        help="share of the 200k cells (0.25 = 50k, for development)")
     parser.add_argument("--departement", action="store_true", help="add the 1.5 M polygon case")
-    parser.add_argument("--full-geopandas", action="store_true",
-                        help="run geopandas.overlay on the full 200k layers")
+    parser.add_argument("--work", type=Path, default=None,
+                        help="folder for the synthetic stores (default: a temporary folder)")
     parser.add_argument("--store", type=Path, default=None)
     parser.add_argument("--territory", default="commune:33005")
     args = parser.parse_args()
     if args.worker:
         print(json.dumps(worker(args.worker, args.nx, args.ny, args.changed)))
         return
+    if args.geopandas_worker:
+        print(json.dumps(geopandas_worker(*args.geopandas_worker)))
+        return
     start = time.perf_counter()
     print(f"machine: {os.cpu_count()} CPU cores, Python {sys.version.split()[0]}, "
           f"load average {os.getloadavg()[0]:.1f}")
-    _report_synthetic("~90 % unchanged geometries", 0.10, args.full_geopandas)
-    _report_synthetic("fully changed geometries", 1.0, args.full_geopandas)
+    side = args.scale ** 0.5
+    size = (round(FULL[0] * side), round(FULL[1] * side))
+    with tempfile.TemporaryDirectory(dir=args.work) as work:
+        _report_cli("a: ~10 % changed", size, 0.10, Path(work))
+        _report_cli("b: fully changed", size, 1.0, Path(work))
     if args.departement:
         dep = _spawn("engine", DEPARTEMENT, 0.10)
         print(f"\n== département scale: {dep['n']:,} + {dep['n']:,} polygons, ~90 % unchanged ==")

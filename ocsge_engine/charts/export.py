@@ -16,14 +16,16 @@ import os
 import threading
 import warnings
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import pandas as pd
-import plotly.graph_objects as go
 
 from ocsge_engine.errors import ExportError
 from ocsge_engine.flows.matrix import TIDY_COLUMNS, ExchangeMatrix
 from ocsge_engine.io.atomic import atomic_write_bytes
+
+if TYPE_CHECKING:
+    import plotly.graph_objects as go
 
 logger = logging.getLogger(__name__)
 

@@ -188,10 +188,11 @@ def couple_stocks(gdf: pd.DataFrame) -> pd.DataFrame:
         Columns ``code_cs, code_us, area_ha``; one row per couple present.
     """
     area_ha = np.asarray(gdf.geometry.area, dtype=float) / 1e4
-    frame = pd.DataFrame({"code_cs": np.asarray(gdf["code_cs"], dtype=object),
-                          "code_us": np.asarray(gdf["code_us"], dtype=object),
-                          "area_ha": area_ha})
-    return frame.groupby(["code_cs", "code_us"], as_index=False, sort=True)["area_ha"].sum()
+    ids, couples = _factorize_couples(gdf)
+    known = ids >= 0  # a missing code has no couple (as groupby drops it)
+    sums = np.bincount(ids[known], weights=area_ha[known], minlength=len(couples))
+    frame = couples.assign(area_ha=sums)
+    return frame.sort_values(["code_cs", "code_us"], kind="stable").reset_index(drop=True)
 
 
 def class_stocks(stocks: pd.DataFrame, by: By) -> pd.Series:
@@ -310,9 +311,13 @@ def transitions_from_pieces(codes_from: pd.DataFrame, codes_to: pd.DataFrame,
 
 def _factorize_couples(codes: pd.DataFrame) -> tuple[np.ndarray, pd.DataFrame]:
     """Integer id of each row's (code_cs, code_us) couple, and the couples table."""
-    cs_ids, cs_uniques = pd.factorize(np.asarray(codes["code_cs"], dtype=object))
-    us_ids, us_uniques = pd.factorize(np.asarray(codes["code_us"], dtype=object))
-    ids, keys = pd.factorize(cs_ids.astype(np.int64) * max(len(us_uniques), 1) + us_ids)
+    # Factorising the columns themselves avoids converting Arrow-backed strings row by row.
+    cs_ids, cs_uniques = pd.factorize(pd.Series(codes["code_cs"]))
+    us_ids, us_uniques = pd.factorize(pd.Series(codes["code_us"]))
+    known = (cs_ids >= 0) & (us_ids >= 0)
+    ids = np.full(len(cs_ids), -1, dtype=np.int64)
+    ids[known], keys = pd.factorize(cs_ids[known].astype(np.int64) * max(len(us_uniques), 1)
+                                    + us_ids[known])
     cs_of_key, us_of_key = np.divmod(np.asarray(keys, dtype=np.int64), max(len(us_uniques), 1))
     couples = pd.DataFrame({"code_cs": np.asarray(cs_uniques, dtype=object)[cs_of_key],
                             "code_us": np.asarray(us_uniques, dtype=object)[us_of_key]})

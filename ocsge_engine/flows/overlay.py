@@ -1,17 +1,21 @@
-"""Exact overlay of two OCCUPATION_SOL layers, with an identity short-circuit.
+"""Exact overlay of two OCCUPATION_SOL layers: identity and containment short-circuits, areas
+without intersection polygons.
 
 Successive OCS GE millésimes share most of their geometries: IGN only redraws what changed. The
 overlay therefore runs in two stages:
 
-1. **Identity match.** Every geometry is normalised (:func:`shapely.normalize`: ring orientation
-   and start vertex), written as WKB and hashed (:func:`pandas.util.hash_array`). A geometry of
-   the first layer whose hash is unique in both layers and whose WKB bytes equal those of a
-   geometry of the second layer is that geometry: the piece is the whole polygon, its area known,
+1. **Identity match.** A geometry of the first layer whose bounds and vertex count are unique
+   in both layers and that equals, vertex for vertex (raw, else normalised by
+   :func:`shapely.normalize`: ring orientation and start vertex), the geometry of the second
+   layer with the same key is that geometry: the piece is the whole polygon, its area known,
    no intersection computed.
-2. **Intersection of the rest.** The remaining geometries of the second layer go into an
-   :class:`shapely.STRtree`; each remaining geometry of the first layer is intersected
-   (vectorised :func:`shapely.intersection`) only with the candidates whose boxes it meets and
-   that it actually intersects.
+2. **Areas of the rest.** The remaining geometries of the second layer go into an
+   :class:`shapely.STRtree`; each remaining geometry of the first layer is paired with the
+   candidates whose boxes overlap its own with a positive area, and each pair's intersection
+   *area* is computed by :func:`ocsge_engine.flows.clip_area.pair_areas`: a vectorised numpy
+   clip when one side is convex, the polygon's own area when one covers the other (prepared
+   ``covers``), and :func:`shapely.intersection` only for the other pairs. No piece geometry is built (callers
+   that need some recompute them, e.g. ``Pair.piece_geometries``).
 
 The result is a list of pieces ``(index_from, index_to, area_m2)`` whose areas are exact up to
 floating point: when both layers tile the same extent, the pieces of one polygon sum to its area.
@@ -20,9 +24,7 @@ floating point: when both layers tile the same extent, the pieces of one polygon
 from __future__ import annotations
 
 import logging
-import os
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import geopandas as gpd
@@ -32,6 +34,7 @@ import pandas as pd
 import shapely
 
 from ocsge_engine.errors import CrsError, SchemaError
+from ocsge_engine.flows.clip_area import pair_areas
 from ocsge_engine.flows.levels import By
 from ocsge_engine.flows.matrix import (
     ExchangeMatrix,
@@ -45,9 +48,9 @@ from ocsge_engine.flows.matrix import (
 logger = logging.getLogger(__name__)
 
 Progress = Callable[[float, str], None]
-CHUNK_PAIRS = 20_000  # intersections per batch (bounds the memory of the pieces)
-MAX_THREADS = 4
 _REQUIRED = ("code_cs", "code_us")
+_K1, _K2, _K3 = (np.uint64(0x9E3779B97F4A7C15), np.uint64(0xC2B2AE3D27D4EB4F),
+                 np.uint64(0x165667B19E3779F9))  # 64-bit odd multipliers of the key hash
 
 
 @dataclass(frozen=True, eq=False)
@@ -59,7 +62,8 @@ class OverlayPieces:
         index_to: position in the second layer.
         area_m2: area of each piece (m²), > 0.
         n_identical: number of pieces that are whole identical geometries (short-circuited).
-        n_pairs: number of candidate pairs that went through an actual intersection.
+        n_pairs: number of candidate pairs (boxes overlapping with a positive area) whose
+            intersection area was computed.
     """
 
     index_from: npt.NDArray[np.int64]
@@ -73,10 +77,11 @@ def identical_pairs(geoms_from: np.ndarray, geoms_to: np.ndarray
                     ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
     """Match geometries that are identical up to vertex order between two arrays.
 
-    A first pass compares the raw WKB (untouched polygons keep their vertex order from one
-    vintage to the next); the geometries left over are normalised and compared again. Only
-    geometries whose hash is unique within each array are matched, and each match is confirmed
-    byte for byte, so a hash collision can never pair different shapes.
+    Candidates are the geometries whose bounds and vertex count (a key that reordering the
+    vertices does not change) are unique within each array and equal across them; each
+    candidate is then confirmed vertex for vertex (:func:`shapely.equals_exact`, tolerance 0),
+    as is (untouched polygons keep their vertex order from one vintage to the next), else after
+    :func:`shapely.normalize`. A key collision can never pair different shapes.
 
     Returns:
         Positions ``(i, j)`` with ``geoms_from[i]`` equal to ``geoms_to[j]``.
@@ -86,39 +91,37 @@ def identical_pairs(geoms_from: np.ndarray, geoms_to: np.ndarray
     >>> [x.tolist() for x in identical_pairs(a, b)]
     [[0], [1]]
     """
-    rest_from = np.arange(len(geoms_from))
-    rest_to = np.arange(len(geoms_to))
-    found_from, found_to = [], []
-    for normalize in (False, True):
-        if len(rest_from) == 0 or len(rest_to) == 0:
-            break
-        i, j = _match_wkb(geoms_from[rest_from], geoms_to[rest_to], normalize)
-        found_from.append(rest_from[i])
-        found_to.append(rest_to[j])
-        rest_from = np.delete(rest_from, i)
-        rest_to = np.delete(rest_to, j)
-    if not found_from:
-        return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64)
-    return (np.concatenate(found_from).astype(np.int64),
-            np.concatenate(found_to).astype(np.int64))
+    i, j = _unique_matches(_bounds_hashes(geoms_from), _bounds_hashes(geoms_to))
+    same = np.asarray(shapely.equals_exact(geoms_from[i], geoms_to[j], tolerance=0.0), dtype=bool)
+    i_other, j_other = i[~same], j[~same]
+    if len(i_other):
+        reordered = np.asarray(shapely.equals_exact(shapely.normalize(geoms_from[i_other]),
+                                                    shapely.normalize(geoms_to[j_other]),
+                                                    tolerance=0.0), dtype=bool)
+        i = np.concatenate([i[same], i_other[reordered]])
+        j = np.concatenate([j[same], j_other[reordered]])
+    else:
+        i, j = i[same], j[same]
+    return i.astype(np.int64), j.astype(np.int64)
 
 
-def _match_wkb(geoms_from: np.ndarray, geoms_to: np.ndarray, normalize: bool
-               ) -> tuple[np.ndarray, np.ndarray]:
-    if normalize:
-        geoms_from, geoms_to = shapely.normalize(geoms_from), shapely.normalize(geoms_to)
-    wkb_from = shapely.to_wkb(geoms_from, output_dimension=2)
-    wkb_to = shapely.to_wkb(geoms_to, output_dimension=2)
-    hash_from = pd.Series(pd.util.hash_array(wkb_from))
-    hash_to = pd.Series(pd.util.hash_array(wkb_to))
-    uniq_from = np.flatnonzero(~hash_from.duplicated(keep=False).to_numpy())
-    uniq_to = np.flatnonzero(~hash_to.duplicated(keep=False).to_numpy())
-    lookup = pd.Index(hash_to.to_numpy()[uniq_to])
-    found = lookup.get_indexer(hash_from.to_numpy()[uniq_from])
+def _unique_matches(hash_from: np.ndarray, hash_to: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Positions of equal hashes that are unique within each array."""
+    series_from, series_to = pd.Series(hash_from), pd.Series(hash_to)
+    uniq_from = np.flatnonzero(~series_from.duplicated(keep=False).to_numpy())
+    uniq_to = np.flatnonzero(~series_to.duplicated(keep=False).to_numpy())
+    found = pd.Index(hash_to[uniq_to]).get_indexer(hash_from[uniq_from])
     hit = found >= 0
-    i, j = uniq_from[hit], uniq_to[found[hit]]
-    same = np.asarray(wkb_from[i] == wkb_to[j], dtype=bool)  # byte check: no hash collision
-    return i[same], j[same]
+    return uniq_from[hit], uniq_to[found[hit]]
+
+
+def _bounds_hashes(geoms: np.ndarray) -> npt.NDArray[np.uint64]:
+    """Hash of the bounds and vertex count (both unchanged by reordering the vertices)."""
+    bits = np.ascontiguousarray(shapely.bounds(geoms)).view(np.uint64)
+    counts = shapely.get_num_coordinates(geoms).astype(np.uint64)
+    with np.errstate(over="ignore"):
+        return ((bits[:, 0] * _K1) ^ (bits[:, 1] * _K2) ^ (bits[:, 2] * _K3)
+                ^ ((bits[:, 3] ^ counts) * _K1 * _K2))
 
 
 def overlay_pieces(geoms_from: np.ndarray, geoms_to: np.ndarray,
@@ -134,9 +137,8 @@ def overlay_pieces(geoms_from: np.ndarray, geoms_to: np.ndarray,
         The pieces with a positive area.
 
     Notes:
-        Time is dominated by the intersections of the changed part: about linear in the number
-        of changed polygons times their candidates. Memory holds one WKB copy of each layer and
-        at most :data:`CHUNK_PAIRS` intersection results at a time.
+        Time is about linear in the number of changed polygons times their candidates. Memory
+        holds the vertices of the changed polygons and bounded chunks of clipped rings.
     """
     area_from = shapely.area(geoms_from)
     i_same, j_same = identical_pairs(geoms_from, geoms_to)
@@ -167,20 +169,20 @@ def _intersect_rest(geoms_from: np.ndarray, geoms_to: np.ndarray, progress: Prog
         return empty, empty, np.empty(0), 0
     geoms_from, geoms_to = _valid(geoms_from), _valid(geoms_to)
     tree = shapely.STRtree(geoms_to)
-    i, j = tree.query(geoms_from, predicate="intersects")
-    areas = np.empty(len(i))
-    chunks = [slice(start, min(start + CHUNK_PAIRS, len(i)))
-              for start in range(0, len(i), CHUNK_PAIRS)]
+    i, j = tree.query(geoms_from)  # boxes only: the area computation is the exact test
+    box_from, box_to = shapely.bounds(geoms_from), shapely.bounds(geoms_to)
+    overlap = (np.minimum(box_from[i, 2], box_to[j, 2])
+               > np.maximum(box_from[i, 0], box_to[j, 0]))
+    overlap &= (np.minimum(box_from[i, 3], box_to[j, 3])
+                > np.maximum(box_from[i, 1], box_to[j, 1]))
+    i, j = i[overlap], j[overlap]  # boxes that only touch cannot share any area
 
-    def run(chunk: slice) -> None:  # shapely releases the GIL: chunks run in parallel threads
-        areas[chunk] = shapely.area(shapely.intersection(geoms_from[i[chunk]],
-                                                         geoms_to[j[chunk]]))
+    def report(fraction: float) -> None:
+        if progress:
+            progress(0.3 + 0.7 * fraction, f"{len(i)} paires")
 
-    workers = max(1, min(len(chunks), os.cpu_count() or 1, MAX_THREADS))
-    with ThreadPoolExecutor(max_workers=workers) as pool:
-        for done, _ in enumerate(pool.map(run, chunks), start=1):
-            if progress:
-                progress(0.2 + 0.8 * done / len(chunks), f"{done}/{len(chunks)} lots")
+    areas, counts = pair_areas(geoms_from, geoms_to, i, j, report)
+    logger.debug("overlay pairs: %s", counts)
     return i.astype(np.int64), j.astype(np.int64), areas, int(len(i))
 
 

@@ -137,11 +137,17 @@ def read_partition(path: Path, bbox: tuple[float, float, float, float] | None = 
     return gdf.drop(columns=["bbox"], errors="ignore")
 
 
-def clip_polygons(gdf: gpd.GeoDataFrame, geometry: shapely.Geometry) -> gpd.GeoDataFrame:
+def clip_polygons(gdf: gpd.GeoDataFrame, geometry: shapely.Geometry,
+                  inside: np.ndarray | None = None) -> gpd.GeoDataFrame:
     """Cut polygons that intersect ``geometry`` to it (the store's clipping rule).
 
     Polygons properly inside are kept whole (no GEOS intersection), the others are intersected
     and reduced to their polygonal parts; pieces that become empty are dropped.
+
+    Args:
+        gdf: polygons.
+        geometry: the cutting geometry.
+        inside: optional, already computed ``contains_properly(geometry, polygons)``.
 
     Returns:
         The clipped GeoDataFrame, index reset.
@@ -153,7 +159,8 @@ def clip_polygons(gdf: gpd.GeoDataFrame, geometry: shapely.Geometry) -> gpd.GeoD
     if len(gdf):
         shapely.prepare(geometry)
         geoms = gdf.geometry.to_numpy()
-        inside = shapely.contains_properly(geometry, geoms)
+        if inside is None:
+            inside = shapely.contains_properly(geometry, geoms)
         cut = geoms.copy()
         cut[~inside] = polygonal_parts(shapely.intersection(geoms[~inside], geometry))
         gdf = gdf.set_geometry(cut, crs=gdf.crs)[~shapely.is_empty(cut)]

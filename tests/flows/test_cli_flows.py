@@ -88,3 +88,19 @@ def test_module_entry_point(flow_store, polygon_file):
         ("artificialise", "non_artificialise"), ("non_artificialise", "artificialise"),
         ("non_artificialise", "non_artificialise")]
     assert table.area_ha.tolist() == pytest.approx([0.8, 0.35, 1.65], rel=1e-9)
+
+
+def test_flows_imports_no_heavy_stack(flow_store, polygon_file):
+    """``flows`` loads neither the dashboard, the model nor the cluster stack (CLI start-up)."""
+    script = (
+        "import sys\n"
+        "from ocsge_engine.cli import main\n"
+        f"code = main(['-q', 'flows', '--store', {str(flow_store.path)!r}, '--territory', "
+        f"'polygon:{polygon_file}', '--from', '2015', '--to', '2018', '--by', 'cs4'])\n"
+        "heavy = sorted({m.split('.')[0] for m in sys.modules}\n"
+        "               & {'torch', 'streamlit', 'plotly', 'dask', 'distributed', 'kaleido'})\n"
+        "print('HEAVY', heavy, code)\n")
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          cwd=REPO_ROOT, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.splitlines()[-1] == "HEAVY [] 0"
