@@ -65,7 +65,11 @@ def current_source() -> str | None:
         logger.info("no provenance for the chart: %s", err)
         return None
     return figures.provenance.source
-from ocsge_engine.io.cells import neutralise_frame
+
+
+def table_csv_safe(data: pd.DataFrame) -> str:
+    """CSV text of a table (:func:`table_csv`), formulas neutralised."""
+    return table_csv(neutralise_frame(data))
 
 
 def show_fig(fig: go.Figure, name: str, data: pd.DataFrame | None = None, *,
