@@ -1,23 +1,28 @@
-"""Reusable page widgets: a chart with its downloads (PNG, SVG, CSV, XLSX).
+"""Reusable page widgets: a chart with its downloads (PNG, SVG, CSV, XLSX), a French table.
 
-``show_fig(fig, name, data)`` draws a plotly figure and, under it, four download buttons. Files are
-made only when the user clicks (``st.download_button`` with a callable), through the engine's
-export functions (:mod:`ocsge_engine.charts.export`); rendered images are cached per figure.
+``show_fig(fig, name, data)`` draws a plotly figure (French locale, reduced toolbar), its notes in
+a caption and, under it, four download buttons. Files are made only when the user clicks
+(``st.download_button`` with a callable), through the engine's export functions
+(:mod:`ocsge_engine.charts.export`); rendered images are cached per figure. ``show_table`` shows
+a table formatted by :func:`ocsge_engine.fmt.french_table` (French headers with units, comma
+decimals, « — » for missing values).
 """
 
 from __future__ import annotations
 
-import io
 import logging
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
+from typing import Literal
 
 import pandas as pd
 import plotly.graph_objects as go
 import plotly.io as pio
 import streamlit as st
 
-from ocsge_engine.charts.export import figure_bytes, table_csv
+from ocsge_engine.charts.export import figure_bytes, french_csv, french_xlsx
+from ocsge_engine.charts.style import PLOTLY_CONFIG, figure_notes, with_notes
+from ocsge_engine.fmt import french_table
 
 logger = logging.getLogger("ocsge_app")
 
@@ -37,15 +42,20 @@ def file_stem(text: str) -> str:
 @st.cache_data(max_entries=64, show_spinner="Rendu de l'image…")
 def figure_file(fig_json: str, fmt: str) -> bytes:
     """PNG or SVG bytes of a figure given as plotly JSON (cached: a figure renders once)."""
-    return figure_bytes(pio.from_json(fig_json), fmt)  # type: ignore[arg-type]
+    return figure_bytes(with_notes(pio.from_json(fig_json)), fmt)  # type: ignore[arg-type]
 
 
-def table_xlsx(data: pd.DataFrame) -> bytes:
-    """One-sheet Excel workbook of a table (sheet ``donnees``)."""
-    buffer = io.BytesIO()
-    with pd.ExcelWriter(buffer, engine="openpyxl") as writer:
-        data.to_excel(writer, sheet_name="donnees", index=False)
-    return buffer.getvalue()
+def show_table(table: pd.DataFrame, columns: Sequence[str] | Mapping[str, str] | None = None, *,
+               key: str, height: int | Literal["auto"] = "auto") -> None:
+    """Show a table in French: headers with units, comma decimals, « — » for missing values.
+
+    Args:
+        table: raw table (``gross_gain_ha``, ``rule``…).
+        columns: raw columns to show, in order, or ``{raw: French label}`` (units are added).
+        key: widget key.
+        height: table height in pixels.
+    """
+    st.dataframe(french_table(table, columns), hide_index=True, key=key, height=height)
 
 
 def show_fig(fig: go.Figure, name: str, data: pd.DataFrame | None = None, *,
@@ -62,15 +72,20 @@ def show_fig(fig: go.Figure, name: str, data: pd.DataFrame | None = None, *,
     """
     stem = file_stem(name)
     key = key or stem
-    st.plotly_chart(fig, key=f"{key}_chart")
+    st.plotly_chart(fig, key=f"{key}_chart", config=PLOTLY_CONFIG)
+    notes = figure_notes(fig)
+    if notes:
+        st.caption(" ".join(notes))
     fig_json = fig.to_json()
     buttons: list[tuple[str, str, Callable[[], bytes | str]]] = [
         ("PNG", "png", lambda: figure_file(fig_json, "png")),
         ("SVG", "svg", lambda: figure_file(fig_json, "svg")),
     ]
     if data is not None:
-        buttons.append(("CSV", "csv", lambda: table_csv(data)))
-        buttons.append(("XLSX", "xlsx", xlsx or (lambda: table_xlsx(data))))
-    for column, (label, ext, make) in zip(st.columns(len(buttons) + 2), buttons):
-        column.download_button(label, data=make, file_name=f"{stem}.{ext}", mime=MIME[ext],
-                               key=f"{key}_{ext}", on_click="ignore", icon=":material/download:")
+        buttons.append(("CSV", "csv", lambda: french_csv(data)))
+        buttons.append(("XLSX", "xlsx", xlsx or (lambda: french_xlsx(data))))
+    # a wrapping row of content-width buttons: labels never shrink to "P…" in a narrow column
+    row = st.container(horizontal=True, wrap=True, gap="small")
+    for label, ext, make in buttons:
+        row.download_button(label, data=make, file_name=f"{stem}.{ext}", mime=MIME[ext],
+                            key=f"{key}_{ext}", on_click="ignore", icon=":material/download:")

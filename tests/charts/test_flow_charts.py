@@ -34,7 +34,7 @@ def test_sankey_single_stage(matrix_anf):
     assert colours["Artificialisé 2018"] == FAMILY_COLORS["artificialise"]
     # Hover: hectares in French format and shares of the class and of the territory.
     detail = sk.link.customdata[list(sk.link.value).index(2.0)]
-    assert "2,00 ha" in detail and "3,8\u202f% de la classe de départ" in detail
+    assert "2,00\u202fha" in detail and "3,8\u202f% de la classe de départ" in detail
     assert "2,0\u202f% du territoire" in detail
     notes = " ".join(a.text for a in fig.layout.annotations)
     assert "estimation" in notes
@@ -50,7 +50,7 @@ def test_sankey_groups_small_flows(matrix_anf):
     assert got[("Agricole 2015", "Artificialisé 2018")] == pytest.approx(2.0)  # above threshold
     assert sum(got.values()) == pytest.approx(100.0)
     detail = [d for d in fig.data[0].link.customdata if "→ Artificialisé" in d]
-    assert detail and "0,20 ha" in detail[0]
+    assert detail and "0,20\u202fha" in detail[0]
 
 
 def test_grouped_flows_never_groups_the_diagonal(matrix_anf):
@@ -85,11 +85,11 @@ def test_heatmap_cells(matrix_anf):
     hm = fig.data[0]
     assert list(hm.y) == ["Artificialisé", "Agricole", "Forestier", "Naturel"]
     assert list(hm.x) == list(hm.y)
-    assert hm.text[1][0] == "2,00 ha"  # agricole -> artificialise
-    assert hm.text[1][1] == "50,0 ha"
+    assert hm.text[1][0] == "2,00\u202fha"  # agricole -> artificialise
+    assert hm.text[1][1] == "50,0\u202fha"
     assert hm.text[0][1] == ""  # no flow
     hidden = matrix_heatmap(matrix_anf, hide_unchanged=True).data[0]
-    assert hidden.text[1][1] == "" and hidden.text[1][0] == "2,00 ha"
+    assert hidden.text[1][1] == "" and hidden.text[1][0] == "2,00\u202fha"
 
 
 def test_stock_and_net_charts(chain_anf):
