@@ -111,6 +111,7 @@ COLUMN_LABELS: dict[str, tuple[str, str]] = {
     "regle": ("Règle", ""), "commune": ("Code INSEE", ""), "departement": ("Département", ""),
     "territory_id": ("Identifiant", ""), "id": ("Identifiant", ""),
     "polygon_id": ("Polygone", ""), "status": ("Statut", ""), "comment": ("Commentaire", ""),
+    "created_at": ("Créé le", ""), "territoire": ("Territoire", ""),
     "available": ("Données OCS GE", ""), "complete": ("Couverture complète", ""),
     "rank": ("Rang", "n"), "year": ("Année", "year"), "millesime": ("Millésime", "year"),
     "year_from": ("Millésime de départ", "year"), "year_to": ("Millésime d'arrivée", "year"),
@@ -134,6 +135,8 @@ COLUMN_LABELS: dict[str, tuple[str, str]] = {
     "projected_cumulative_ha": ("Cumul projeté", "ha"),
     "target_cumulative_ha": ("Objectif cumulé", "ha"),
     "a_verifier_ha": ("À vérifier", "ha"), "value": ("Valeur", ""),
+    "net_m2_per_new_inhabitant": ("Artificialisation nette par nouvel habitant", "m²/hab"),
+    "artif_net_share": ("Artificialisation nette rapportée à la surface", "%"),
 }
 # Suffix → unit, for columns missing from COLUMN_LABELS (longest suffix first).
 _SUFFIX_UNITS: tuple[tuple[str, str], ...] = (
@@ -193,6 +196,8 @@ def cell(value: Any, unit: str = "", decimals: int | None = None) -> str:
         return value if value.strip() else MISSING
     if unit == "year":
         return str(int(value))
+    if hasattr(value, "strftime"):  # dates and timestamps
+        return str(value.strftime("%d/%m/%Y %H:%M" if hasattr(value, "hour") else "%d/%m/%Y"))
     try:
         number_value = float(value)
     except (TypeError, ValueError):
@@ -260,3 +265,14 @@ def export_table(table: Any, columns: Any = None) -> Any:
                 values = values.astype("int64")
         out[column_label(name, label)] = list(values)
     return pd.DataFrame(out, columns=list(out))
+
+
+def parse_number(text: str) -> float | None:
+    """Read back a number written by :func:`number` or :func:`cell` (``None`` for « — »).
+
+    >>> parse_number("1\u202f067,64"), parse_number("—")
+    (1067.64, None)
+    """
+    if text.strip() in (MISSING, ""):
+        return None
+    return float(text.replace(NNBSP, "").replace("\xa0", "").replace(" ", "").replace(",", "."))

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import re
+import unicodedata
 from collections.abc import Callable, Mapping, Sequence
 from typing import Literal
 
@@ -23,6 +24,7 @@ import streamlit as st
 from ocsge_engine.charts.export import figure_bytes, french_csv, french_xlsx
 from ocsge_engine.charts.style import PLOTLY_CONFIG, figure_notes, with_notes
 from ocsge_engine.fmt import french_table
+from pages import _shared as shared
 
 logger = logging.getLogger("ocsge_app")
 
@@ -34,9 +36,25 @@ MIME = {
 
 
 def file_stem(text: str) -> str:
-    """A safe ASCII file name stem (``"Flux anf 2015-2018"`` → ``"flux_anf_2015-2018"``)."""
-    stem = re.sub(r"[^A-Za-z0-9_-]+", "_", text.strip().lower()).strip("_")
+    """A safe ASCII file name stem (``"Flux anf 2015-2018"`` → ``"flux_anf_2015-2018"``).
+
+    Accents are dropped, not the letters (``"Lège-Cap-Ferret"`` → ``"lege-cap-ferret"``).
+    """
+    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii")
+    stem = re.sub(r"[^A-Za-z0-9_-]+", "_", ascii_text.strip().lower()).strip("_")
     return stem or "export"
+
+
+def territory_stem(stem: str) -> str:
+    """``stem`` naming the selected territory: its name is added unless the stem has it or its code.
+
+    Every downloaded file says which territory it is about (``flux_cs_2015-2018_arcachon``).
+    """
+    territory = shared.run_safely(shared.cached_territory, shared.territory_id())
+    if territory is None:
+        return stem
+    name = file_stem(territory.name)
+    return stem if name in stem or territory.code in stem else f"{stem}_{name}"
 
 
 @st.cache_data(max_entries=64, show_spinner="Rendu de l'image…")
@@ -70,8 +88,8 @@ def show_fig(fig: go.Figure, name: str, data: pd.DataFrame | None = None, *,
             :func:`ocsge_engine.charts.export.matrix_xlsx`).
         key: widget key prefix (default: the file stem); make it unique on the page.
     """
-    stem = file_stem(name)
-    key = key or stem
+    key = key or file_stem(name)
+    stem = territory_stem(file_stem(name))
     st.plotly_chart(fig, key=f"{key}_chart", config=PLOTLY_CONFIG)
     notes = figure_notes(fig)
     if notes:

@@ -59,8 +59,9 @@ def map_html(territory_id: str, year: int, by: str, pair: tuple[int, int] | None
     """
     light = light_layer(territory_id, year)
     changes = light_changes(territory_id, *pair) if pair else None
+    report = f"/signaler?territoire={territory_id}&de={pair[0]}&a={pair[1]}" if pair else None
     fmap = territory_map(light, by, changes=changes, years=pair, ortho=ortho,  # type: ignore[arg-type]
-                         height=MAP_HEIGHT)
+                         height=MAP_HEIGHT, report_url=report)
     return str(fmap.get_root().render())
 
 

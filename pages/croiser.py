@@ -20,7 +20,7 @@ from ocsge_engine.indicators.local_data import (
     read_local_csv,
 )
 from pages import _shared as shared
-from pages._widgets import show_fig
+from pages._widgets import show_fig, show_table
 
 shared.ensure_frame()
 
@@ -127,8 +127,10 @@ def main() -> None:
     code = territory.code if territory.kind == "commune" else None
     show_fig(cross_scatter(table, x, y, code), f"croiser_{x}_{y}_{pair[0]}-{pair[1]}",
              table[list(dict.fromkeys(["code", "name", x, y]))], key="croiser_scatter")
-    st.dataframe(table.drop(columns=["role", "available"], errors="ignore"), hide_index=True,
-                 key="croiser_table")
+    shown = [c for c in table.columns if c not in ("role", "available")]
+    show_table(table, {c: INDICATOR_LABELS[c].split(" (")[0] if c in INDICATOR_LABELS else None
+                       for c in shown},
+               key="croiser_table")
     scope = "présentes dans le fichier et la base" if local_columns else "couvertes par la base"
     st.caption(f"{len(table)} communes {scope} OCS GE ; artificialisation selon la matrice du "
                "décret et ses seuils.")

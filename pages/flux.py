@@ -21,13 +21,15 @@ from ocsge_engine.indicators.surroundings import (
     surroundings_matrices,
 )
 from pages import _shared as shared
-from pages._widgets import show_fig
+from pages._widgets import show_fig, show_table
 
 shared.ensure_frame()
 
 LEVEL_PARAM = "niveau"
 DEFAULT_LEVEL = "anf"
 DEFAULT_MIN_FLOW_HA = 0.5
+ZONE_LABELS = {"territoire": "Territoire", "couronne": "Couronne", "epci": "EPCI",
+               "departement": "Département"}
 
 
 @st.cache_data(max_entries=32, show_spinner="Calcul des flux…")
@@ -77,12 +79,11 @@ def _surroundings(territory_id: str, pair: tuple[int, int], by: str) -> None:
                        "— les valeurs portent sur la seule partie couverte par l'OCS GE.")
     show_fig(surroundings_bars(result), f"alentours_{territory_id}_{by}_{pair[0]}-{pair[1]}",
              surroundings_table(result), key="flux_alentours_fig")
-    st.dataframe(result.areas, hide_index=True, key="flux_alentours_zones", column_config={
-        "role": "Zone", "territory_id": "Identifiant", "name": "Nom",
-        "territory_ha": st.column_config.NumberColumn("Surface (ha)", format="%.1f"),
-        "covered_ha": st.column_config.NumberColumn("Surface couverte (ha)", format="%.1f"),
-        "coverage_share": st.column_config.NumberColumn("Couverture", format="percent"),
-        "complete": "Couverture complète"})
+    areas = result.areas.assign(role=result.areas["role"].map(ZONE_LABELS).fillna(result.areas["role"]))
+    show_table(areas, {"role": "Zone", "territory_id": "Identifiant", "name": "Nom",
+                       "territory_ha": "Surface", "covered_ha": "Surface couverte",
+                       "coverage_share": "Couverture", "complete": "Couverture complète"},
+               key="flux_alentours_zones")
     st.caption("Flux en hectares pour 100 ha couverts par l'OCS GE dans chaque zone ; couronne "
                "= zone tampon autour du territoire, territoire exclu.")
 
@@ -152,10 +153,9 @@ def main() -> None:
     st.subheader("Matrice des échanges")
     show_fig(matrix_heatmap(matrix, hide_unchanged=hide), f"matrice_{stem}", table,
              xlsx=lambda: matrix_xlsx(matrix), key="flux_matrix")
-    st.dataframe(table, hide_index=True, key="flux_table", column_config={
-        "code_from": f"Code {pair[0]}", "libelle_from": f"Classe {pair[0]}",
-        "code_to": f"Code {pair[1]}", "libelle_to": f"Classe {pair[1]}",
-        "area_ha": st.column_config.NumberColumn("Surface (ha)", format="%.2f")})
+    show_table(table, {"code_from": f"Code {pair[0]}", "libelle_from": f"Classe {pair[0]}",
+                       "code_to": f"Code {pair[1]}", "libelle_to": f"Classe {pair[1]}",
+                       "area_ha": "Surface"}, key="flux_table")
     _surroundings(territory.id, pair, by)
 
 

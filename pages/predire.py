@@ -28,7 +28,7 @@ from ocsge_engine.inference.ondemand import (
 from ocsge_engine.inference.wms import orthophoto_source
 from ocsge_engine.maps import light_polygons, territory_map
 from pages import _shared as shared
-from pages._widgets import MIME, show_fig
+from pages._widgets import MIME, show_fig, show_table
 
 shared.ensure_frame()
 
@@ -121,14 +121,11 @@ def _result(key: str, bundle: PredictionBundle) -> None:
     st.caption(f"Zone prédite : {bundle.width_px} × {bundle.height_px} pixels.")
     st.iframe(result_map_html(bundle, key), height=500)
     table = stats_by_cover(bundle.stats)
-    shown = table.assign(libelle=[class_label(c) for c in table["code_cs"]])
+    shown = table.assign(libelle=[class_label(c) for c in table["code_cs"]],
+                         area_m2=table["area_ha"] * 1e4)  # a 50 m tile: m², not « 0,00 ha »
     show_fig(prediction_bars(table), "prediction_surfaces", shown, key="predire_fig")
-    st.dataframe(shown[["code_cs", "libelle", "area_ha", "share", "pixels"]], hide_index=True,
-                 key="predire_table", column_config={
-                     "code_cs": "Code", "libelle": "Couverture",
-                     "area_ha": st.column_config.NumberColumn("Surface (ha)", format="%.4f"),
-                     "share": st.column_config.NumberColumn("Part", format="percent"),
-                     "pixels": st.column_config.NumberColumn("Pixels", format="localized")})
+    show_table(shown, {"code_cs": "Code", "libelle": "Couverture", "area_m2": "Surface",
+                       "share": "Part", "pixels": "Pixels"}, key="predire_table")
     cols = st.columns(3)
     cols[0].download_button("Raster des classes (COG)", bundle.cog, "prediction_classes.tif",
                             mime="image/tiff", key="predire_cog", on_click="ignore")

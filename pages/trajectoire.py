@@ -12,7 +12,7 @@ from ocsge_engine.charts.style import fr_ha, fr_number
 from ocsge_engine.charts.zan import zan_figure
 from ocsge_engine.indicators import ZanOptions, ZanTrajectory, consumption_series, zan_trajectory
 from pages import _shared as shared
-from pages._widgets import show_fig
+from pages._widgets import show_fig, show_table
 
 shared.ensure_frame()
 
@@ -113,12 +113,8 @@ def main() -> None:
     _sources(zan)
     show_fig(zan_figure(zan), f"trajectoire_zan_{territory.code}_{reduction}", zan.table,
              key="zan_fig")
-    st.dataframe(zan.table, hide_index=True, key="zan_table", column_config={
-        "year": st.column_config.NumberColumn("Année", format="%d"),
-        "observed_ha": st.column_config.NumberColumn("Consommation (ha)", format="%.2f"),
-        "observed_cumulative_ha": st.column_config.NumberColumn("Cumul observé (ha)", format="%.2f"),
-        "projected_cumulative_ha": st.column_config.NumberColumn("Cumul projeté (ha)", format="%.2f"),
-        "target_cumulative_ha": st.column_config.NumberColumn("Objectif cumulé (ha)", format="%.2f")})
+    show_table(zan.table, ["year", "observed_ha", "observed_cumulative_ha",
+                           "projected_cumulative_ha", "target_cumulative_ha"], key="zan_table")
 
 
 main()

@@ -30,7 +30,8 @@ def territory_map(light: gpd.GeoDataFrame, by: ColourBy, *,
                   changes: gpd.GeoDataFrame | None = None,
                   years: tuple[int, int] | None = None,
                   ortho: bool = False, height: int = 620,
-                  asset_base_url: str = DEFAULT_BASE_URL) -> leafmap.Map:
+                  asset_base_url: str = DEFAULT_BASE_URL,
+                  report_url: str | None = None) -> leafmap.Map:
     """Build the map of a territory's polygons.
 
     Args:
@@ -42,6 +43,7 @@ def territory_map(light: gpd.GeoDataFrame, by: ColourBy, *,
             control, off by default, so an offline map requests no remote tile).
         height: map height in pixels.
         asset_base_url: where ``static/vendor`` is served (see :func:`use_local_assets`).
+        report_url: « Signaler » link of a change's card (clicked change part).
 
     Returns:
         A ``leafmap.foliumap.Map`` with no remote asset: plain background, polygons, optional
@@ -52,9 +54,11 @@ def territory_map(light: gpd.GeoDataFrame, by: ColourBy, *,
         raise ValueError("years is required with changes")
     fmap = _base_map(height, asset_base_url, fullscreen=True, ortho=ortho)
     polygons_layer(light, by).add_to(fmap)
+    outline = None
     if changes is not None and years is not None and not changes.empty:
-        changes_layer(changes, *years).add_to(fmap)
-    Legend(COLOURINGS[by], legend_entries(light, by)).add_to(fmap)
+        changes_layer(changes, *years, report_url=report_url).add_to(fmap)
+        outline = f"Changements {years[0]} → {years[1]} (cliquez pour le détail)"
+    Legend(COLOURINGS[by], legend_entries(light, by), outline=outline).add_to(fmap)
     folium.LayerControl(collapsed=False, position="topright").add_to(fmap)
     if not light.empty:
         minx, miny, maxx, maxy = light.total_bounds
