@@ -18,7 +18,7 @@ from ocsge_engine.maps.layers import (
     polygons_layer,
 )
 from ocsge_engine.maps.simplify import light_polygons
-from ocsge_engine.maps.territory_map import territory_map
+from ocsge_engine.maps.territory_map import drawing_map, territory_map
 
 COUPLES = pd.DataFrame({
     "code_cs": ["CS1.1.1.1", "CS2.2.1", "CS2.2.1", "CS2.1.1.1", "CS1.1.2.1"],
@@ -135,3 +135,11 @@ def test_territory_map_legend_lists_change_outlines_labels_first(grid):
     assert "Changements 2015 → 2018 (cliquez pour le détail)" in legend
     assert "dashed" in legend  # the swatch is drawn as the change outlines are
     assert 'Zones bâties <small style="color:#666">CS1.1.1.1</small>' in legend  # label first
+
+
+def test_drawing_map_speaks_french():
+    html = drawing_map().get_root().render()
+    strings = json.loads(re.search(r"L\.drawLocal = (\{.*?\});", html).group(1))
+    assert strings["draw"]["toolbar"]["buttons"]["polygon"] == "Dessiner un polygone"
+    assert strings["edit"]["toolbar"]["actions"]["save"]["text"] == "Enregistrer"
+    assert html.index("L.drawLocal =") < html.index("L.Control.Draw(")  # set before the control
