@@ -93,6 +93,23 @@ def class_label(code: str) -> str:
         return code
 
 
+TICK_WIDTH = 28  # characters per line of a category tick label
+
+
+def class_tick(code: str, width: int = TICK_WIDTH) -> str:
+    """:func:`class_label` wrapped for an axis: a long label on several lines is never cut.
+
+    Plotly's automargin gives tick labels at most about half the figure: the longest CS label
+    (84 characters) would still be cut on a narrow chart or in a PNG.
+
+    >>> class_tick("CS2.1.2")
+    'Formations arbustives et<br>sous-arbrisseaux (landes<br>basses, formations<br>arbustives organisées…)'
+    >>> class_tick("artificialise")
+    'Artificialisé'
+    """
+    return wrap_text(class_label(code), width)
+
+
 def class_color(code: str) -> str:
     """Official colour (hex) of a class code, grey for unknown codes and « Autres flux »."""
     if code == OTHER_FLOWS:
