@@ -74,7 +74,11 @@ def _controls(pairs: list[str], departements: list[str]) -> tuple[str, str, tupl
     years = shared.years()
     default_pair = f"{years[0]}_{years[1]}" if years and f"{years[0]}_{years[1]}" in pairs else pairs[-1]
     _init("classements_pair", _param("paire", default_pair) if _param("paire", "") in pairs else default_pair)
-    wanted = [d for d in _param("deps", "").split(",") if d in departements]
+    if "deps" in st.query_params:
+        wanted = [d for d in _param("deps", "").split(",") if d in departements]
+    else:  # a useful default: the current territory's département(s)
+        territory = shared.run_safely(shared.cached_territory, shared.territory_id())
+        wanted = [d for d in (territory.departements if territory else ()) if d in departements]
     _init("classements_deps", wanted)
     popmin = _param("popmin", "0")
     _init("classements_popmin", int(popmin) if popmin.isdigit() else 0)
