@@ -60,7 +60,10 @@ def territory_stem(stem: str) -> str:
 @st.cache_data(max_entries=64, show_spinner="Rendu de l'image…")
 def figure_file(fig_json: str, fmt: str) -> bytes:
     """PNG or SVG bytes of a figure given as plotly JSON (cached: a figure renders once)."""
-    return figure_bytes(with_notes(pio.from_json(fig_json)), fmt)  # type: ignore[arg-type]
+    fig = pio.from_json(fig_json)
+    # a figure that sets its own height (a fine-level Sankey) is exported at that height
+    height = int(fig.layout.height) if fig.layout.height else 650
+    return figure_bytes(with_notes(fig), fmt, height=height)  # type: ignore[arg-type]
 
 
 def show_table(table: pd.DataFrame, columns: Sequence[str] | Mapping[str, str] | None = None, *,

@@ -30,6 +30,9 @@ from ocsge_engine.flows.matrix import ExchangeMatrix
 
 logger = logging.getLogger(__name__)
 
+MIN_HEIGHT_PX = 520
+NODE_HEIGHT_PX = 26  # vertical room per node of the fullest column: one readable label
+
 
 @dataclass(frozen=True)
 class _Link:
@@ -138,7 +141,14 @@ def sankey_figure(matrices: ExchangeMatrix | Sequence[ExchangeMatrix], min_flow_
     span = " → ".join(str(y) for y in years)
     default = f"Flux entre millésimes, {level_title(by)} : {span}"
     note = "Flux inchangés masqués." if hide_unchanged else None
-    return finish_layout(fig, title or default, by, note)
+    finish_layout(fig, title or default, by, note)
+    # fine levels (CS×US: dozens of nodes a column) get the height their labels need
+    per_column = max((sum(1 for s, _ in nodes if s == k) for k in {s for s, _ in nodes}),
+                     default=0)
+    needed = NODE_HEIGHT_PX * per_column + 120
+    if needed > MIN_HEIGHT_PX:
+        fig.update_layout(height=needed)
+    return fig
 
 
 def _node_values(links: list[_Link], nodes: list[tuple[int, str]]) -> list[float]:
