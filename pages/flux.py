@@ -13,6 +13,7 @@ import streamlit as st
 from ocsge_engine.charts import matrix_heatmap, matrix_xlsx, sankey_figure
 from ocsge_engine.charts.style import class_label, fr_ha, fr_percent, level_title
 from ocsge_engine.charts.surroundings import surroundings_bars, surroundings_table
+from ocsge_engine.fmt import with_unit
 from ocsge_engine.flows import BY_VALUES, ExchangeMatrix, exchange_chain, exchange_matrix
 from ocsge_engine.indicators.surroundings import (
     DEFAULT_RING_KM,
@@ -28,6 +29,8 @@ shared.ensure_frame()
 LEVEL_PARAM = "niveau"
 DEFAULT_LEVEL = "anf"
 DEFAULT_MIN_FLOW_HA = 0.5
+MIN_FLOW_CHOICES_HA = (0.0, 0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 5.0, 10.0, 25.0)
+RING_CHOICES_KM = (0.5, 1.0, 2.0, 3.0, 5.0, 10.0, 15.0, 20.0, 30.0, 50.0)
 ZONE_LABELS = {"territoire": "Territoire", "couronne": "Couronne", "epci": "EPCI",
                "departement": "Département"}
 
@@ -66,8 +69,9 @@ def _surroundings(territory_id: str, pair: tuple[int, int], by: str) -> None:
     if not st.toggle("Comparer avec les alentours", value=False, key="flux_alentours"):
         return
     st.subheader("Comparaison avec les alentours")
-    ring_km = st.number_input("Largeur de la couronne (km)", min_value=0.5, max_value=50.0,
-                              value=DEFAULT_RING_KM, step=0.5, key="flux_alentours_km")
+    ring_km = st.select_slider("Largeur de la couronne", RING_CHOICES_KM, value=DEFAULT_RING_KM,
+                               format_func=lambda km: with_unit(km, "km", 0 if km >= 1 else 1),
+                               key="flux_alentours_km")
     matrices = shared.run_safely(surroundings_result, territory_id, pair[0], pair[1],
                                  float(ring_km))
     if matrices is None:
@@ -108,8 +112,11 @@ def _controls(available: list[int]) -> tuple[str, float, bool, tuple[int, ...] |
     cols = st.columns([2, 1, 1])
     by = cols[0].selectbox("Niveau de détail", BY_VALUES, key="flux_by",
                            format_func=lambda b: level_title(b).capitalize())
-    min_flow = cols[1].number_input("Regrouper les flux inférieurs à (ha)", min_value=0.0,
-                                    value=DEFAULT_MIN_FLOW_HA, step=0.5, key="flux_min_ha")
+    # a French-formatted choice (a number input would show « 0.50 »)
+    min_flow = cols[1].select_slider("Regrouper les flux inférieurs à", MIN_FLOW_CHOICES_HA,
+                                     value=DEFAULT_MIN_FLOW_HA, key="flux_min_ha",
+                                     format_func=lambda ha: with_unit(ha, "ha", 0 if ha >= 1 or
+                                                                      ha == 0 else 2))
     hide = cols[2].toggle("Masquer les surfaces inchangées", value=True, key="flux_hide")
     chain = None
     if len(available) >= 3:

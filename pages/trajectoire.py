@@ -54,7 +54,8 @@ def _controls() -> tuple[int, float | None, int]:
                                key="zan_reduction")
     custom = cols[1].toggle("Fixer l'enveloppe en hectares", key="zan_custom")
     target = cols[1].number_input("Enveloppe 2021–2030 (ha)", min_value=0.0, step=1.0,
-                                  key="zan_target", disabled=not custom)
+                                  key="zan_target", disabled=not custom,
+                                  format="%.0f")  # whole hectares: no English « 10.00 »
     window = cols[2].number_input("Projection : moyenne des dernières années", min_value=1,
                                   max_value=10, value=3, step=1, key="zan_window")
     st.query_params[REDUCTION_PARAM] = str(reduction)

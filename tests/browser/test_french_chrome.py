@@ -45,6 +45,19 @@ def viewport_page(request: pytest.FixtureRequest, browser: object) -> Iterator[t
     context.close()
 
 
+def _settle(page: object) -> None:
+    """Wait for the script run to end and every element to be drawn (no skeleton left).
+
+    A deep link may run the script twice (frame, then page): wait, let a rerun start, wait again.
+    """
+    wait_for_app(page, PAGE_TIMEOUT_MS)
+    page.wait_for_function(  # type: ignore[attr-defined]
+        "() => document.querySelector('h1') && !document.querySelector('[data-testid=\"stSkeleton\"]')",
+        timeout=PAGE_TIMEOUT_MS)
+    page.wait_for_timeout(800)  # type: ignore[attr-defined]
+    wait_for_app(page, PAGE_TIMEOUT_MS)
+
+
 def _visible_text(page: object) -> str:
     return page.locator("[data-testid='stApp']").inner_text()  # type: ignore[attr-defined]
 
@@ -53,8 +66,7 @@ def _visible_text(page: object) -> str:
 def test_page_reads_french(app_url: str, viewport_page: tuple[str, object], path: str) -> None:
     name, page = viewport_page
     page.goto(f"{app_url}/{path}?{QUERY}")  # type: ignore[attr-defined]
-    wait_for_app(page, PAGE_TIMEOUT_MS)
-    page.wait_for_timeout(500)  # type: ignore[attr-defined]  # let charts lay out
+    _settle(page)
     screenshot(page.locator("[data-testid='stMain']"),  # type: ignore[attr-defined]
                f"fr_{name}_{path or 'portrait'}")
     assert page.locator('[data-testid="stException"]').count() == 0  # type: ignore[attr-defined]
@@ -76,8 +88,7 @@ def test_portrait_deep_link_opens_the_portrait(app_url: str, browser: object) ->
     page = context.new_page()
     try:
         page.goto(f"{app_url}/portrait?territoire={TERRITORY}")
-        wait_for_app(page, PAGE_TIMEOUT_MS)
-        page.wait_for_timeout(500)
+        _settle(page)
         text = _visible_text(page)
         screenshot(page, "fr_portrait_deep_link")
         assert "Page not found" not in text
