@@ -279,7 +279,8 @@ var {{ this.get_name() }} = L.control({position: {{ this.position|tojson }}});
         swatch = ("display:inline-block;flex:none;width:11px;height:11px;margin:2px 5px 0 0;"
                   "vertical-align:top;")
         rows = "".join(
-            f'<div style="display:flex;margin:1px 0"><span style="{swatch}background:{color};'
+            f'<div title="{_escape(text)}" style="display:flex;margin:1px 0">'
+            f'<span style="{swatch}background:{color};'
             f'border:1px solid #0003"></span><span>{_legend_text(text)}</span></div>'
             for text, color in entries
         )
