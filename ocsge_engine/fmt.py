@@ -111,7 +111,7 @@ COLUMN_LABELS: dict[str, tuple[str, str]] = {
     "regle": ("Règle", ""), "commune": ("Code INSEE", ""), "departement": ("Département", ""),
     "territory_id": ("Identifiant", ""), "id": ("Identifiant", ""),
     "polygon_id": ("Polygone", ""), "status": ("Statut", ""), "comment": ("Commentaire", ""),
-    "created_at": ("Créé le", ""), "territoire": ("Territoire", ""),
+    "created_at": ("Créé le", ""), "territoire": ("Territoire", ""), "source": ("Source", ""),
     "available": ("Données OCS GE", ""), "complete": ("Couverture complète", ""),
     "rank": ("Rang", "n"), "year": ("Année", "year"), "millesime": ("Millésime", "year"),
     "year_from": ("Millésime de départ", "year"), "year_to": ("Millésime d'arrivée", "year"),

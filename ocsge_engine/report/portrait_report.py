@@ -109,27 +109,17 @@ def report_sources(catalog: pd.DataFrame, departements: Sequence[str], years: Se
     return sources
 
 
-def portrait_charts(figures: PortraitFigures, matrix: ExchangeMatrix, synthetic: bool,
-                    include_unchanged: bool = False) -> list[tuple[str, go.Figure]]:
-    """The report's charts: family donuts of both millésimes and the family Sankey.
-
-    Args:
-        figures: the portrait figures.
-        matrix: the family (``anf``) exchange matrix of the pair.
-        synthetic: demo data; said once in the report's banner, not in every chart title.
-        include_unchanged: draw the land that kept its family in the Sankey; off by default,
-            since a few hectares of change would be hairlines next to thousands unchanged.
-    """
-    del synthetic  # the banner under the report's title says it (titles stay short)
-    charts = [(f"Occupation des sols en {year}",
-               stock_donut(pd.Series(stocks), "anf", year, title=f"Occupation des sols en {year}"))
+def portrait_charts(figures: PortraitFigures, matrix: ExchangeMatrix, synthetic: bool
+                    ) -> list[tuple[str, go.Figure]]:
+    """The report's charts: family donuts of both millésimes and the family Sankey."""
+    suffix = " (fond synthétique, changements réels)" if synthetic else ""
+    charts = [(f"Occupation des sols en {year}{suffix}",
+               stock_donut(pd.Series(stocks), "anf", year,
+                           title=f"Occupation des sols en {year}{suffix}"))
               for year, stocks in ((figures.year_from, figures.stocks_from),
                                    (figures.year_to, figures.stocks_to))]
-    title = f"Changements entre familles, {figures.year_from} → {figures.year_to}"
-    if include_unchanged:
-        title = f"Flux entre familles, {figures.year_from} → {figures.year_to}"
-    charts.append((title, sankey_figure(matrix, min_flow_ha=0.0,
-                                        hide_unchanged=not include_unchanged, title=title)))
+    title = f"Flux entre familles, {figures.year_from} → {figures.year_to}{suffix}"
+    charts.append((title, sankey_figure(matrix, min_flow_ha=0.0, title=title)))
     return charts
 
 

@@ -1,10 +1,9 @@
 """Charts that survive layout: no category label cut in an exported PNG, notes out of titles,
-the report's Sankey without unchanged land."""
+a French reduced plotly toolbar."""
 
 from __future__ import annotations
 
 import io
-from types import SimpleNamespace
 
 import numpy as np
 import pandas as pd
@@ -16,7 +15,6 @@ from ocsge_engine.charts.export import figure_bytes
 from ocsge_engine.charts.indicators import flux_bars
 from ocsge_engine.charts.style import PLOTLY_CONFIG, figure_notes, with_notes
 from ocsge_engine.indicators.artif import FluxResult
-from ocsge_engine.report.portrait_report import portrait_charts
 
 WIDTH, HEIGHT = 700, 450  # a half-width chart of a 1 440 px screen, as Artificialisation had
 # Long CS labels: the 4th is the longest label of the nomenclature (84 characters).
@@ -84,16 +82,3 @@ def test_plotly_config_is_french_and_reduced() -> None:
     assert fr["dictionary"]["Autoscale"] == "Échelle automatique"
     assert fr["format"]["decimal"] == ","
     assert "toImage" in PLOTLY_CONFIG["modeBarButtonsToRemove"]  # the page has PNG/SVG buttons
-
-
-def test_report_sankey_leaves_unchanged_land_out_unless_asked(matrix_anf) -> None:
-    figures = SimpleNamespace(year_from=2015, year_to=2018,
-                              stocks_from=dict(matrix_anf.stocks_from),
-                              stocks_to=dict(matrix_anf.stocks_to))
-    title, sankey = portrait_charts(figures, matrix_anf, synthetic=True)[-1]
-    assert "synthétique" not in title  # said once in the report's banner
-    links = sankey.data[0].link
-    # only the 2,5 ha that changed family (2,0 + 0,3 + 0,2), no diagonal
-    assert sum(links.value) == pytest.approx(2.5)
-    _, full = portrait_charts(figures, matrix_anf, synthetic=True, include_unchanged=True)[-1]
-    assert sum(full.data[0].link.value) == pytest.approx(100.0)
