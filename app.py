@@ -77,10 +77,10 @@ def _sync_from_query() -> None:
 FRENCH_CHROME_CSS = """<style>
 [data-testid="InputInstructions"] {display: none;}
 [data-testid="stFileUploaderDropzoneInstructions"] {display: none;}
-[data-testid="stFileUploaderDropzone"] button[data-testid="stBaseButton-secondary"] {
-  font-size: 0;}
+[data-testid="stFileUploaderDropzone"] button[data-testid="stBaseButton-secondary"] > * {
+  display: none;}
 [data-testid="stFileUploaderDropzone"] button[data-testid="stBaseButton-secondary"]::after {
-  content: "Choisir un fichier"; font-size: 0.875rem;}
+  content: "Choisir un fichier";}
 </style>"""
 
 

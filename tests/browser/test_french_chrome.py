@@ -24,7 +24,7 @@ PAGES = ["", "contour", "flux", "cartes", "artificialisation", "processus", "com
          "croiser", "trajectoire", "classements", "signaler", "predire", "exports"]
 ENGLISH_CHROME = ("Press Enter", "Choose options", "Choose an option", "Page not found",
                   "View more", "Drag and drop", "Browse files", "200MB", "Download plot",
-                  "Autoscale", "No results")
+                  "Autoscale", "No results", "Upload")
 # Pages whose charts are not yet drawn through pages._widgets.show_fig (French plotly config):
 # the home page is being rewritten on the figures layer; empty this set once it uses show_fig.
 MODEBAR_PENDING = {""}
