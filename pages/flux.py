@@ -121,7 +121,8 @@ def _controls(available: list[int]) -> tuple[str, float, bool, tuple[int, ...] |
     chain = None
     if len(available) >= 3:
         picked = st.multiselect("Chaîne de millésimes (3 ou plus pour un Sankey en étapes)",
-                                available, default=available, key="flux_chain")
+                                available, default=available, key="flux_chain",
+                                placeholder="Choisir des millésimes…")
         chain = tuple(sorted(picked)) if len(picked) >= 3 else None
     st.query_params[LEVEL_PARAM] = by
     return by, float(min_flow), bool(hide), chain
