@@ -118,8 +118,8 @@ def _sidebar() -> None:
                 if results.empty:
                     st.warning("Aucun territoire ne correspond à cette recherche.")
                 else:
-                    labels = {row.id: f"{row.name} ({KIND_LABELS.get(row.kind, row.kind)} {row.code})"
-                              for row in results.itertuples()}
+                    labels = {row.id: f"{row.name} ({KIND_LABELS.get(row.kind, row.kind)} "
+                                      f"{row.code})" for row in results.itertuples()}
                     chosen = st.selectbox("Résultats", list(labels), format_func=labels.get,
                                           key="territory_choice")
                     if st.button("Choisir ce territoire", key="territory_apply"):

@@ -104,7 +104,8 @@ DRAW_LOCAL_FR: dict[str, Any] = {
                 "start": "Cliquez pour commencer le polygone.",
                 "cont": "Cliquez pour continuer le polygone.",
                 "end": "Cliquez sur le premier point pour fermer le polygone."}},
-            "polyline": {"error": "<strong>Erreur :</strong> les côtés ne peuvent pas se croiser.",
+            "polyline": {"error": "<strong>Erreur :</strong> les côtés ne peuvent pas se "
+                                  "croiser.",
                          "tooltip": {"start": "Cliquez pour commencer la ligne.",
                                      "cont": "Cliquez pour continuer la ligne.",
                                      "end": "Cliquez sur le dernier point pour terminer."}},
