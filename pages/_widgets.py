@@ -45,6 +45,14 @@ def file_stem(text: str) -> str:
     return stem or "export"
 
 
+def upload_limit(engine_max_bytes: int) -> str:
+    """The true upload limit, in French: the lower of the engine's and Streamlit's
+    (``server.maxUploadSize``, in MB), e.g. « ≤ 20 Mo ». Streamlit's own English limit line is
+    hidden (``app.py``), so this is the one place the user reads it."""
+    server_mb = int(st.get_option("server.maxUploadSize"))
+    return f"≤ {min(engine_max_bytes // (1024 * 1024), server_mb)} Mo"
+
+
 def territory_stem(stem: str) -> str:
     """``stem`` naming the selected territory: its name is added unless the stem has it or its code.
 

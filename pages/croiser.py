@@ -14,13 +14,14 @@ from ocsge_engine.charts.cross import INDICATOR_LABELS, axis_label, cross_scatte
 from ocsge_engine.charts.style import fr_number
 from ocsge_engine.batch.figures import communes_indicators  # national results when fresh
 from ocsge_engine.indicators.local_data import (
+    MAX_CSV_BYTES,
     LocalTable,
     join_local,
     population_table,
     read_local_csv,
 )
 from pages import _shared as shared
-from pages._widgets import show_fig, show_table
+from pages._widgets import show_fig, show_table, upload_limit
 
 shared.ensure_frame()
 
@@ -61,7 +62,8 @@ def _population(territory_id: str, name: str) -> None:
 
 
 def _upload() -> LocalTable | None:
-    uploaded = st.file_uploader("Données locales (CSV avec une colonne de code INSEE)",
+    uploaded = st.file_uploader("Données locales (CSV avec une colonne de code INSEE, "
+                                f"{upload_limit(MAX_CSV_BYTES)})",
                                 type=["csv", "txt"], key="croiser_upload",
                                 help="Une ligne par commune : code INSEE (5 caractères) et des "
                                      "colonnes de nombres. Séparateur « ; », « , » ou tabulation ; "

@@ -18,6 +18,7 @@ from ocsge_engine.flags import FlagStore
 from ocsge_engine.indicators.pseudo_change import store_prediction_drafts
 from ocsge_engine.inference.ondemand import (
     DEFAULT_MAX_MEGAPIXELS,
+    MAX_UPLOAD_BYTES,
     ImageSource,
     PredictionBundle,
     available_models,
@@ -28,7 +29,7 @@ from ocsge_engine.inference.ondemand import (
 from ocsge_engine.inference.wms import orthophoto_source
 from ocsge_engine.maps import light_polygons, territory_map
 from pages import _shared as shared
-from pages._widgets import MIME, show_fig, show_table
+from pages._widgets import MIME, show_fig, show_table, upload_limit
 
 shared.ensure_frame()
 
@@ -64,9 +65,11 @@ def _source() -> ImageSource | None:
                    f"{fr_number(DEFAULT_MAX_MEGAPIXELS, 0)} mégapixels (1 km² à 20 cm) : pour une "
                    "commune entière, dessinez plutôt une zone. Licence Ouverte Etalab 2.0.")
         return WMS_SOURCE
-    image = st.file_uploader("Image GeoTIFF (rouge, vert, bleu [, proche infrarouge])",
+    limit = upload_limit(MAX_UPLOAD_BYTES)
+    image = st.file_uploader(f"Image GeoTIFF (rouge, vert, bleu [, proche infrarouge], {limit})",
                              type=["tif", "tiff"], key="predire_image")
-    nir = st.file_uploader("Image infrarouge couleur (facultative, bande 1 = proche infrarouge)",
+    nir = st.file_uploader("Image infrarouge couleur (facultative, bande 1 = proche infrarouge, "
+                           f"{limit})",
                            type=["tif", "tiff"], key="predire_nir")
     if image is None:
         st.info("Déposez une image pour lancer la prédiction.")
