@@ -110,7 +110,7 @@ COLUMN_LABELS: dict[str, tuple[str, str]] = {
     "family_from": ("Famille de départ", ""), "family_to": ("Famille d'arrivée", ""),
     "famille": ("Famille", ""), "process": ("Processus", ""), "rule": ("Règle", ""),
     "regle": ("Règle", ""), "commune": ("Code INSEE", ""), "departement": ("Département", ""),
-    "territory_id": ("Identifiant", ""), "id": ("Identifiant", ""),
+    "territory_id": ("Territoire", ""), "id": ("Identifiant", ""),
     "polygon_id": ("Polygone", ""), "status": ("Statut", ""), "comment": ("Commentaire", ""),
     "created_at": ("Créé le", ""), "territoire": ("Territoire", ""), "source": ("Source", ""),
     "available": ("Données OCS GE", ""), "complete": ("Couverture complète", ""),
@@ -228,9 +228,16 @@ def french_table(table: Any, columns: Any = None) -> Any:
 
     wanted = dict(columns) if isinstance(columns, dict) else \
         {name: None for name in (table.columns if columns is None else columns)}
-    out = {column_label(name, label): [cell(v, column_unit(name)) for v in table[name]]
-           for name, label in wanted.items()}
+    out: dict[str, list[str]] = {}
+    for name, label in wanted.items():
+        header = _unique(column_label(name, label), name, out)
+        out[header] = [cell(v, column_unit(name)) for v in table[name]]
     return pd.DataFrame(out, columns=list(out))
+
+
+def _unique(header: str, name: str, taken: Any) -> str:
+    """``header``, or ``header [name]`` when another column already has that header."""
+    return header if header not in taken else f"{header} [{name}]"
 
 
 def export_table(table: Any, columns: Any = None) -> Any:
@@ -264,7 +271,7 @@ def export_table(table: Any, columns: Any = None) -> Any:
             values = scaled.round(EXPORT_DECIMALS.get(unit, 4))
             if unit in ("n", "hab") and not values.isna().any():
                 values = values.astype("int64")
-        out[column_label(name, label)] = list(values)
+        out[_unique(column_label(name, label), name, out)] = list(values)
     return pd.DataFrame(out, columns=list(out))
 
 

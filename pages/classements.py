@@ -145,7 +145,7 @@ def main() -> None:
              key="classements_fig")
     columns = [c for c in COLUMNS if c != metric]  # the value column already holds it
     # the value column takes the metric's name, so that its unit (ha, m²/hab, %) is known
-    show_table(shown.rename(columns={"value": metric}),
+    show_table(shown.drop(columns=[metric], errors="ignore").rename(columns={"value": metric}),
                {c: COLUMNS[c].split(" (")[0] for c in columns if c != "value"}
                | {metric: metric_label(metric).split(" (")[0]}, key="classements_table")
     st.caption(f"{len(full)} communes classées, millésimes {pair.replace('_', ' → ')} ; "
