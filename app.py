@@ -16,10 +16,24 @@ from pages import _shared as shared
 logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
 
 st.set_page_config(page_title="Portraits de territoire OCS GE", page_icon="🗺️", layout="wide")
+KIND_LABELS = {"commune": "commune", "epci": "EPCI", "departement": "département"}
+
+HOME = st.Page("pages/portrait.py", title="Portrait", icon="🏠", url_path="accueil", default=True)
+
+
+def _portrait_alias() -> None:
+    """``/portrait?…`` (a shared deep link) opens the home page with its query parameters.
+
+    The default page is served at the app root and Streamlit ignores its ``url_path``: without
+    this hidden page, ``/portrait`` would show an English « Page not found ».
+    """
+    st.switch_page(HOME, query_params=dict(st.query_params))
+
 
 PAGES = {
     "Territoire": [
-        st.Page("pages/portrait.py", title="Portrait", icon="🏠", url_path="portrait", default=True),
+        HOME,
+        st.Page(_portrait_alias, title="Portrait", url_path="portrait", visibility="hidden"),
         st.Page("pages/contour.py", title="Contour personnalisé", icon="✏️", url_path="contour"),
     ],
     "Analyser": [
@@ -66,23 +80,60 @@ def _sync_from_query() -> None:
     st.session_state["_query_loaded"] = True
 
 
+# Streamlit's own English hints, replaced by French labels: "Press Enter to apply" under text
+# inputs, and the uploader's "Drag and drop file here / Limit 200MB per file" (each uploader's
+# French label states its real limit) and "Browse files" button.
+FRENCH_CHROME_CSS = """<style>
+[data-testid="InputInstructions"] {display: none;}
+[data-testid="stFileUploaderDropzoneInstructions"] {display: none;}
+[data-testid="stFileUploaderDropzone"] button[data-testid="stBaseButton-secondary"] > * {
+  display: none;}
+[data-testid="stFileUploaderDropzone"] button[data-testid="stBaseButton-secondary"]::after {
+  content: "Choisir un fichier";}
+</style>"""
+
+
+def _pick_territory() -> None:
+    """One action: the territory chosen in the sidebar's searchable list becomes current."""
+    chosen = st.session_state.get("territory_pick")
+    if chosen and chosen != shared.territory_id():
+        st.session_state["territory_id"] = chosen
+        st.session_state.pop("years", None)
+
+
+def _territory_picker() -> None:
+    """Searchable list (name or INSEE code) of the territories with data: one click to switch."""
+    options = shared.cached_territory_options()
+    current = shared.territory_id()
+    if current not in options:  # a custom contour or a territory outside the list
+        territory = shared.run_safely(shared.cached_territory, current)
+        options = {current: territory.name if territory else current, **options}
+    if st.session_state.get("territory_pick") != current:
+        st.session_state["territory_pick"] = current
+    st.selectbox("Territoire", list(options), format_func=options.get, key="territory_pick",
+                 on_change=_pick_territory, placeholder="Nom ou code INSEE…",
+                 help="Tapez un nom ou un code INSEE pour filtrer la liste.")
+
+
 def _sidebar() -> None:
-    """Territory search and millésime choice; both written back to the URL."""
+    """Territory choice and millésime choice; both written back to the URL."""
     with st.sidebar:
-        st.header("Territoire")
-        query = st.text_input("Rechercher une commune, un EPCI, un département",
-                              key="territory_query", placeholder="ex. lege cap ferret, 33236")
-        if query:
-            results = shared.cached_search(query)
-            if results.empty:
-                st.warning("Aucun territoire ne correspond à cette recherche.")
-            else:
-                labels = {row.id: f"{row.name} ({row.kind} {row.code})" for row in results.itertuples()}
-                chosen = st.selectbox("Résultats", list(labels), format_func=labels.get,
-                                      key="territory_choice")
-                if st.button("Choisir ce territoire", key="territory_apply"):
-                    st.session_state["territory_id"] = chosen
-                    st.session_state.pop("years", None)
+        _territory_picker()
+        with st.expander("Autre territoire (toute la France)"):
+            query = st.text_input("Rechercher une commune, un EPCI, un département",
+                                  key="territory_query", placeholder="ex. lege cap ferret, 33236")
+            if query:
+                results = shared.cached_search(query)
+                if results.empty:
+                    st.warning("Aucun territoire ne correspond à cette recherche.")
+                else:
+                    labels = {row.id: f"{row.name} ({KIND_LABELS.get(row.kind, row.kind)} "
+                                      f"{row.code})" for row in results.itertuples()}
+                    chosen = st.selectbox("Résultats", list(labels), format_func=labels.get,
+                                          key="territory_choice")
+                    if st.button("Choisir ce territoire", key="territory_apply"):
+                        st.session_state["territory_id"] = chosen
+                        st.session_state.pop("years", None)
         st.page_link("pages/contour.py", label="Importer ou dessiner un contour", icon="✏️")
         if st.session_state.get("territory_error"):
             st.error(st.session_state.pop("territory_error"))
@@ -110,6 +161,7 @@ def _sidebar() -> None:
 
 
 _sync_from_query()
+st.html(FRENCH_CHROME_CSS)
 # expanded: every page stays listed (Streamlit folds long lists behind « View more »).
 navigation = st.navigation(PAGES, expanded=True)
 _sidebar()

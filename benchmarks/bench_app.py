@@ -1,6 +1,8 @@
 """Dashboard timings: cold start to first render, commune switch (server side), map load.
 
-Targets (issue 5): first render <= 4 s, commune switch <= 200 ms, map <= 2 s.
+Targets (issue 5): first render <= 4 s, commune switch <= 200 ms, map <= 2 s. Issue 13: first
+visit of every page for a commune not yet visited <= 2 s on a warm server, commune switch in the
+browser (sidebar list -> page redrawn) <= 1 s.
 
 Usage::
 
@@ -17,6 +19,9 @@ figure (median of ``--repeat`` runs) and the target it is compared with. Measure
   visited one (warm caches).
 * **large territory**: the ~20k-polygon case (COBAN, 18,034 polygons): light polygons, folium
   render, and chromium drawing the standalone map HTML (no Streamlit around it).
+* **pages (browser)**: on a warm server, each page opened by its deep link for a commune no page
+  has shown yet (script run over, no skeleton left), then the sidebar's one-action switch on Flux.
+  ``--only pages`` runs this one alone.
 * **map load (browser)**: Cartes page of La Teste-de-Buch (33529): ``goto`` -> Leaflet paths
   drawn in the map iframe, with the server caches cold, then warm; plus the in-iframe time from
   the component's first paint to the last path drawn.
@@ -49,7 +54,17 @@ MAP_IFRAME = 'iframe[data-testid="stIFrame"]'
 LARGEST = "commune:33529"  # La Teste-de-Buch
 OTHERS = ["commune:33236", "commune:33009", "commune:33051"]  # Lège-Cap-Ferret, Arcachon, Biganos
 LARGE_TERRITORY = "epci:243301504"  # CA du Bassin d'Arcachon Nord (COBAN), 18,034 polygons
-TARGETS_S = {"first_render": 4.0, "switch": 0.2, "map": 2.0}
+TARGETS_S = {"first_render": 4.0, "switch": 0.2, "map": 2.0, "page": 2.0, "browser_switch": 1.0}
+PAGE_PATHS = ["", "flux", "cartes", "artificialisation", "processus", "comparer", "croiser",
+              "trajectoire", "classements", "signaler", "predire", "exports", "contour"]
+# demo communes, one per page visit: the first visit of a page is also the commune's first
+# the 17 SYBARVAL communes of the demo, one per page visit (La Teste, warmed up, comes last)
+FRESH_COMMUNES = ["33005", "33009", "33011", "33019", "33029", "33042", "33051", "33199",
+                  "33229", "33236", "33260", "33284", "33436", "33498", "33527", "33555",
+                  "33529"]
+DRAWN = ("() => document.querySelector('h1') && !document.querySelector("
+         "'[data-testid=\"stSkeleton\"]') && document.querySelector("
+         "'[data-testid=\"stApp\"][data-test-script-state=\"notRunning\"]')")
 
 
 def _median(values: list[float]) -> float:
@@ -206,6 +221,57 @@ def bench_large(store: Path, repeat: int, log_dir: Path) -> list[str]:
             _line("  chromium draw (navigation -> all paths)", draws, TARGETS_S["map"])]
 
 
+def bench_pages(store: Path, repeat: int, log_dir: Path) -> list[str]:
+    """First visit of each page for a fresh commune on a warm server, and the sidebar switch."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+    from playwright.sync_api import sync_playwright
+
+    lines = []
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        proc, url = start_server(store, log_dir / "pages.log")
+        try:
+            page = browser.new_page(viewport={"width": 1440, "height": 900})
+            page.goto(f"{url}/?territoire={LARGEST}&de=2015&a=2018")  # warm the server
+            wait_for_app(page)
+            communes = iter(FRESH_COMMUNES * (repeat + 1))
+            for path in PAGE_PATHS:
+                runs = []
+                for _ in range(repeat):
+                    code = next(communes)
+                    t0 = time.perf_counter()
+                    page.goto(f"{url}/{path}?territoire=commune:{code}&de=2015&a=2018")
+                    page.wait_for_timeout(50)
+                    try:
+                        page.wait_for_function(DRAWN, timeout=120_000)
+                        runs.append(time.perf_counter() - t0)
+                    except PlaywrightTimeout:  # say so and go on with the other pages
+                        runs.append(float("inf"))
+                lines.append(_line(f"first visit /{path or '(portrait)'}, commune:{code}", runs,
+                                   TARGETS_S["page"]))
+                print(lines[-1], flush=True)
+            switches = []
+            page.goto(f"{url}/flux?territoire={LARGEST}&de=2015&a=2018")
+            page.wait_for_function(DRAWN, timeout=300_000)
+            for name in ["Arcachon", "Biganos", "La Teste-de-Buch"][:max(1, repeat)]:
+                picker = page.locator(".st-key-territory_pick")
+                picker.locator("input").click()
+                page.keyboard.type(name)
+                t0 = time.perf_counter()
+                page.get_by_role("option", name=name).first.click()
+                page.wait_for_function(
+                    f"() => document.querySelector('h1') && document.querySelector('h1')"
+                    f".innerText.includes({name!r})", timeout=300_000)
+                page.wait_for_function(DRAWN, timeout=300_000)
+                switches.append(time.perf_counter() - t0)
+            lines.append(_line("browser commune switch on Flux (pick -> drawn)", switches,
+                               TARGETS_S["browser_switch"]))
+        finally:
+            stop_server(proc)
+            browser.close()
+    return lines
+
+
 def _with_store(args: argparse.Namespace, run: Callable[[Path, Path], None]) -> None:
     with tempfile.TemporaryDirectory(prefix="bench_app_") as tmp:
         tmp_path = Path(tmp)
@@ -224,10 +290,16 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--store", type=Path, default=None, help="existing store (else demo)")
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--only", choices=["pages"], default=None,
+                        help="run one benchmark only")
     args = parser.parse_args()
     print(f"machine: {os.cpu_count()} CPUs, python {sys.version.split()[0]}")
 
     def run(store: Path, tmp: Path) -> None:
+        pages = bench_pages(store, args.repeat, tmp)  # printed as they come
+        print(pages[-1], flush=True)  # the browser switch
+        if args.only == "pages":
+            return
         for line in bench_cold_start(store, args.repeat, tmp):
             print(line, flush=True)
         for line in bench_map(store, args.repeat, tmp):

@@ -102,6 +102,26 @@ def catalog_stamp() -> tuple[int, ...]:
     return get_store().stamp()
 
 
+@st.cache_data(max_entries=4)
+def cached_territory_options() -> dict[str, str]:
+    """``{id: label}`` of the communes with a contour, their EPCI and départements, for the
+    sidebar's searchable list (a label holds the name and the code: « Arcachon · 33009 »)."""
+    from ocsge_engine.territories import communes_table
+
+    communes = communes_table()
+    communes = communes[communes["has_geometry"]].sort_values("name")
+    options = {f"commune:{r.code}": f"{r.name} · {r.code}" for r in communes.itertuples()}
+    epci = communes.dropna(subset=["siren_epci"]).drop_duplicates("siren_epci")
+    options |= {f"epci:{r.siren_epci}": f"{r.nom_epci} · EPCI {r.siren_epci}"
+                for r in epci.sort_values("nom_epci").itertuples()}
+    for code in sorted(communes["departement"].unique()):
+        found = search_territories(code, limit=5)
+        row = found[(found["kind"] == "departement") & (found["code"] == code)]
+        name = row["name"].iloc[0] if len(row) else code
+        options[f"departement:{code}"] = f"{name} · département {code}"
+    return options
+
+
 def cached_catalog() -> pd.DataFrame:
     """The store catalogue (a new ingest is seen on the next rerun)."""
     return _catalog(catalog_stamp())

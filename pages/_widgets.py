@@ -1,26 +1,40 @@
-"""Reusable page widgets: a chart with its downloads (PNG, SVG, CSV, XLSX).
+"""Reusable page widgets: a chart with its downloads (PNG, SVG, CSV, XLSX), a French table.
 
-``show_fig(fig, name, data)`` draws a plotly figure and, under it, four download buttons. Files are
-made only when the user clicks (``st.download_button`` with a callable), through the engine's
-export functions (:mod:`ocsge_engine.charts.export`); rendered images are cached per figure.
+``show_fig(fig, name, data)`` draws a plotly figure (French locale, reduced toolbar), its notes in
+a caption and, under it, four download buttons. Files are made only when the user clicks
+(``st.download_button`` with a callable), through the engine's export functions
+(:mod:`ocsge_engine.charts.export`); rendered images are cached per figure. ``show_table`` shows
+a table formatted by :func:`ocsge_engine.fmt.french_table` (French headers with units, comma
+decimals, « — » for missing values).
 CSV and XLSX tables are neutralised first (:mod:`ocsge_engine.io.cells`): a text cell or column
 name starting with ``=``, ``+``, ``-``, ``@``, tab or CR cannot run as a spreadsheet formula.
 """
 
 from __future__ import annotations
 
-import io
 import logging
 import re
-from collections.abc import Callable
+import unicodedata
+from collections.abc import Callable, Mapping, Sequence
+from typing import Literal
 
 import pandas as pd
 import plotly.graph_objects as go
 import plotly.io as pio
 import streamlit as st
 
-from ocsge_engine.charts.export import figure_bytes, table_csv, with_source, with_source_column
+from ocsge_engine.charts.export import (
+    figure_bytes,
+    french_csv,
+    french_xlsx,
+    table_csv,
+    with_source,
+    with_source_column,
+)
+from ocsge_engine.charts.style import PLOTLY_CONFIG, figure_notes, with_notes
+from ocsge_engine.fmt import french_table
 from ocsge_engine.io.cells import neutralise_frame
+from pages import _shared as shared
 
 logger = logging.getLogger("ocsge_app")
 
@@ -32,15 +46,42 @@ MIME = {
 
 
 def file_stem(text: str) -> str:
-    """A safe ASCII file name stem (``"Flux anf 2015-2018"`` → ``"flux_anf_2015-2018"``)."""
-    stem = re.sub(r"[^A-Za-z0-9_-]+", "_", text.strip().lower()).strip("_")
+    """A safe ASCII file name stem (``"Flux anf 2015-2018"`` → ``"flux_anf_2015-2018"``).
+
+    Accents are dropped, not the letters (``"Lège-Cap-Ferret"`` → ``"lege-cap-ferret"``).
+    """
+    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii")
+    stem = re.sub(r"[^A-Za-z0-9_-]+", "_", ascii_text.strip().lower()).strip("_")
     return stem or "export"
+
+
+def upload_limit(engine_max_bytes: int) -> str:
+    """The true upload limit, in French: the lower of the engine's and Streamlit's
+    (``server.maxUploadSize``, in MB), e.g. « ≤ 20 Mo ». Streamlit's own English limit line is
+    hidden (``app.py``), so this is the one place the user reads it."""
+    server_mb = int(st.get_option("server.maxUploadSize"))
+    return f"≤ {min(engine_max_bytes // (1024 * 1024), server_mb)} Mo"
+
+
+def territory_stem(stem: str) -> str:
+    """``stem`` naming the selected territory: its name is added unless the stem has it or its code.
+
+    Every downloaded file says which territory it is about (``flux_cs_2015-2018_arcachon``).
+    """
+    territory = shared.run_safely(shared.cached_territory, shared.territory_id())
+    if territory is None:
+        return stem
+    name = file_stem(territory.name)
+    return stem if name in stem or territory.code in stem else f"{stem}_{name}"
 
 
 @st.cache_data(max_entries=64, show_spinner="Rendu de l'image…")
 def figure_file(fig_json: str, fmt: str) -> bytes:
     """PNG or SVG bytes of a figure given as plotly JSON (cached: a figure renders once)."""
-    return figure_bytes(pio.from_json(fig_json), fmt)  # type: ignore[arg-type]
+    fig = pio.from_json(fig_json)
+    # a figure that sets its own height (a fine-level Sankey) is exported at that height
+    height = int(fig.layout.height) if fig.layout.height else 650
+    return figure_bytes(with_notes(fig), fmt, height=height)  # type: ignore[arg-type]
 
 
 def table_xlsx(data: pd.DataFrame) -> bytes:
@@ -51,10 +92,21 @@ def table_xlsx(data: pd.DataFrame) -> bytes:
     return buffer.getvalue()
 
 
+def show_table(table: pd.DataFrame, columns: Sequence[str] | Mapping[str, str] | None = None, *,
+               key: str, height: int | Literal["auto"] = "auto") -> None:
+    """Show a table in French: headers with units, comma decimals, « — » for missing values.
+
+    Args:
+        table: raw table (``gross_gain_ha``, ``rule``…).
+        columns: raw columns to show, in order, or ``{raw: French label}`` (units are added).
+        key: widget key.
+        height: table height in pixels.
+    """
+    st.dataframe(french_table(table, columns), hide_index=True, key=key, height=height)
+
+
 def current_source() -> str | None:
     """Provenance line of the selected territory and millésimes (figures layer), if any."""
-    from pages import _shared as shared  # _shared does not import this module
-
     pair = shared.years()
     if pair is None:
         return None
@@ -87,22 +139,27 @@ def show_fig(fig: go.Figure, name: str, data: pd.DataFrame | None = None, *,
         source: provenance line shown under the chart and carried by every export (image
             annotation, ``source`` column); ``"auto"``: the selected territory's OCS GE source.
     """
-    stem = file_stem(name)
-    key = key or stem
+    key = key or file_stem(name)
+    stem = territory_stem(file_stem(name))
     source = current_source() if source == "auto" else source
-    st.plotly_chart(fig, key=f"{key}_chart")
+    st.plotly_chart(fig, key=f"{key}_chart", config=PLOTLY_CONFIG)
+    notes = figure_notes(fig)
+    if notes:
+        st.caption(" ".join(notes))
     if source:
         st.caption(f"Source : {source}")
     fig_json = with_source(fig, source).to_json()
     if data is not None:
-        data = with_source_column(data, source)
+        data = neutralise_frame(with_source_column(data, source))
     buttons: list[tuple[str, str, Callable[[], bytes | str]]] = [
         ("PNG", "png", lambda: figure_file(fig_json, "png")),
         ("SVG", "svg", lambda: figure_file(fig_json, "svg")),
     ]
     if data is not None:
-        buttons.append(("CSV", "csv", lambda: table_csv_safe(data)))
-        buttons.append(("XLSX", "xlsx", xlsx or (lambda: table_xlsx(data))))
-    for column, (label, ext, make) in zip(st.columns(len(buttons) + 2), buttons):
-        column.download_button(label, data=make, file_name=f"{stem}.{ext}", mime=MIME[ext],
-                               key=f"{key}_{ext}", on_click="ignore", icon=":material/download:")
+        buttons.append(("CSV", "csv", lambda: french_csv(data)))
+        buttons.append(("XLSX", "xlsx", xlsx or (lambda: french_xlsx(data))))
+    # a wrapping row of content-width buttons: labels never shrink to "P…" in a narrow column
+    row = st.container(horizontal=True, wrap=True, gap="small")
+    for label, ext, make in buttons:
+        row.download_button(label, data=make, file_name=f"{stem}.{ext}", mime=MIME[ext],
+                            key=f"{key}_{ext}", on_click="ignore", icon=":material/download:")

@@ -85,11 +85,9 @@ def _fluxes(result: FluxResult, key: str) -> None:
     cols[2].metric(loss_label, fr_ha(result.gross_loss_ha))
     cols[3].metric(net_label, fr_ha(result.net_ha))
     stem = f"{key}_{result.year_from}-{result.year_to}"
-    left, right = st.columns(2)
-    with left:
-        show_fig(flux_bars(result, "cs"), f"{stem}_flux_cs", result.by_cs, key=f"{key}_flux_cs")
-    with right:
-        show_fig(flux_bars(result, "us"), f"{stem}_flux_us", result.by_us, key=f"{key}_flux_us")
+    # full width, one under the other: long class labels and the download buttons keep room
+    show_fig(flux_bars(result, "cs"), f"{stem}_flux_cs", result.by_cs, key=f"{key}_flux_cs")
+    show_fig(flux_bars(result, "us"), f"{stem}_flux_us", result.by_us, key=f"{key}_flux_us")
 
 
 def _method(result: FluxResult) -> None:
@@ -149,15 +147,12 @@ def main() -> None:
     st.header(f"Artificialisation {pair[0]} → {pair[1]}")
     _fluxes(ind.artif, "artif")
     _method(ind.artif)
-    left, right = st.columns(2)
-    with left:
-        show_fig(stock_by_code_bars(ind.artif, "cs"), f"stock_artif_cs_{pair[1]}",
-                 ind.artif.stock_by_cs.rename_axis("code").reset_index(), key="artif_stock_cs")
-    with right:
-        origin = pd.DataFrame({"famille": list(ind.artif.origin),
-                               "area_ha": list(ind.artif.origin.values())})
-        show_fig(origin_donut(ind.artif), f"origine_artif_{pair[0]}-{pair[1]}", origin,
-                 key="artif_origin")
+    show_fig(stock_by_code_bars(ind.artif, "cs"), f"stock_artif_cs_{pair[1]}",
+             ind.artif.stock_by_cs.rename_axis("code").reset_index(), key="artif_stock_cs")
+    origin = pd.DataFrame({"famille": list(ind.artif.origin),
+                           "area_ha": list(ind.artif.origin.values())})
+    show_fig(origin_donut(ind.artif), f"origine_artif_{pair[0]}-{pair[1]}", origin,
+             key="artif_origin")
     with st.expander("La matrice du décret : quels couples couverture × usage sont artificialisés"):
         st.caption("Décret n° 2023-1096 : un couple coché est artificialisé. Les familles "
                    "agricole / naturel / forestier de l'origine sont une estimation d'équipe.")

@@ -59,8 +59,9 @@ def map_html(territory_id: str, year: int, by: str, pair: tuple[int, int] | None
     """
     light = light_layer(territory_id, year)
     changes = light_changes(territory_id, *pair) if pair else None
+    report = f"/signaler?territoire={territory_id}&de={pair[0]}&a={pair[1]}" if pair else None
     fmap = territory_map(light, by, changes=changes, years=pair, ortho=ortho,  # type: ignore[arg-type]
-                         height=MAP_HEIGHT)
+                         height=MAP_HEIGHT, report_url=report)
     return str(fmap.get_root().render())
 
 
@@ -100,6 +101,16 @@ def _controls(available: list[int]) -> tuple[str, int, bool, bool]:
     return by, year, show_changes and pair is not None, ortho
 
 
+def _side_by_side(territory_id: str, by: str, pair: tuple[int, int], ortho: bool) -> None:
+    """The two millésimes of the pair, one map each, side by side (stacked on a phone)."""
+    for column, year in zip(st.columns(2), pair):
+        with column:
+            st.markdown(f"**Millésime {year}**")
+            html = shared.run_safely(map_html, territory_id, year, by, None, ortho)
+            if html is not None:
+                st.iframe(html, height=MAP_HEIGHT + 10)
+
+
 def main() -> None:
     """Render the page."""
     st.title("Cartes")
@@ -110,6 +121,11 @@ def main() -> None:
         st.warning("Aucun millésime OCS GE n'est disponible pour ce territoire.")
         return
     by, year, show_changes, ortho = _controls(available)
+    both = shared.years()
+    if both and st.toggle("Les deux millésimes côte à côte", value=False, key="cartes_side",
+                          help="Même coloration, même emprise : comparez les deux dates."):
+        _side_by_side(territory.id, by, both, ortho)
+        return
     pair = shared.years() if show_changes else None
     light = shared.run_safely(light_layer, territory.id, year)
     changes = shared.run_safely(light_changes, territory.id, *pair) if pair else None

@@ -17,7 +17,7 @@ from ocsge_engine.batch.cluster import dask_client
 from ocsge_engine.batch.figures import partition_freshness
 from ocsge_engine.charts.rankings import metric_label, ranking_figure
 from pages import _shared as shared
-from pages._widgets import show_fig
+from pages._widgets import show_fig, show_table
 
 shared.ensure_frame()
 
@@ -74,7 +74,11 @@ def _controls(pairs: list[str], departements: list[str]) -> tuple[str, str, tupl
     years = shared.years()
     default_pair = f"{years[0]}_{years[1]}" if years and f"{years[0]}_{years[1]}" in pairs else pairs[-1]
     _init("classements_pair", _param("paire", default_pair) if _param("paire", "") in pairs else default_pair)
-    wanted = [d for d in _param("deps", "").split(",") if d in departements]
+    if "deps" in st.query_params:
+        wanted = [d for d in _param("deps", "").split(",") if d in departements]
+    else:  # a useful default: the current territory's département(s)
+        territory = shared.run_safely(shared.cached_territory, shared.territory_id())
+        wanted = [d for d in (territory.departements if territory else ()) if d in departements]
     _init("classements_deps", wanted)
     popmin = _param("popmin", "0")
     _init("classements_popmin", int(popmin) if popmin.isdigit() else 0)
@@ -86,7 +90,9 @@ def _controls(pairs: list[str], departements: list[str]) -> tuple[str, str, tupl
                                key="classements_metric")
     pair = cols[1].selectbox("Période", pairs, format_func=lambda p: p.replace("_", " → "),
                              key="classements_pair")
-    deps = cols[2].multiselect("Départements (tous si vide)", departements, key="classements_deps")
+    deps = cols[2].multiselect("Départements", departements, key="classements_deps",
+                               placeholder="Tous les départements",
+                               format_func=lambda d: f"Département {d}")
     cols = st.columns([2, 2, 1])
     min_pop = cols[0].number_input("Population minimale", min_value=0, step=500,
                                    key="classements_popmin")
@@ -138,8 +144,10 @@ def main() -> None:
     show_fig(ranking_figure(shown, metric, code), f"classement_{metric}_{pair}", shown,
              key="classements_fig")
     columns = [c for c in COLUMNS if c != metric]  # the value column already holds it
-    st.dataframe(shown[columns].rename(columns=COLUMNS | {"value": metric_label(metric)}),
-                 hide_index=True, key="classements_table")
+    # the value column takes the metric's name, so that its unit (ha, m²/hab, %) is known
+    show_table(shown.drop(columns=[metric], errors="ignore").rename(columns={"value": metric}),
+               {c: COLUMNS[c].split(" (")[0] for c in columns if c != "value"}
+               | {metric: metric_label(metric).split(" (")[0]}, key="classements_table")
     st.caption(f"{len(full)} communes classées, millésimes {pair.replace('_', ' → ')} ; "
                "communes couvertes à 99,9 % au moins par les données, valeurs non définies "
                "(pas de croissance démographique…) exclues. Calcul national du "

@@ -14,22 +14,18 @@ from ocsge_engine.charts.compare import comparison_figure
 from ocsge_engine.batch.figures import comparison_table  # national results when fresh
 from ocsge_engine.territories import communes_table, nearest_communes
 from pages import _shared as shared
-from pages._widgets import show_fig
+from pages._widgets import show_fig, show_table
 
 shared.ensure_frame()
 
 PEERS_PARAM = "voisines"
 SIMILAR_PARAM = "similaires"
 ROLE_LABELS = {"territoire": "Territoire", "voisine": "Voisine", "population": "Population proche"}
-COLUMNS = {
-    "name": "Commune", "code": "Code INSEE", "role": "Rôle",
-    "population": st.column_config.NumberColumn("Population", format="localized"),
-    "artif_stock_ha": st.column_config.NumberColumn("Surface artificialisée (ha)", format="%.1f"),
-    "net_ha": st.column_config.NumberColumn("Artificialisation nette (ha)", format="%.2f"),
-    "net_m2_per_ha": st.column_config.NumberColumn("Nette (m²/ha de commune)", format="%.1f"),
-    "net_m2_per_inhabitant": st.column_config.NumberColumn("Nette (m²/habitant)", format="%.2f"),
-    "artif_m2_per_inhabitant": st.column_config.NumberColumn("Artificialisé (m²/habitant)",
-                                                             format="%.0f"),
+COLUMNS = {  # raw column → French label (units added by ocsge_engine.fmt.french_table)
+    "name": "Commune", "code": "Code INSEE", "role": "Rôle", "population": "Population",
+    "artif_stock_ha": "Surface artificialisée", "net_ha": "Artificialisation nette",
+    "net_m2_per_ha": "Nette par ha de commune", "net_m2_per_inhabitant": "Nette par habitant",
+    "artif_m2_per_inhabitant": "Artificialisé par habitant",
 }
 
 
@@ -67,7 +63,8 @@ def _controls(code: str, departements: tuple[str, ...]) -> tuple[tuple[str, ...]
     if "comparer_similar" not in st.session_state:
         st.session_state["comparer_similar"] = st.query_params.get(SIMILAR_PARAM, "1") != "0"
     peers = st.multiselect("Communes voisines comparées (modifiables)", list(names),
-                           format_func=lambda c: names.get(c, c), key="comparer_peers")
+                           format_func=lambda c: names.get(c, c), key="comparer_peers",
+                           placeholder="Ajouter une commune…")
     similar = st.toggle("Ajouter les communes de population proche présentes dans la base",
                         key="comparer_similar")
     st.query_params[PEERS_PARAM] = ",".join(peers)
@@ -97,8 +94,7 @@ def main() -> None:
     missing = shown.loc[~shown["available"].astype(bool), "name"].tolist()
     stem = f"comparaison_{territory.code}_{pair[0]}-{pair[1]}"
     show_fig(comparison_figure(table), stem, table, key="comparer_fig")
-    st.dataframe(available[list(COLUMNS)], hide_index=True, column_config=COLUMNS,
-                 key="comparer_table")
+    show_table(available, COLUMNS, key="comparer_table")
     st.caption(f"Millésimes {pair[0]} → {pair[1]}, matrice du décret et seuils ; par habitant : "
                "population municipale INSEE la plus récente.")
     if missing:

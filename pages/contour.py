@@ -16,6 +16,7 @@ from ocsge_engine.io.uploads import MAX_UPLOAD_BYTES, save_drawn_territory, save
 from ocsge_engine.maps import drawing_map
 from ocsge_engine.territories import Territory
 from pages import _shared as shared
+from pages._widgets import upload_limit
 
 shared.ensure_frame()
 
@@ -42,7 +43,7 @@ st.markdown("Définissez votre propre territoire (projet, quartier, bassin versa
 upload_tab, draw_tab = st.tabs(["Importer un fichier", "Dessiner sur la carte"])
 with upload_tab:
     uploaded = st.file_uploader(
-        f"GeoJSON, GeoPackage ou shapefile zippé (≤ {MAX_UPLOAD_BYTES // (1024 * 1024)} Mo)",
+        f"GeoJSON, GeoPackage ou shapefile zippé ({upload_limit(MAX_UPLOAD_BYTES)})",
         type=["geojson", "json", "gpkg", "zip"], key="contour_upload",
         max_upload_size=MAX_UPLOAD_BYTES // (1024 * 1024))
     if uploaded is not None and st.button("Utiliser ce contour", key="contour_upload_apply"):

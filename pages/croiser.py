@@ -14,13 +14,14 @@ from ocsge_engine.charts.cross import INDICATOR_LABELS, axis_label, cross_scatte
 from ocsge_engine.charts.style import fr_number
 from ocsge_engine.batch.figures import communes_indicators  # national results when fresh
 from ocsge_engine.indicators.local_data import (
+    MAX_CSV_BYTES,
     LocalTable,
     join_local,
     population_table,
     read_local_csv,
 )
 from pages import _shared as shared
-from pages._widgets import show_fig
+from pages._widgets import show_fig, show_table, upload_limit
 
 shared.ensure_frame()
 
@@ -61,7 +62,8 @@ def _population(territory_id: str, name: str) -> None:
 
 
 def _upload() -> LocalTable | None:
-    uploaded = st.file_uploader("Données locales (CSV avec une colonne de code INSEE)",
+    uploaded = st.file_uploader("Données locales (CSV avec une colonne de code INSEE, "
+                                f"{upload_limit(MAX_CSV_BYTES)})",
                                 type=["csv", "txt"], key="croiser_upload",
                                 help="Une ligne par commune : code INSEE (5 caractères) et des "
                                      "colonnes de nombres. Séparateur « ; », « , » ou tabulation ; "
@@ -127,8 +129,10 @@ def main() -> None:
     code = territory.code if territory.kind == "commune" else None
     show_fig(cross_scatter(table, x, y, code), f"croiser_{x}_{y}_{pair[0]}-{pair[1]}",
              table[list(dict.fromkeys(["code", "name", x, y]))], key="croiser_scatter")
-    st.dataframe(table.drop(columns=["role", "available"], errors="ignore"), hide_index=True,
-                 key="croiser_table")
+    shown = [c for c in table.columns if c not in ("role", "available")]
+    show_table(table, {c: INDICATOR_LABELS[c].split(" (")[0] if c in INDICATOR_LABELS else None
+                       for c in shown},
+               key="croiser_table")
     scope = "présentes dans le fichier et la base" if local_columns else "couvertes par la base"
     st.caption(f"{len(table)} communes {scope} OCS GE ; artificialisation selon la matrice du "
                "décret et ses seuils.")

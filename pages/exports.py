@@ -15,7 +15,7 @@ from ocsge_engine.io.gpkg import gpkg_bytes
 from ocsge_engine.report.layers import territory_layers
 from ocsge_engine.report.portrait_report import DEFAULT_SECTIONS, build_portrait_report, pdf_bytes
 from pages import _shared as shared
-from pages._widgets import MIME
+from pages._widgets import MIME, file_stem
 
 shared.ensure_frame()
 
@@ -30,6 +30,12 @@ def layers_gpkg(territory_id: str, year_from: int | None, year_to: int | None,
     layers = territory_layers(shared.get_store(), shared.cached_territory(territory_id),
                               year_from, year_to, _progress)
     return gpkg_bytes(layers)
+
+
+def export_stem(territory: object, pair: tuple[int, int] | None) -> str:
+    """File name stem naming the territory and the years: ``portrait_arcachon_2015-2018``."""
+    name = file_stem(getattr(territory, "name", "territoire"))
+    return f"portrait_{name}" + (f"_{pair[0]}-{pair[1]}" if pair else "")
 
 
 def _progress_bar(status: object) -> Callable[[float, str], None]:
@@ -103,8 +109,8 @@ def main() -> None:
     if territory is None:
         return
     pair = shared.years()
-    stem = f"portrait_{territory.code}" + (f"_{pair[0]}-{pair[1]}" if pair else "")
-    _layers_section(territory.id, stem.replace("portrait_", ""))
+    stem = export_stem(territory, pair)
+    _layers_section(territory.id, stem.replace("portrait_", "", 1))
     _report_section(territory, stem)
     _bundle_section(territory, pair)
 
@@ -118,13 +124,17 @@ def _bundle_section(territory: object, pair: tuple[int, int] | None) -> None:
                "(GeoPackage) et metadata.json (millésimes, fichiers sources et SHA-256, "
                "paramètres). Mêmes données → mêmes tableaux, octet pour octet.")
     if pair and st.button("Préparer l'archive", key="exports_bundle_build"):
-        with st.spinner("Préparation de l'archive…"):
-            data = shared.run_safely(build_bundle, shared.get_store(), territory, *pair)
+        with st.status("Préparation de l'archive…", expanded=True) as status:
+            data = shared.run_safely(build_bundle, shared.get_store(), territory, *pair,
+                                     progress=_progress_bar(status))
+            status.update(label="Archive prête" if data else "Échec de l'archive",
+                          state="complete" if data else "error")
         if data:
             st.session_state["exports_bundle"] = ((shared.territory_id(), pair), data)
     ready = st.session_state.get("exports_bundle")
     if ready and ready[0] == (shared.territory_id(), pair):
-        st.download_button("Télécharger l'archive", data=ready[1], file_name="portrait.zip",
+        st.download_button("Télécharger l'archive", data=ready[1],
+                           file_name=f"{export_stem(territory, pair)}.zip",
                            mime="application/zip", key="exports_bundle_download",
                            on_click="ignore", icon=":material/download:")
 

@@ -13,6 +13,7 @@ import streamlit as st
 from ocsge_engine.charts import matrix_heatmap, matrix_xlsx, sankey_figure
 from ocsge_engine.charts.style import class_label, fr_ha, fr_percent, level_title
 from ocsge_engine.charts.surroundings import surroundings_bars, surroundings_table
+from ocsge_engine.fmt import with_unit
 from ocsge_engine.flows import BY_VALUES, ExchangeMatrix, exchange_chain, exchange_matrix
 from ocsge_engine.indicators.surroundings import (
     DEFAULT_RING_KM,
@@ -21,13 +22,17 @@ from ocsge_engine.indicators.surroundings import (
     surroundings_matrices,
 )
 from pages import _shared as shared
-from pages._widgets import show_fig
+from pages._widgets import show_fig, show_table
 
 shared.ensure_frame()
 
 LEVEL_PARAM = "niveau"
 DEFAULT_LEVEL = "anf"
 DEFAULT_MIN_FLOW_HA = 0.5
+MIN_FLOW_CHOICES_HA = (0.0, 0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 5.0, 10.0, 25.0)
+RING_CHOICES_KM = (0.5, 1.0, 2.0, 3.0, 5.0, 10.0, 15.0, 20.0, 30.0, 50.0)
+ZONE_LABELS = {"territoire": "Territoire", "couronne": "Couronne", "epci": "EPCI",
+               "departement": "Département"}
 
 
 @st.cache_data(max_entries=32, show_spinner="Calcul des flux…")
@@ -64,8 +69,9 @@ def _surroundings(territory_id: str, pair: tuple[int, int], by: str) -> None:
     if not st.toggle("Comparer avec les alentours", value=False, key="flux_alentours"):
         return
     st.subheader("Comparaison avec les alentours")
-    ring_km = st.number_input("Largeur de la couronne (km)", min_value=0.5, max_value=50.0,
-                              value=DEFAULT_RING_KM, step=0.5, key="flux_alentours_km")
+    ring_km = st.select_slider("Largeur de la couronne", RING_CHOICES_KM, value=DEFAULT_RING_KM,
+                               format_func=lambda km: with_unit(km, "km", 0 if km >= 1 else 1),
+                               key="flux_alentours_km")
     matrices = shared.run_safely(surroundings_result, territory_id, pair[0], pair[1],
                                  float(ring_km))
     if matrices is None:
@@ -77,12 +83,11 @@ def _surroundings(territory_id: str, pair: tuple[int, int], by: str) -> None:
                        "— les valeurs portent sur la seule partie couverte par l'OCS GE.")
     show_fig(surroundings_bars(result), f"alentours_{territory_id}_{by}_{pair[0]}-{pair[1]}",
              surroundings_table(result), key="flux_alentours_fig")
-    st.dataframe(result.areas, hide_index=True, key="flux_alentours_zones", column_config={
-        "role": "Zone", "territory_id": "Identifiant", "name": "Nom",
-        "territory_ha": st.column_config.NumberColumn("Surface (ha)", format="%.1f"),
-        "covered_ha": st.column_config.NumberColumn("Surface couverte (ha)", format="%.1f"),
-        "coverage_share": st.column_config.NumberColumn("Couverture", format="percent"),
-        "complete": "Couverture complète"})
+    areas = result.areas.assign(role=result.areas["role"].map(ZONE_LABELS).fillna(result.areas["role"]))
+    show_table(areas, {"role": "Zone", "territory_id": "Identifiant", "name": "Nom",
+                       "territory_ha": "Surface", "covered_ha": "Surface couverte",
+                       "coverage_share": "Couverture", "complete": "Couverture complète"},
+               key="flux_alentours_zones")
     st.caption("Flux en hectares pour 100 ha couverts par l'OCS GE dans chaque zone ; couronne "
                "= zone tampon autour du territoire, territoire exclu.")
 
@@ -107,13 +112,17 @@ def _controls(available: list[int]) -> tuple[str, float, bool, tuple[int, ...] |
     cols = st.columns([2, 1, 1])
     by = cols[0].selectbox("Niveau de détail", BY_VALUES, key="flux_by",
                            format_func=lambda b: level_title(b).capitalize())
-    min_flow = cols[1].number_input("Regrouper les flux inférieurs à (ha)", min_value=0.0,
-                                    value=DEFAULT_MIN_FLOW_HA, step=0.5, key="flux_min_ha")
+    # a French-formatted choice (a number input would show « 0.50 »)
+    min_flow = cols[1].select_slider("Regrouper les flux inférieurs à", MIN_FLOW_CHOICES_HA,
+                                     value=DEFAULT_MIN_FLOW_HA, key="flux_min_ha",
+                                     format_func=lambda ha: with_unit(ha, "ha", 0 if ha >= 1 or
+                                                                      ha == 0 else 2))
     hide = cols[2].toggle("Masquer les surfaces inchangées", value=True, key="flux_hide")
     chain = None
     if len(available) >= 3:
         picked = st.multiselect("Chaîne de millésimes (3 ou plus pour un Sankey en étapes)",
-                                available, default=available, key="flux_chain")
+                                available, default=available, key="flux_chain",
+                                placeholder="Choisir des millésimes…")
         chain = tuple(sorted(picked)) if len(picked) >= 3 else None
     st.query_params[LEVEL_PARAM] = by
     return by, float(min_flow), bool(hide), chain
@@ -157,10 +166,9 @@ def main() -> None:
     st.subheader("Matrice des échanges")
     show_fig(matrix_heatmap(matrix, hide_unchanged=hide), f"matrice_{stem}", table,
              xlsx=lambda: matrix_xlsx(matrix), key="flux_matrix")
-    st.dataframe(table, hide_index=True, key="flux_table", column_config={
-        "code_from": f"Code {pair[0]}", "libelle_from": f"Classe {pair[0]}",
-        "code_to": f"Code {pair[1]}", "libelle_to": f"Classe {pair[1]}",
-        "area_ha": st.column_config.NumberColumn("Surface (ha)", format="%.2f")})
+    show_table(table, {"code_from": f"Code {pair[0]}", "libelle_from": f"Classe {pair[0]}",
+                       "code_to": f"Code {pair[1]}", "libelle_to": f"Classe {pair[1]}",
+                       "area_ha": "Surface"}, key="flux_table")
     _surroundings(territory.id, pair, by)
 
 

@@ -24,6 +24,7 @@ from ocsge_engine.fmt import percent
 from ocsge_engine.inference.imagery import bands_fr
 from ocsge_engine.inference.ondemand import (
     DEFAULT_MAX_MEGAPIXELS,
+    MAX_UPLOAD_BYTES,
     ImageSource,
     PredictionBundle,
     available_models,
@@ -37,7 +38,7 @@ from ocsge_engine.inference.predict import confidence_text
 from ocsge_engine.inference.wms import orthophoto_source
 from ocsge_engine.maps import light_polygons, territory_map
 from pages import _shared as shared
-from pages._widgets import MIME, show_fig
+from pages._widgets import MIME, show_fig, show_table, upload_limit
 
 shared.ensure_frame()
 
@@ -76,9 +77,11 @@ def _source() -> ImageSource | None:
                    f"{fr_number(DEFAULT_MAX_MEGAPIXELS, 0)} mégapixels (1 km² à 20 cm) : pour une "
                    "commune entière, dessinez plutôt une zone. Licence Ouverte Etalab 2.0.")
         return WMS_SOURCE
-    image = st.file_uploader("Image GeoTIFF (rouge, vert, bleu [, proche infrarouge [, hauteur]])",
+    limit = upload_limit(MAX_UPLOAD_BYTES)
+    image = st.file_uploader(f"Image GeoTIFF (rouge, vert, bleu [, proche infrarouge [, hauteur]], {limit})",
                              type=["tif", "tiff"], key="predire_image")
-    nir = st.file_uploader("Image infrarouge couleur (facultative, bande 1 = proche infrarouge)",
+    nir = st.file_uploader("Image infrarouge couleur (facultative, bande 1 = proche infrarouge, "
+                           f"{limit})",
                            type=["tif", "tiff"], key="predire_nir")
     if image is None:
         st.info("Déposez une image pour lancer la prédiction.")
@@ -159,15 +162,12 @@ def _result(key: str, bundle: PredictionBundle) -> None:
         st.caption(f"Confiance (probabilité de la classe retenue) : {confidence_text(bundle.confidence_share)}.")
     st.iframe(result_map_html(bundle, key), height=500)
     table = stats_by_cover(bundle.stats)
-    shown = table.assign(libelle=[cover_label(c, bundle.method) for c in table["code_cs"]])
+    shown = table.assign(libelle=[cover_label(c, bundle.method) for c in table["code_cs"]],
+                         area_m2=table["area_ha"] * 1e4)  # a 50 m tile: m², not « 0,00 ha »
     show_fig(prediction_bars(table), "prediction_surfaces", shown, key="predire_fig",
              source="prédiction sur image (modèle ou règles indiqués ci-dessus), pas l'OCS GE")
-    st.dataframe(shown[["code_cs", "libelle", "area_ha", "share", "pixels"]], hide_index=True,
-                 key="predire_table", column_config={
-                     "code_cs": "Code", "libelle": "Couverture",
-                     "area_ha": st.column_config.NumberColumn("Surface (ha)", format="%.2f"),
-                     "share": st.column_config.NumberColumn("Part", format="percent"),
-                     "pixels": st.column_config.NumberColumn("Pixels", format="localized")})
+    show_table(shown, {"code_cs": "Code", "libelle": "Couverture", "area_m2": "Surface",
+                       "share": "Part", "pixels": "Pixels"}, key="predire_table")
     if bundle.confidence is not None:
         st.download_button("Carte de confiance (COG)", bundle.confidence, "prediction_confiance.tif",
                            mime="image/tiff", key="predire_conf", on_click="ignore")

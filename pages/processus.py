@@ -41,13 +41,17 @@ from ocsge_engine.indicators.pseudo_change import (
 from ocsge_engine.indicators.sdg import Sdg1131, territory_sdg
 from ocsge_engine.indicators.typology import Typology, territory_typology, typology_change
 from pages import _shared as shared
-from pages._widgets import MIME, show_fig
+from pages._widgets import MIME, show_fig, show_table
 
 shared.ensure_frame()
 
 TABLE_STATE = "processus_table_csv"
 EDITOR_ORDER = ("label_fr", "code", "change", "from_family", "to_family", "from_cs", "to_cs",
                 "from_us", "to_us", "color_hex")
+EDITOR_LABELS = {"label_fr": "Libellé", "code": "Code", "change": "Changement",
+                 "from_family": "Famille de départ", "to_family": "Famille d'arrivée",
+                 "from_cs": "CS de départ", "to_cs": "CS d'arrivée", "from_us": "US de départ",
+                 "to_us": "US d'arrivée", "color_hex": "Couleur"}
 
 
 @st.cache_data(max_entries=32, show_spinner="Calcul des flux…")
@@ -87,7 +91,7 @@ def typologies(territory_id: str, year_from: int, year_to: int) -> tuple[Typolog
 def _table_editor() -> ProcessTable:
     """The process table: editable, downloadable, reloadable; invalid edits fall back."""
     default_csv = default_process_table().to_csv()
-    with st.expander("Table des processus (modifiable)", expanded=True):
+    with st.expander("Règles de classement des processus (modifiables)", expanded=False):
         st.caption("Règles lues dans l'ordre : la première qui s'applique classe la transition. "
                    "« * » = tout, « a|b » = l'un ou l'autre, « !a » = tout sauf a ; un code vaut "
                    "aussi pour ses sous-codes. Détail : docs/processes.md.")
@@ -103,7 +107,7 @@ def _table_editor() -> ProcessTable:
             default_process_table().rules
         edited = st.data_editor(rules[list(EDITOR_ORDER)], num_rows="dynamic", hide_index=True,
                                 key=f"processus_editor_{hash(current)}",
-                                column_config={"label_fr": st.column_config.TextColumn(
+                                column_config={**EDITOR_LABELS, "label_fr": st.column_config.TextColumn(
                                     "Libellé", width="large")})
         try:
             table = process_table(edited[list(TABLE_COLUMNS)].to_csv(index=False))
@@ -134,9 +138,13 @@ def _drafts_section(territory_id: str, pair: tuple[int, int], result: PseudoChan
     if implausible.empty and result.disagreement.empty:
         st.success("Aucun changement à vérifier sur ce territoire.")
         return
-    st.dataframe(implausible, hide_index=True, key="processus_suspect")
+    show_table(implausible, ["code_cs_from", "code_us_from", "code_cs_to", "code_us_to", "regle",
+                             "area_ha"], key="processus_suspect")
     if not result.disagreement.empty:
-        st.dataframe(result.disagreement, hide_index=True, key="processus_desaccord")
+        show_table(result.disagreement, {"code_from": "Code de départ", "code_to": "Code d'arrivée",
+                                         "area_ha": "Surface (différences IGN)",
+                                         "area_ha_other": "Surface (croisement)",
+                                         "delta_ha": "Écart"}, key="processus_desaccord")
     if st.button("Préparer des brouillons de signalement", key="processus_drafts_build"):
         store, where = shared.get_store(), shared.cached_territory(territory_id)
         layers = [shared.run_safely(store.polygons, where, y, columns=["id", "code_cs", "code_us"])
@@ -200,11 +208,9 @@ def _typology_section(territory_id: str, stem: str, pair: tuple[int, int]) -> No
                          libelle_to=moved["code_to"].map(CLASS_LABELS))
     st.caption(f"{fr_ha(float(moved['area_ha'].sum()))} ont changé de classe entre {pair[0]} et "
                f"{pair[1]} (pixels de {after.options.resolution_m:g} m, bâti = CS1.1.1.1).")
-    st.dataframe(moved[["code_from", "libelle_from", "code_to", "libelle_to", "area_ha"]],
-                 hide_index=True, key="processus_typologie_changement", column_config={
-                     "code_from": f"Classe {pair[0]}", "libelle_from": f"Libellé {pair[0]}",
-                     "code_to": f"Classe {pair[1]}", "libelle_to": f"Libellé {pair[1]}",
-                     "area_ha": st.column_config.NumberColumn("Surface (ha)", format="%.2f")})
+    show_table(moved, {"code_from": f"Classe {pair[0]}", "libelle_from": f"Libellé {pair[0]}",
+                       "code_to": f"Classe {pair[1]}", "libelle_to": f"Libellé {pair[1]}",
+                       "area_ha": "Surface"}, key="processus_typologie_changement")
 
 
 def main() -> None:
@@ -216,6 +222,7 @@ def main() -> None:
     if territory is None or pair is None:
         st.warning("Ce territoire n'a pas deux millésimes OCS GE dans la base : pas de processus.")
         return
+    charts = st.container()  # the page opens on the Sankey; the rules table comes under it
     table = _table_editor()
     matrix = shared.run_safely(couple_matrix, territory.id, *pair)
     if matrix is None:
@@ -225,14 +232,16 @@ def main() -> None:
     result = suspect(territory.id, *pair)
     to_check = area_to_check_by_process(result, table)
     stem = f"processus_{territory.code}_{pair[0]}-{pair[1]}"
-    show_fig(process_sankey(flows, table, year_from=pair[0], year_to=pair[1]), f"sankey_{stem}",
-             flows, key="processus_sankey")
-    show_fig(process_bars(totals, to_check, table), f"barres_{stem}",
-             totals.assign(a_verifier_ha=[float(to_check.get(p, 0.0)) for p in totals["process"]]),
-             key="processus_bars")
-    changed = float(totals.loc[totals["process"] != "stable", "area_ha"].sum())
-    st.caption(f"{fr_ha(changed)} ont changé entre {pair[0]} et {pair[1]}, dont "
-               f"{fr_ha(float(to_check.sum()))} à vérifier.")
+    with charts:
+        show_fig(process_sankey(flows, table, year_from=pair[0], year_to=pair[1]),
+                 f"sankey_{stem}", flows, key="processus_sankey")
+        show_fig(process_bars(totals, to_check, table), f"barres_{stem}",
+                 totals.assign(a_verifier_ha=[float(to_check.get(p, 0.0))
+                                              for p in totals["process"]]),
+                 key="processus_bars")
+        changed = float(totals.loc[totals["process"] != "stable", "area_ha"].sum())
+        st.caption(f"{fr_ha(changed)} ont changé entre {pair[0]} et {pair[1]}, dont "
+                   f"{fr_ha(float(to_check.sum()))} à vérifier.")
     _drafts_section(territory.id, pair, result)
     sdg_result = shared.run_safely(sdg, territory.id, *pair)
     if sdg_result is not None:

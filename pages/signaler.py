@@ -16,16 +16,19 @@ from streamlit_folium import st_folium
 
 from ocsge_engine.charts.style import class_label
 from ocsge_engine.config import get_settings
+from ocsge_engine.fmt import french_table
 from ocsge_engine.flags import FlagStore, polygon_at, polygon_flag
 from ocsge_engine.maps import light_polygons, territory_map
 from ocsge_engine.nomenclature import get_nomenclature
 from pages import _shared as shared
-from pages._widgets import MIME
+from pages._widgets import MIME, show_table
 
 shared.ensure_frame()
 
 MAP_HEIGHT = 480
 ALL = "Toutes"
+FLAG_TABLE = ["id", "created_at", "territory_id", "millesime", "polygon_id", "code_cs_current",
+              "code_us_current", "code_cs_proposed", "code_us_proposed", "comment", "status"]
 
 
 @st.cache_resource
@@ -77,11 +80,11 @@ def _pick(polygons: gpd.GeoDataFrame, territory_id: str, year: int) -> None:
                           format_func=lambda c: c if c == ALL else f"{c} – {class_label(c)}")
     shown = polygons if chosen == ALL else polygons[polygons["code_cs"] == chosen]
     table = pd.DataFrame(shown.drop(columns="geometry")).reset_index(drop=True)
-    event = st.dataframe(table, hide_index=True, on_select="rerun", selection_mode="single-row",
-                         key="signal_table", height=240, column_config={
-                             "id": "Identifiant", "code_cs": "CS", "code_us": "US",
-                             "area_ha": st.column_config.NumberColumn("Surface (ha)",
-                                                                      format="%.2f")})
+    # French cells; the selected row's position indexes ``table`` (same order)
+    event = st.dataframe(french_table(table, {"id": "Identifiant", "code_cs": "CS",
+                                              "code_us": "US", "area_ha": "Surface"}),
+                         hide_index=True, on_select="rerun", selection_mode="single-row",
+                         key="signal_table", height=240)
     rows = list(event.selection.rows) if event is not None else []
     selected = str(table.at[rows[0], "id"]) if rows else None
     if selected and selected != st.session_state.get("_signal_last_row"):
@@ -125,12 +128,11 @@ def _drafts(territory_id: str) -> None:
     st.subheader("Brouillons à valider")
     st.caption("Signalements suggérés (changements à vérifier, désaccords avec une prédiction) : "
                "ils ne sont exportés qu'une fois validés ; un brouillon rejeté n'est plus proposé.")
-    st.dataframe(pd.DataFrame(drafts.drop(columns="geometry")), hide_index=True,
-                 key="signal_drafts")
+    show_table(drafts, FLAG_TABLE, key="signal_drafts")
     labels = {f.id: f"{f.polygon_id} ({f.millesime}) : {f.code_cs_current}/{f.code_us_current} "
               f"→ {f.code_cs_proposed}/{f.code_us_proposed}" for f in drafts.itertuples()}
     chosen = st.multiselect("Brouillons à traiter", list(labels), format_func=labels.get,
-                            key="signal_drafts_choice")
+                            key="signal_drafts_choice", placeholder="Choisir des brouillons…")
     cols = st.columns(4)
     for column, label, action in ((cols[0], "Valider", _store().accept_draft),
                                   (cols[1], "Rejeter", _store().reject_draft)):
@@ -149,8 +151,7 @@ def _listing(territory_id: str) -> None:
     if flags.empty:
         st.info("Aucun signalement pour l'instant.")
         return
-    st.dataframe(pd.DataFrame(flags.drop(columns="geometry")), hide_index=True,
-                 key="signal_flags")
+    show_table(flags, FLAG_TABLE, key="signal_flags")
     labels = {f.id: f"{f.polygon_id} ({f.millesime}) → {f.code_cs_proposed}/{f.code_us_proposed}"
               f" · {f.created_at:%d/%m/%Y %H:%M}" for f in flags.itertuples()}
     cols = st.columns([3, 1])

@@ -28,7 +28,7 @@ from ocsge_engine.indicators.zan import (
 )
 from ocsge_engine.portrait.figure import SYNTHETIC_NOTE
 from pages import _shared as shared
-from pages._widgets import show_fig
+from pages._widgets import show_fig, show_table
 
 shared.ensure_frame()
 
@@ -122,7 +122,8 @@ def _controls() -> tuple[int, float | None, str, int]:
                                key="zan_reduction")
     custom = cols[1].toggle("Fixer l'enveloppe en hectares", key="zan_custom")
     target = cols[1].number_input("Enveloppe 2021–2030 (ha)", min_value=0.0, step=1.0,
-                                  key="zan_target", disabled=not custom)
+                                   key="zan_target", disabled=not custom,
+                                   format="%.0f")  # whole hectares: no English « 10.00 »
     projection = cols[2].radio("Projection", PROJECTION_METHODS, key="zan_projection",
                                format_func=PROJECTION_LABELS.get)
     window = cols[2].number_input("Moyenne des dernières années", min_value=1, max_value=10,
@@ -216,12 +217,8 @@ def main() -> None:
     if zan.destinations is not None:
         show_fig(destinations_figure(zan), f"consommation_destinations_{territory.code}",
                  zan.destinations, key="zan_destinations", source=zan.source)
-    st.dataframe(zan.table, hide_index=True, key="zan_table", column_config={
-        "year": st.column_config.NumberColumn("Année", format="%d"),
-        "observed_ha": st.column_config.NumberColumn("Consommation (ha)", format="%.2f"),
-        "observed_cumulative_ha": st.column_config.NumberColumn("Cumul observé (ha)", format="%.2f"),
-        "projected_cumulative_ha": st.column_config.NumberColumn("Cumul projeté (ha)", format="%.2f"),
-        "target_cumulative_ha": st.column_config.NumberColumn("Objectif cumulé (ha)", format="%.2f")})
+    show_table(zan.table, ["year", "observed_ha", "observed_cumulative_ha",
+                           "projected_cumulative_ha", "target_cumulative_ha"], key="zan_table")
 
 
 main()

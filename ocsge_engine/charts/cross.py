@@ -13,7 +13,13 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from ocsge_engine.charts.style import class_color, class_label, finish_layout, fr_ha, fr_number
+from ocsge_engine.charts.style import (
+    class_color,
+    class_tick,
+    finish_layout,
+    fr_ha,
+    fr_number,
+)
 from ocsge_engine.indicators.artif import FluxResult
 
 logger = logging.getLogger(__name__)
@@ -108,7 +114,7 @@ def stock_by_code_bars(result: FluxResult, level: str = "cs", title: str | None 
     stock = result.stock_by_cs if level == "cs" else result.stock_by_us
     stock = stock[stock > 0]
     fig = go.Figure(go.Bar(
-        orientation="h", y=[class_label(c) for c in stock.index], x=stock.to_numpy(),
+        orientation="h", y=[class_tick(c) for c in stock.index], x=stock.to_numpy(),
         marker={"color": [class_color(c) for c in stock.index], "line": {"width": 1, "color": "#333"}},
         customdata=[fr_ha(v) for v in stock], hovertemplate="%{y}<br>%{customdata}<extra></extra>"))
     fig.update_yaxes(autorange="reversed")
@@ -129,7 +135,7 @@ def prediction_bars(by_cover: pd.DataFrame, title: str | None = None) -> go.Figu
     rows = by_cover[by_cover["area_ha"] > 0]
     codes = rows["code_cs"].astype(str).tolist()
     fig = go.Figure(go.Bar(
-        orientation="h", y=[class_label(c) for c in codes], x=rows["area_ha"],
+        orientation="h", y=[class_tick(c) for c in codes], x=rows["area_ha"],
         marker={"color": [class_color(c) for c in codes], "line": {"width": 1, "color": "#333"}},
         customdata=[[fr_ha(a), fr_number(100 * s, 1)] for a, s in zip(rows["area_ha"], rows["share"])],
         hovertemplate="%{y}<br>%{customdata[0]} (%{customdata[1]} %)<extra></extra>"))

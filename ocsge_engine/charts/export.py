@@ -131,6 +131,66 @@ def table_csv(table: pd.DataFrame, path: Path | str | None = None) -> str:
     return text
 
 
+# Columns holding nomenclature codes (CS, US, families): exports add a French label next to them.
+CODE_COLUMNS: tuple[str, ...] = ("code", "code_from", "code_to", "code_cs", "code_us",
+                                 "code_cs_from", "code_cs_to", "code_us_from", "code_us_to",
+                                 "famille", "family_from", "family_to", "from_family",
+                                 "to_family")
+
+
+def labelled_codes(table: pd.DataFrame) -> pd.DataFrame:
+    """Insert a ``libelle…`` column of French labels after each code column lacking one.
+
+    Codes stay in their own column (for analysts); the label sits next to it.
+
+    >>> labelled_codes(pd.DataFrame({"code": ["CS1.1.1.1"], "area_ha": [1.0]})).columns.tolist()
+    ['code', 'libelle', 'area_ha']
+    """
+    from ocsge_engine.charts.style import class_label
+
+    out = table.copy()
+    for name in [c for c in table.columns if c in CODE_COLUMNS]:
+        label = "libelle" + name[len("code"):] if name.startswith("code") else f"libelle_{name}"
+        if label in out.columns or not out[name].map(lambda v: isinstance(v, str)).any():
+            continue
+        out.insert(out.columns.get_loc(name) + 1, label,
+                   [class_label(v) if isinstance(v, str) else None for v in out[name]])
+    return out
+
+
+def french_csv(table: pd.DataFrame, path: Path | str | None = None) -> bytes:
+    """CSV of a table for a spreadsheet user: French headers with units, codes and labels.
+
+    Separator ``;``, decimal comma, UTF-8 with a byte-order mark (what French Excel and
+    LibreOffice open without an import dialog); numbers rounded per unit
+    (:func:`ocsge_engine.fmt.export_table`). The CLI's machine CSV stays :func:`table_csv`.
+
+    >>> text = french_csv(pd.DataFrame({"code": ["CS1.1.1.1"], "area_ha": [1.234567]}))
+    >>> text.decode("utf-8-sig").splitlines()
+    ['Code;Libellé;Surface (ha)', 'CS1.1.1.1;Zones bâties;1,2346']
+    """
+    from ocsge_engine.fmt import export_table
+
+    frame = export_table(labelled_codes(table))
+    data = frame.to_csv(index=False, sep=";", decimal=",", lineterminator="\n").encode("utf-8-sig")
+    if path is not None:
+        atomic_write_bytes(path, data)
+    return data
+
+
+def french_xlsx(table: pd.DataFrame, path: Path | str | None = None) -> bytes:
+    """One-sheet Excel workbook (``donnees``) of :func:`french_csv`'s table, numbers as numbers."""
+    from ocsge_engine.fmt import export_table
+
+    buffer = io.BytesIO()
+    with pd.ExcelWriter(buffer, engine="openpyxl") as writer:
+        export_table(labelled_codes(table)).to_excel(writer, sheet_name="donnees", index=False)
+    data = buffer.getvalue()
+    if path is not None:
+        atomic_write_bytes(path, data)
+    return data
+
+
 def matrix_record(matrix: ExchangeMatrix, territory: str | None = None) -> dict[str, Any]:
     """JSON-ready description of a matrix: metadata, tidy flows, stocks, disagreement.
 

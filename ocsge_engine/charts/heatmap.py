@@ -7,7 +7,7 @@ import logging
 import numpy as np
 import plotly.graph_objects as go
 
-from ocsge_engine.charts.style import class_label, finish_layout, fr_ha, level_title
+from ocsge_engine.charts.style import class_tick, finish_layout, fr_ha, level_title
 from ocsge_engine.flows.matrix import ExchangeMatrix
 
 logger = logging.getLogger(__name__)
@@ -34,8 +34,8 @@ def matrix_heatmap(matrix: ExchangeMatrix, hide_unchanged: bool = False, log_sca
     shown = np.where(values > 0, values, np.nan)
     colour = np.log10(1.0 + shown) if log_scale else shown
     text = [[fr_ha(v) if v > 0 else "" for v in row] for row in np.nan_to_num(shown)]
-    rows = [class_label(c) for c in wide.index]
-    cols = [class_label(c) for c in wide.columns]
+    rows = [class_tick(c) for c in wide.index]
+    cols = [class_tick(c) for c in wide.columns]
     fig = go.Figure(go.Heatmap(
         z=colour, x=cols, y=rows, text=text, texttemplate="%{text}", customdata=text,
         colorscale="YlOrRd", showscale=False, xgap=1, ygap=1,

@@ -6,7 +6,7 @@ import logging
 
 import plotly.graph_objects as go
 
-from ocsge_engine.charts.style import class_color, class_label, finish_layout, fr_ha
+from ocsge_engine.charts.style import class_color, class_label, class_tick, finish_layout, fr_ha
 from ocsge_engine.indicators.artif import FluxResult
 
 logger = logging.getLogger(__name__)
@@ -37,7 +37,7 @@ def method_note(result: FluxResult) -> str:
 def flux_bars(result: FluxResult, level: str = "cs", title: str | None = None) -> go.Figure:
     """Gains and losses (ha) by CS or US code, with the net balance in the hover."""
     table = result.by_cs if level == "cs" else result.by_us
-    labels = [class_label(c) for c in table["code"]]
+    labels = [class_tick(c) for c in table["code"]]
     gain_name, loss_name = KIND_LABELS[result.kind]
     fig = go.Figure()
     fig.add_bar(name=gain_name, y=labels, x=table["gain_ha"], orientation="h",

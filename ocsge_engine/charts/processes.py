@@ -69,7 +69,8 @@ def process_sankey(flows: pd.DataFrame, table: ProcessTable | None = None,
               "hovertemplate": "%{label}<br>%{value:,.2f} ha<extra></extra>"},
         link={"source": source, "target": target, "value": values, "color": link_colors,
               "hovertemplate": "%{source.label} → %{target.label}<br>%{value:,.2f} ha"
-                               "<extra></extra>"}))
+                               "<extra></extra>"},
+        textfont={"color": "#161616", "size": 12}))  # dark labels: readable contrast
     span = f"{year_from} → {year_to}" if year_from and year_to else "entre les deux millésimes"
     note = "Surfaces inchangées masquées." if hide_stable else None
     return finish_layout(fig, title or f"Processus d'évolution des sols, {span}", "anf", note)

@@ -30,6 +30,9 @@ from ocsge_engine.flows.matrix import ExchangeMatrix
 
 logger = logging.getLogger(__name__)
 
+MIN_HEIGHT_PX = 520
+NODE_HEIGHT_PX = 26  # vertical room per node of the fullest column: one readable label
+
 
 @dataclass(frozen=True)
 class _Link:
@@ -116,22 +119,47 @@ def sankey_figure(matrices: ExchangeMatrix | Sequence[ExchangeMatrix], min_flow_
     nodes = _nodes(links, by)
     index = {key: i for i, key in enumerate(nodes)}
     node_labels = [f"{class_label(code)} {_year(years, stage)}" for stage, code in nodes]
+    values = _node_values(links, nodes)
     fig = go.Figure(go.Sankey(
         arrangement="snap",
         node={"label": node_labels, "color": [class_color(code) for _, code in nodes],
               "pad": 12, "thickness": 16, "line": {"width": 0.5, "color": "#444444"},
-              "hovertemplate": "%{label}<br>%{value:,.2f} ha<extra></extra>"},
+              "hovertemplate": "%{label}<extra></extra>"},
         link={"source": [index[(ln.stage, ln.code_from)] for ln in links],
               "target": [index[(ln.stage + 1, ln.code_to)] for ln in links],
               "value": [ln.area_ha for ln in links],
               "color": [rgba(class_color(ln.code_from), 0.45) for ln in links],
-              "customdata": [ln.detail for ln in links],
-              "hovertemplate": "%{source.label} → %{target.label}<br>%{customdata}<extra></extra>"},
+              "customdata": [f"{node_labels[index[(ln.stage, ln.code_from)]]} → "
+                             f"{node_labels[index[(ln.stage + 1, ln.code_to)]]}<br>{ln.detail}"
+                             for ln in links],
+              "hovertemplate": "%{customdata}<extra></extra>"},
+        # dark text on its light halo: readable over any class colour
+        textfont={"color": "#161616", "size": 12},
     ))
+    # each node shows its area without hovering: « Agricole 2015 · 50,0 ha »
+    fig.data[0].node.label = [f"{label} · {fr_ha(v)}" for label, v in zip(node_labels, values)]
     span = " → ".join(str(y) for y in years)
     default = f"Flux entre millésimes, {level_title(by)} : {span}"
     note = "Flux inchangés masqués." if hide_unchanged else None
-    return finish_layout(fig, title or default, by, note)
+    finish_layout(fig, title or default, by, note)
+    # fine levels (CS×US: dozens of nodes a column) get the height their labels need
+    per_column = max((sum(1 for s, _ in nodes if s == k) for k in {s for s, _ in nodes}),
+                     default=0)
+    needed = NODE_HEIGHT_PX * per_column + 120
+    if needed > MIN_HEIGHT_PX:
+        fig.update_layout(height=needed)
+    return fig
+
+
+def _node_values(links: list[_Link], nodes: list[tuple[int, str]]) -> list[float]:
+    """Area (ha) of each node: the larger of what flows in and what flows out (plotly's rule)."""
+    inflow: dict[tuple[int, str], float] = {}
+    outflow: dict[tuple[int, str], float] = {}
+    for ln in links:
+        outflow[(ln.stage, ln.code_from)] = outflow.get((ln.stage, ln.code_from), 0.0) + ln.area_ha
+        key = (ln.stage + 1, ln.code_to)
+        inflow[key] = inflow.get(key, 0.0) + ln.area_ha
+    return [max(inflow.get(n, 0.0), outflow.get(n, 0.0)) for n in nodes]
 
 
 def _validate_chain(chain: list[ExchangeMatrix]) -> None:

@@ -11,6 +11,7 @@ import plotly.graph_objects as go
 from ocsge_engine.charts.style import (
     class_color,
     class_label,
+    class_tick,
     finish_layout,
     fr_ha,
     fr_percent,
@@ -40,7 +41,7 @@ def stock_bars(stocks: Mapping[int, pd.Series], by: str, title: str | None = Non
         series = stocks[year].reindex(codes, fill_value=0.0)
         total = float(series.sum()) or 1.0
         fig.add_bar(
-            name=str(year), x=[class_label(c) for c in codes], y=series.to_numpy(),
+            name=str(year), x=[class_tick(c) for c in codes], y=series.to_numpy(),
             marker={"color": [class_color(c) for c in codes], "line": {"width": 1, "color": "#333"}},
             opacity=1.0 if k == len(years) - 1 else 0.45,
             customdata=[f"{fr_ha(v)} ({fr_percent(v / total)})" for v in series],
@@ -75,7 +76,7 @@ def net_flux_bars(matrix: ExchangeMatrix, title: str | None = None) -> go.Figure
     gains, losses, net = matrix.gains(), matrix.losses(), matrix.net()
     codes = [c for c in net.index if gains[c] > 0 or losses[c] > 0]
     fig = go.Figure(go.Bar(
-        orientation="h", y=[class_label(c) for c in codes], x=[float(net[c]) for c in codes],
+        orientation="h", y=[class_tick(c) for c in codes], x=[float(net[c]) for c in codes],
         marker={"color": [class_color(c) for c in codes], "line": {"width": 1, "color": "#333"}},
         customdata=[[fr_ha(gains[c]), fr_ha(losses[c]), fr_ha(net[c])] for c in codes],
         hovertemplate=("%{y}<br>gains : %{customdata[0]}<br>pertes : %{customdata[1]}"

@@ -19,7 +19,7 @@ import pandas as pd
 from branca.element import MacroElement
 from jinja2 import Template
 
-from ocsge_engine import nomenclature
+from ocsge_engine import fmt, nomenclature
 from ocsge_engine.errors import SchemaError
 
 logger = logging.getLogger(__name__)
@@ -104,7 +104,7 @@ def _code_label(code: object) -> str:
     if not isinstance(code, str) or not code:
         return "non renseigné"
     try:
-        return f"{code} · {nomenclature.label(code)}"
+        return f"{nomenclature.label(code)} ({code})"
     except KeyError:
         return code
 
@@ -112,6 +112,28 @@ def _code_label(code: object) -> str:
 def _code_text(code: object) -> str:
     """Code and French label for a tooltip, HTML-escaped."""
     return _html(_code_label(code))
+
+
+def _label_only(code: object) -> str:
+    if not isinstance(code, str) or not code:
+        return "non renseigné"
+    try:
+        return str(nomenclature.label(code))
+    except KeyError:
+        return code
+
+
+def area_text(area_ha: float) -> str:
+    """An area for a tooltip: m² under 1 ha (« 350 m² », never « 0,00 ha »), else hectares.
+
+    >>> area_text(0.035), area_text(12.345)
+    ('350\u202fm²', '12,3\u202fha')
+    """
+    if fmt.is_missing(area_ha):
+        return fmt.MISSING
+    if abs(float(area_ha)) < 1:
+        return fmt.with_unit(float(area_ha) * 1e4, "m²", 0)
+    return fmt.hectares(area_ha)
 
 
 def _texts(values: pd.Series) -> np.ndarray:
@@ -151,13 +173,14 @@ def polygons_layer(light: gpd.GeoDataFrame, by: ColourBy, name: str | None = Non
         "classe": [_html(code) for code in classes],
         "couverture": _texts(light["code_cs"]),
         "usage": _texts(light["code_us"]),
-        "surface": [f"{a:,.2f} ha".replace(",", " ").replace(".", ",") for a in light["area_ha"]],
+        "surface": [area_text(a) for a in light["area_ha"]],
     })
     if by in ("famille", "artif"):
         props.insert(0, "categorie", [_html(nomenclature.label(c)) for c in classes])
     fields = [c for c in ("categorie", "couverture", "usage", "surface") if c in props.columns]
     aliases = {"categorie": "Famille (estimation)" if by == "famille" else "Statut",
-               "couverture": "Couverture", "usage": "Usage", "surface": "Surface"}
+               "couverture": "Couverture", "usage": "Usage",
+               "surface": "Surface de la tache"}  # adjacent polygons of a couple are merged
 
     def style(feature: dict[str, Any]) -> dict[str, Any]:
         color = colors[feature["properties"]["classe"]]
@@ -178,8 +201,39 @@ def polygons_layer(light: gpd.GeoDataFrame, by: ColourBy, name: str | None = Non
     )
 
 
+def change_cards(light_changes: gpd.GeoDataFrame, year_from: int, year_to: int,
+                 report_url: str | None = None) -> list[str]:
+    """HTML card of each change part, shown when it is clicked.
+
+    The card gives the cover and use before and after (labels first, codes small), the part's
+    area, its cell of the CS exchange matrix with that cell's total over the layer (the
+    territory), and a « Signaler » link when ``report_url`` is given.
+    """
+    cs_from, cs_to = light_changes["code_cs_from"], light_changes["code_cs_to"]
+    cell_ha = light_changes.groupby([cs_from, cs_to])["area_ha"].transform("sum")
+    link = (f'<a href="{_escape(report_url)}" target="_top" style="display:inline-block;'
+            'margin-top:6px;padding:2px 8px;border:1px solid #000091;border-radius:3px;'
+            'color:#000091;text-decoration:none">Signaler une erreur</a>') if report_url else ""
+    cards = []
+    for row, total in zip(light_changes.itertuples(), cell_ha):
+        def both(a: object, b: object) -> str:
+            return (f"{_escape(_label_only(a))} <small style='color:#666'>{_escape(str(a))}"
+                    f"</small> → {_escape(_label_only(b))} <small style='color:#666'>"
+                    f"{_escape(str(b))}</small>")
+        cards.append(
+            f"<div style='font:12px/1.4 sans-serif;min-width:220px'>"
+            f"<b>Changement {year_from} → {year_to}</b><br>"
+            f"Couverture : {both(row.code_cs_from, row.code_cs_to)}<br>"
+            f"Usage : {both(row.code_us_from, row.code_us_to)}<br>"
+            f"Surface : {area_text(row.area_ha)}<br>"
+            f"Cellule de la matrice (couverture) : {_escape(_label_only(row.code_cs_from))} → "
+            f"{_escape(_label_only(row.code_cs_to))}, {area_text(total)} sur le territoire"
+            f"{'<br>' + link if link else ''}</div>")
+    return cards
+
+
 def changes_layer(light_changes: gpd.GeoDataFrame, year_from: int, year_to: int,
-                  show: bool = True) -> folium.GeoJson:
+                  show: bool = True, report_url: str | None = None) -> folium.GeoJson:
     """Outlined layer of the parts whose CS or US changed between two millésimes.
 
     Args:
@@ -188,13 +242,15 @@ def changes_layer(light_changes: gpd.GeoDataFrame, year_from: int, year_to: int,
         year_from: first millésime (for the layer name and tooltip).
         year_to: second millésime.
         show: whether the layer is on when the map opens.
+        report_url: link of the card's « Signaler » button (the Signaler page), if any.
     """
     props = pd.DataFrame({
         "couverture": [f"{a} → {b}" for a, b in zip(_texts(light_changes["code_cs_from"]),
                                                     _texts(light_changes["code_cs_to"]))],
         "usage": [f"{a} → {b}" for a, b in zip(_texts(light_changes["code_us_from"]),
                                                _texts(light_changes["code_us_to"]))],
-        "surface": [f"{a:.2f} ha".replace(".", ",") for a in light_changes["area_ha"]],
+        "surface": [area_text(a) for a in light_changes["area_ha"]],
+        "fiche": change_cards(light_changes, year_from, year_to, report_url),
     })
     aliases = [f"Couverture {year_from} → {year_to}", f"Usage {year_from} → {year_to}",
                "Surface"]
@@ -207,7 +263,9 @@ def changes_layer(light_changes: gpd.GeoDataFrame, year_from: int, year_to: int,
                                   "fillOpacity": 0.15, "dashArray": "4 3"},
         tooltip=folium.GeoJsonTooltip(fields=fields, aliases=aliases, sticky=True)
         if len(light_changes) else None,
-        popup=folium.GeoJsonPopup(fields=fields, aliases=aliases) if len(light_changes) else None,
+        # click: the card (before/after, area, matrix cell, « Signaler »)
+        popup=folium.GeoJsonPopup(fields=["fiche"], labels=False, max_width=360)
+        if len(light_changes) else None,
     )
 
 
@@ -235,7 +293,7 @@ var {{ this.get_name() }} = L.control({position: {{ this.position|tojson }}});
 {{ this.get_name() }}.onAdd = function () {
     var div = L.DomUtil.create("div", "ocsge-legend");
     div.style.cssText = "background:rgba(255,255,255,.92);padding:5px 8px;border-radius:4px;"
-        + "font:11px/1.3 sans-serif;max-width:260px;max-height:40vh;overflow-y:auto;"
+        + "font:11px/1.3 sans-serif;max-width:300px;max-height:45vh;overflow-y:auto;"
         + "box-shadow:0 1px 4px #0004";
     div.innerHTML = {{ this.html|tojson }};
     L.DomEvent.disableClickPropagation(div);
@@ -247,17 +305,22 @@ var {{ this.get_name() }} = L.control({position: {{ this.position|tojson }}});
 """)
 
     def __init__(self, title: str, entries: list[tuple[str, str]],
-                 position: str = "bottomleft") -> None:
+                 position: str = "bottomleft", outline: str | None = None) -> None:
         super().__init__()
         self._name = "Legend"
         self.position = position
+        swatch = ("display:inline-block;flex:none;width:11px;height:11px;margin:2px 5px 0 0;"
+                  "vertical-align:top;")
         rows = "".join(
-            f'<div title="{_escape(text)}" style="white-space:nowrap;overflow:hidden;'
-            f'text-overflow:ellipsis"><span style="display:inline-block;width:11px;height:11px;'
-            f'margin-right:5px;vertical-align:middle;background:{color};border:1px solid #0003">'
-            f"</span>{_escape(text)}</div>"
+            f'<div title="{_escape(text)}" style="display:flex;margin:1px 0">'
+            f'<span style="{swatch}background:{color};'
+            f'border:1px solid #0003"></span><span>{_legend_text(text)}</span></div>'
             for text, color in entries
         )
+        if outline:  # the change layer: dashed outline, as drawn on the map
+            rows += (f'<div style="display:flex;margin:4px 0 1px"><span style="{swatch}'
+                     f'border:2px dashed {CHANGE_COLOR};background:{CHANGE_COLOR}26"></span>'
+                     f"<span>{_escape(outline)}</span></div>")
         # <details open>: the user can fold the legend away from the polygons
         self.html = (f'<details open><summary style="cursor:pointer;font-weight:bold">'
                      f"{_escape(title)}</summary>{rows}</details>")
@@ -276,6 +339,14 @@ class PlainBackground(MacroElement):  # type: ignore[misc]
         super().__init__()
         self._name = "PlainBackground"
         self.color = color
+
+
+def _legend_text(text: str) -> str:
+    """Legend row: the label, then its code in small grey (« Zones bâties ``CS1.1.1.1`` »)."""
+    label, sep, code = text.rpartition(" (")
+    if sep and code.endswith(")") and code[:2] in ("CS", "US"):
+        return (f"{_escape(label)} <small style=\"color:#666\">{_escape(code[:-1])}</small>")
+    return _escape(text)
 
 
 def _escape(text: str) -> str:

@@ -151,7 +151,7 @@ def light_polygons(gdf: gpd.GeoDataFrame, tolerance_m: float | None = None,
     area_ha = shapely.area(geoms) / 1e4
     simple = shapely.coverage_simplify(geoms, tol)
     simple = np.where(shapely.is_empty(simple), geoms, simple)
-    out = gpd.GeoDataFrame(merged[list(keys)].assign(area_ha=np.round(area_ha, 2)),
+    out = gpd.GeoDataFrame(merged[list(keys)].assign(area_ha=np.round(area_ha, 4)),
                            geometry=simple, crs=merged.crs).to_crs(WGS84)
     out = out.set_geometry(shapely.transform(out.geometry.to_numpy(),
                                              lambda xy: np.round(xy, COORD_DECIMALS)), crs=WGS84)

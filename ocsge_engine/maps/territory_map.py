@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 import folium
 import geopandas as gpd
 import leafmap.foliumap as leafmap
+from branca.element import MacroElement
+from jinja2 import Template
 
 from ocsge_engine.maps.assets import DEFAULT_BASE_URL, use_local_assets
 from ocsge_engine.maps.layers import (
@@ -30,7 +33,8 @@ def territory_map(light: gpd.GeoDataFrame, by: ColourBy, *,
                   changes: gpd.GeoDataFrame | None = None,
                   years: tuple[int, int] | None = None,
                   ortho: bool = False, height: int = 620,
-                  asset_base_url: str = DEFAULT_BASE_URL) -> leafmap.Map:
+                  asset_base_url: str = DEFAULT_BASE_URL,
+                  report_url: str | None = None) -> leafmap.Map:
     """Build the map of a territory's polygons.
 
     Args:
@@ -42,6 +46,7 @@ def territory_map(light: gpd.GeoDataFrame, by: ColourBy, *,
             control, off by default, so an offline map requests no remote tile).
         height: map height in pixels.
         asset_base_url: where ``static/vendor`` is served (see :func:`use_local_assets`).
+        report_url: « Signaler » link of a change's card (clicked change part).
 
     Returns:
         A ``leafmap.foliumap.Map`` with no remote asset: plain background, polygons, optional
@@ -52,9 +57,11 @@ def territory_map(light: gpd.GeoDataFrame, by: ColourBy, *,
         raise ValueError("years is required with changes")
     fmap = _base_map(height, asset_base_url, fullscreen=True, ortho=ortho)
     polygons_layer(light, by).add_to(fmap)
+    outline = None
     if changes is not None and years is not None and not changes.empty:
-        changes_layer(changes, *years).add_to(fmap)
-    Legend(COLOURINGS[by], legend_entries(light, by)).add_to(fmap)
+        changes_layer(changes, *years, report_url=report_url).add_to(fmap)
+        outline = f"Changements {years[0]} → {years[1]} (cliquez pour le détail)"
+    Legend(COLOURINGS[by], legend_entries(light, by), outline=outline).add_to(fmap)
     folium.LayerControl(collapsed=False, position="topright").add_to(fmap)
     if not light.empty:
         minx, miny, maxx, maxy = light.total_bounds
@@ -77,6 +84,71 @@ def _base_map(height: int, asset_base_url: str, *, fullscreen: bool, ortho: bool
     return fmap
 
 
+# leaflet.draw's strings (``L.drawLocal``) in French; set before the Draw control is built.
+DRAW_LOCAL_FR: dict[str, Any] = {
+    "draw": {
+        "toolbar": {
+            "actions": {"title": "Annuler le dessin", "text": "Annuler"},
+            "finish": {"title": "Terminer le dessin", "text": "Terminer"},
+            "undo": {"title": "Supprimer le dernier point", "text": "Supprimer le dernier point"},
+            "buttons": {"polyline": "Tracer une ligne", "polygon": "Dessiner un polygone",
+                        "rectangle": "Dessiner un rectangle", "circle": "Dessiner un cercle",
+                        "marker": "Placer un marqueur", "circlemarker": "Placer un point"},
+        },
+        "handlers": {
+            "circle": {"tooltip": {"start": "Cliquez et faites glisser pour tracer un cercle."},
+                       "radius": "Rayon"},
+            "circlemarker": {"tooltip": {"start": "Cliquez sur la carte pour placer un point."}},
+            "marker": {"tooltip": {"start": "Cliquez sur la carte pour placer un marqueur."}},
+            "polygon": {"tooltip": {
+                "start": "Cliquez pour commencer le polygone.",
+                "cont": "Cliquez pour continuer le polygone.",
+                "end": "Cliquez sur le premier point pour fermer le polygone."}},
+            "polyline": {"error": "<strong>Erreur :</strong> les côtés ne peuvent pas se "
+                                  "croiser.",
+                         "tooltip": {"start": "Cliquez pour commencer la ligne.",
+                                     "cont": "Cliquez pour continuer la ligne.",
+                                     "end": "Cliquez sur le dernier point pour terminer."}},
+            "rectangle": {"tooltip": {"start": "Cliquez et faites glisser pour tracer un "
+                                               "rectangle."}},
+            "simpleshape": {"tooltip": {"end": "Relâchez la souris pour terminer."}},
+        },
+    },
+    "edit": {
+        "toolbar": {
+            "actions": {
+                "save": {"title": "Enregistrer les modifications", "text": "Enregistrer"},
+                "cancel": {"title": "Annuler les modifications", "text": "Annuler"},
+                "clearAll": {"title": "Tout effacer", "text": "Tout effacer"},
+            },
+            "buttons": {"edit": "Modifier le contour", "editDisabled": "Aucun contour à modifier",
+                        "remove": "Supprimer le contour",
+                        "removeDisabled": "Aucun contour à supprimer"},
+        },
+        "handlers": {
+            "edit": {"tooltip": {"text": "Déplacez les poignées ou les sommets pour modifier.",
+                                 "subtext": "Cliquez sur Annuler pour revenir en arrière."}},
+            "remove": {"tooltip": {"text": "Cliquez sur un contour pour le supprimer."}},
+        },
+    },
+}
+
+
+class FrenchDraw(MacroElement):  # type: ignore[misc]
+    """Sets leaflet.draw's ``L.drawLocal`` to :data:`DRAW_LOCAL_FR` (add it before ``Draw``)."""
+
+    _template = Template("""
+{% macro script(this, kwargs) %}
+if (typeof L !== "undefined" && L.drawLocal) { L.drawLocal = {{ this.strings|tojson }}; }
+{% endmacro %}
+""")
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._name = "FrenchDraw"
+        self.strings = DRAW_LOCAL_FR
+
+
 def drawing_map(outline: gpd.GeoDataFrame | None = None, height: int = 520,
                 asset_base_url: str = DEFAULT_BASE_URL) -> leafmap.Map:
     """Map on which the user draws a polygon or a rectangle (leaflet.draw, served locally).
@@ -92,6 +164,7 @@ def drawing_map(outline: gpd.GeoDataFrame | None = None, height: int = 520,
     from folium.plugins import Draw
 
     fmap = _base_map(height, asset_base_url, fullscreen=False, ortho=False)
+    FrenchDraw().add_to(fmap)
     Draw(export=False, draw_options={"polyline": False, "circle": False, "marker": False,
                                      "circlemarker": False, "polygon": True, "rectangle": True},
          edit_options={"edit": True, "remove": True}).add_to(fmap)

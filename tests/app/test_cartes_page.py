@@ -119,3 +119,16 @@ def test_deep_link_restores_colouring_and_year(open_app) -> None:
     assert at.selectbox(key="cartes_year").value == 2015
     at.selectbox(key="cartes_by").set_value("artif").run()
     assert at.query_params["couleur"] == ["artif"] or at.query_params["couleur"] == "artif"
+
+
+def test_side_by_side_shows_both_millesimes_with_one_colouring(open_app) -> None:
+    at = open_app("pages/cartes.py", territoire="commune:33009", de="2015", a="2018")
+    at.toggle(key="cartes_side").set_value(True).run()
+    assert not at.exception and not at.error
+    frames = at.get("iframe")
+    assert len(frames) == 2
+    assert [m.value for m in at.markdown if m.value.startswith("**Millésime")] == [
+        "**Millésime 2015**", "**Millésime 2018**"]
+    titles = {_legend(str(f.proto.srcdoc))[0] for f in frames}
+    assert titles == {COLOURINGS["cs"]}  # the same colouring on both maps
+    assert str(frames[0].proto.srcdoc) != str(frames[1].proto.srcdoc)  # two different dates

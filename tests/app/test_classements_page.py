@@ -11,7 +11,7 @@ import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 from ocsge_engine.batch import rankings
-from ocsge_engine.charts.rankings import metric_label
+from ocsge_engine.fmt import cell, column_label
 
 OpenApp = Callable[..., AppTest]
 PAGE = "pages/classements.py"
@@ -43,9 +43,10 @@ def test_default_ranking_equals_engine_and_highlights_territory(open_app: OpenAp
     at = open_app(PAGE, territoire="commune:33529", de="2015", a="2018")
     expected = rankings(app_store, "net_m2_per_new_inhabitant", pair="2015_2018", n=20)
     shown = _table(at)
-    label = metric_label("net_m2_per_new_inhabitant")
+    label = column_label("net_m2_per_new_inhabitant")
+    assert label == "Artificialisation nette par nouvel habitant (m²/hab)"
     assert shown["Code INSEE"].tolist() == expected["commune"].tolist()
-    assert shown[label].tolist() == expected["value"].tolist()
+    assert shown[label].tolist() == [cell(v, "m²/hab") for v in expected["value"]]  # 0,1 m²
     assert len(shown) == len(expected) > 5
     full = rankings(app_store, "net_m2_per_new_inhabitant", pair="2015_2018", n=1000)
     rank = int(full.loc[full["commune"] == "33529", "rank"].iloc[0])
@@ -69,7 +70,8 @@ def test_deep_link_restores_the_view(open_app: OpenApp, app_store: Path) -> None
                         ascending=True, min_population=2000)
     shown = _table(at)
     assert shown["Code INSEE"].tolist() == expected["commune"].tolist() and len(shown) == 5
-    assert shown[metric_label("artif_net_ha")].tolist() == expected["value"].tolist()
+    assert shown["Artificialisation nette (ha)"].tolist() == [cell(v, "ha")
+                                                               for v in expected["value"]]
     assert (expected["pop_stock"] >= 2000).all()
     at.selectbox(key="classements_metric").set_value("artif_gross_gain_ha").run()
     assert at.query_params["metrique"] == "artif_gross_gain_ha"

@@ -32,7 +32,7 @@ def test_uploaded_contour_becomes_the_territory(open_app, app_store: Path) -> No
     # The portrait of the custom territory shows its area and the demo millésimes.
     at.switch_page("pages/portrait.py").run()
     metrics = {m.label: m.value for m in at.metric}
-    assert metrics["Superficie"] == "200,0 ha"
+    assert metrics["Superficie"] == "200,0\u202fha"
     assert at.title[0].value == "Portrait : Projet"
 
 

@@ -109,10 +109,11 @@ def test_signaler_accepts_and_rejects_drafts(open_app, app_store: Path) -> None:
         drafts += store_prediction_drafts(store, arcachon, bundle.polygons, "Prédiction")
     kept, dropped = FlagStore(app_store).add_drafts(drafts)
     at = open_app("pages/signaler.py", **ARCACHON)
-    tables = [d.value for d in at.dataframe if "status" in d.value.columns]
+    tables = [d.value for d in at.dataframe if "Statut" in d.value.columns]
     assert len(tables) == 1  # the drafts table; the reviewed list is empty
     shown = tables[0]
-    assert set(shown["id"]) == {kept.id, dropped.id} and set(shown["status"]) == {"brouillon"}
+    assert set(shown["Identifiant"]) == {kept.id, dropped.id}
+    assert set(shown["Statut"]) == {"brouillon"}
     assert "Aucun signalement" in at.info[-1].value  # the reviewed list is empty: drafts apart
     at.multiselect(key="signal_drafts_choice").set_value([kept.id]).run()
     at.button(key="signal_drafts_valider").click().run()
@@ -129,7 +130,7 @@ def test_signaler_accepts_and_rejects_drafts(open_app, app_store: Path) -> None:
     st.cache_data.clear()
     st.cache_resource.clear()
     again = open_app("pages/signaler.py", **ARCACHON)
-    assert list(again.dataframe[-1].value["id"]) == [kept.id]
+    assert list(again.dataframe[-1].value["Identifiant"]) == [kept.id]
     assert not any(s.value == "Brouillons à valider" for s in again.subheader)
 
 

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 import pytest
 
 from ocsge_engine.flows import exchange_matrix
+from ocsge_engine.fmt import cell
 from ocsge_engine.store import Store
 
 PARAMS = {"territoire": "commune:33529", "de": "2015", "a": "2018"}
@@ -20,10 +20,11 @@ def _engine_table(store_dir: Path, territory: str, by: str) -> pd.DataFrame:
 
 
 def _assert_same_flows(shown: pd.DataFrame, expected: pd.DataFrame) -> None:
-    assert list(shown["code_from"]) == list(expected["code_from"])
-    assert list(shown["code_to"]) == list(expected["code_to"])
-    np.testing.assert_allclose(shown["area_ha"].to_numpy(float),
-                               expected["area_ha"].to_numpy(float), rtol=1e-9)
+    """The page's French table (codes, then hectares to 0,01 with a decimal comma) = the engine."""
+    assert list(shown["Code 2015"]) == list(expected["code_from"])
+    assert list(shown["Code 2018"]) == list(expected["code_to"])
+    assert list(shown["Surface (ha)"]) == [cell(v, "ha") for v in expected["area_ha"]]
+    assert all("," in v and "." not in v for v in shown["Surface (ha)"])
 
 
 @pytest.mark.parametrize("level", ["cs2", "artif"])

@@ -10,6 +10,7 @@ import pytest
 
 from ocsge_engine.charts.surroundings import top_flows
 from ocsge_engine.indicators.surroundings import surroundings_flows
+from ocsge_engine.fmt import cell
 from ocsge_engine.store import Store
 
 PARAMS = {"territoire": "commune:33009", "de": "2015", "a": "2018"}  # Arcachon: small, fast
@@ -23,10 +24,10 @@ def test_surroundings_option_shows_engine_figures(open_app, app_store: Path) -> 
     expected = surroundings_flows(Store.open(app_store), "commune:33009", 2015, 2018, by="anf",
                                   ring_km=5)
     zones = at.dataframe[-1].value
-    assert zones["role"].tolist() == ["territoire", "couronne", "epci", "departement"]
-    assert zones["territory_id"].tolist() == expected.areas["territory_id"].tolist()
-    assert zones["coverage_share"].tolist() == pytest.approx(
-        expected.areas["coverage_share"].tolist(), rel=1e-12)
+    assert zones["Zone"].tolist() == ["Territoire", "Couronne", "EPCI", "Département"]
+    assert zones["Identifiant"].tolist() == expected.areas["territory_id"].tolist()
+    assert zones["Couverture (%)"].tolist() == [cell(v, "%") for v in expected.areas["coverage_share"]]
+    assert zones["Couverture (%)"].tolist()[-1] == "14,1"
     # The demo covers the 17 SYBARVAL communes only: 14,1 % of the Gironde.
     gironde = expected.areas.set_index("role").loc["departement"]
     assert gironde["coverage_share"] == pytest.approx(0.1413, abs=5e-4)

@@ -11,6 +11,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from ocsge_engine.errors import ImageryError
+from ocsge_engine.fmt import parse_number
 from ocsge_engine.inference.ondemand import (
     ImageSource,
     available_models,
@@ -46,12 +47,15 @@ def test_sample_prediction_matches_engine(open_app: OpenApp, private_tmp: Path) 
     assert not any(b.key == "predire_drafts" for b in at.button)  # no draft flags from rules
     assert any("ne sont proposés que pour la prédiction d'un modèle" in c.value for c in at.caption)
     expected = stats_by_cover(predict_upload(sample_image()).stats)
-    table = at.dataframe[0].value
-    assert table["code_cs"].tolist() == expected["code_cs"].tolist()
-    assert table["pixels"].tolist() == expected["pixels"].tolist()
-    assert int(table["pixels"].sum()) == 252 * 252  # the whole tile, every pixel classified
-    assert set(table["libelle"]) <= {"Végétation (règles)", "Eau (règles)", "Non végétal (règles)"}
-    assert table["area_ha"].sum() == pytest.approx(252 * 252 * 0.04 / 1e4, rel=1e-6)
+    table = at.dataframe[0].value  # French table: "Pixels" as "12\u202f345", m² to the unit
+    assert table["Code"].tolist() == expected["code_cs"].tolist()
+    pixels = [parse_number(v) for v in table["Pixels"]]
+    assert pixels == expected["pixels"].tolist()
+    assert int(sum(pixels)) == 252 * 252  # the whole tile, every pixel classified
+    assert sum(parse_number(v) for v in table["Surface (m²)"]) == pytest.approx(
+        252 * 252 * 0.04, abs=len(table))  # 0,04 m² a pixel, each row rounded to 1 m²
+    assert set(table["Couverture"]) <= {"Végétation (règles)", "Eau (règles)",
+                                        "Non végétal (règles)"}
     assert "predire_result" in at.session_state
     assert list(private_tmp.iterdir()) == []  # outputs held in memory, temp folder removed
 
@@ -62,7 +66,7 @@ def test_clip_to_territory(open_app: OpenApp) -> None:
     at.radio(key="predire_area").set_value("territoire")
     at.button(key="predire_run").click().run()
     assert not at.error
-    assert int(at.dataframe[0].value["pixels"].sum()) == 252 * 252
+    assert sum(parse_number(v) for v in at.dataframe[0].value["Pixels"]) == 252 * 252
 
     far = open_app("pages/predire.py", territoire="commune:33009")
     far.radio(key="predire_area").set_value("territoire")

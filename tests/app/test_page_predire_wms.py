@@ -17,6 +17,7 @@ from rasterio.io import MemoryFile
 from shapely.geometry import box
 from streamlit.testing.v1 import AppTest
 
+from ocsge_engine.fmt import parse_number
 from ocsge_engine.inference import wms
 from tests.conftest import closed_port, local_http_server
 
@@ -93,9 +94,8 @@ def test_wms_source_predicts_the_zone(open_app: OpenApp, zone: str, local_wms: s
     assert not at.error
     assert sorted(set(_FlatWms.layers)) == [wms.LAYER_RGB, wms.LAYER_IRC]
     table = at.dataframe[0].value
-    assert int(table["pixels"].sum()) == 200 * 150
-    assert len(table) == 1
-    assert table["area_ha"].sum() == pytest.approx(0.12, rel=1e-6)  # 40 m × 30 m
+    assert [parse_number(v) for v in table["Pixels"]] == [200 * 150]
+    assert table["Surface (m²)"].tolist() == ["1\u202f200"]  # 40 m × 30 m
     assert "predire_result" in at.session_state
     assert list(private_tmp.iterdir()) == []  # orthophoto and outputs held in memory only
 

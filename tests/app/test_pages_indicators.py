@@ -28,6 +28,7 @@ from ocsge_engine.indicators import (
 )
 from ocsge_engine.indicators.local_data import LocalDataError, read_local_csv
 from ocsge_engine.indicators.compare import commune_row
+from ocsge_engine.fmt import cell, french_table
 from ocsge_engine.store import Store
 from ocsge_engine.territories import nearest_communes, population
 
@@ -86,12 +87,13 @@ def test_comparer_deep_link_peers_and_commune_outside_store(open_app: OpenApp, a
     assert at.toggle(key="comparer_similar").value is False
     expected = comparison_table(Store.open(app_store), ARCACHON, 2015, 2018,
                                 peers=["33199", "33063"], similar=False)
-    table = at.dataframe[0].value.set_index("code")
+    table = at.dataframe[0].value.set_index("Code INSEE")  # French table (ocsge_engine.fmt)
     assert sorted(table.index) == ["33009", "33199"]
     for row in expected[expected["available"]].itertuples():
-        assert table.loc[row.code, "net_ha"] == pytest.approx(row.net_ha)
-        assert table.loc[row.code, "net_m2_per_inhabitant"] == pytest.approx(
-            row.net_m2_per_inhabitant)
+        assert table.loc[row.code, "Artificialisation nette (ha)"] == cell(row.net_ha, "ha")
+        assert table.loc[row.code, "Nette par habitant (m²/hab)"] == cell(
+            row.net_m2_per_inhabitant, "m²/hab")
+    assert "None" not in table.to_string() and "nan" not in table.to_string()
     assert any("Bordeaux" in i.value and "hors de la base" in i.value for i in at.info)
 
     at.multiselect(key="comparer_peers").unselect("33063").run()
@@ -114,11 +116,12 @@ def test_croiser_population_indicators_and_uploads(open_app: OpenApp, app_store:
     shown = metrics(at)
     assert shown["Population (2023)"] == fr_number(series[2023], 0)
     assert shown["Densité (2023)"] == f"{fr_number(series[2023] / 7.69687425, 1)} hab./km²"
-    communes = at.dataframe[-1].value.set_index("code")
+    communes = at.dataframe[-1].value.set_index("Code")
     assert len(communes) == 17  # the 17 SYBARVAL communes of the demo
     expected = commune_row(Store.open(app_store), "33009", 2015, 2018, "base")
-    assert communes.loc["33009", "net_ha"] == pytest.approx(expected["net_ha"])
-    assert communes.loc["33009", "artif_stock_ha"] == pytest.approx(expected["artif_stock_ha"])
+    assert communes.loc["33009", "Artificialisation nette (ha)"] == cell(expected["net_ha"], "ha")
+    assert communes.loc["33009", "Surface artificialisée (ha)"] == cell(
+        expected["artif_stock_ha"], "ha")
 
     good = "code_insee;logements;commentaire\n33009;120;a\n33529;340,5;b\nTotal;460,5;\n"
     at.file_uploader(key="croiser_upload").set_value(("local.csv", good.encode("cp1252"),
@@ -127,8 +130,8 @@ def test_croiser_population_indicators_and_uploads(open_app: OpenApp, app_store:
     assert "logements" in at.selectbox(key="croiser_y").options
     at.selectbox(key="croiser_y").set_value("logements").run()
     assert at.query_params["y"] == "logements"
-    joined = at.dataframe[-1].value.set_index("code")
-    assert joined["logements"].to_dict() == {"33009": 120.0, "33529": 340.5}
+    joined = at.dataframe[-1].value.set_index("Code")
+    assert joined["logements"].to_dict() == {"33009": "120,00", "33529": "340,50"}
 
     no_code = b"nom;valeur\nArcachon;1\nLa Teste;2\n"
     at.file_uploader(key="croiser_upload").set_value(("sans_code.csv", no_code, "text/csv")).run()
@@ -160,7 +163,10 @@ def test_trajectoire_deep_link_custom_target_and_missing_series(open_app: OpenAp
     assert shown["Projection au 1er janvier 2030"] == "Pas de données après 2018"
     assert any(zan.source in i.value for i in at.info)  # the data used is named
     table = at.dataframe[0].value
-    pd.testing.assert_frame_equal(table.reset_index(drop=True), zan.table, check_dtype=False)
+    columns = ["year", "observed_ha", "observed_cumulative_ha", "projected_cumulative_ha",
+               "target_cumulative_ha"]
+    pd.testing.assert_frame_equal(table.reset_index(drop=True), french_table(zan.table, columns))
+    assert table.columns[:2].tolist() == ["Année", "Consommation (ha)"]
 
     at.toggle(key="zan_custom").set_value(True).run()
     at.number_input(key="zan_target").set_value(12.0).run()

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from ocsge_engine.charts.typology import CLASS_LABELS
+from ocsge_engine.fmt import cell
 from ocsge_engine.indicators.typology import (
     CLASS_CODES,
     CLASSES,
@@ -43,9 +44,9 @@ def test_typology_section_equals_the_engine(open_app, app_store: Path) -> None:
     change = typology_change(before, after)
     moved = change[change["code_from"] != change["code_to"]].reset_index(drop=True)
     shown = at.dataframe[-1].value
-    assert shown["code_from"].tolist() == moved["code_from"].tolist()
-    assert shown["code_to"].tolist() == moved["code_to"].tolist()
-    assert shown["area_ha"].tolist() == pytest.approx(moved["area_ha"].tolist())
+    assert shown["Classe 2015"].tolist() == moved["code_from"].tolist()
+    assert shown["Classe 2018"].tolist() == moved["code_to"].tolist()
+    assert shown["Surface (ha)"].tolist() == [cell(v, "ha") for v in moved["area_ha"]]
     assert len(shown) > 0
     # pixels are 10 m: every area is a multiple of 0.01 ha
-    assert shown["area_ha"].mul(100).round(6).mod(1).eq(0).all()
+    assert moved["area_ha"].mul(100).round(6).mod(1).eq(0).all()

@@ -49,13 +49,13 @@ def test_flag_round_trip_through_the_page(open_app, app_store: Path) -> None:
     assert (row["code_cs_proposed"], row["code_us_proposed"]) == proposed
     assert row["comment"] == "Prairie, pas de forêt"
     assert flags.geometry.iloc[0].area == pytest.approx(area_m2)
-    assert list(at.dataframe[-1].value["polygon_id"]) == [polygon_id]
+    assert list(at.dataframe[-1].value["Polygone"]) == [polygon_id]
 
     # A restart (new session, empty caches) still lists it; then it is deleted from the page.
     st.cache_data.clear()
     st.cache_resource.clear()
     again = open_app("pages/signaler.py", **PARAMS)
-    assert list(again.dataframe[-1].value["id"]) == [row["id"]]
+    assert list(again.dataframe[-1].value["Identifiant"]) == [row["id"]]
     again.button(key="signal_delete").click().run()
     assert len(FlagStore(app_store).list()) == 0
     assert "Aucun signalement" in again.info[-1].value

@@ -27,8 +27,12 @@ def test_editing_the_process_table_changes_the_sankey(app_url: str, offline_page
     assert page.locator('[data-testid="stException"]').count() == 0
     before = _sankey_labels(page)
     assert "Étalement résidentiel" in before, before
+    # the page opens on its Sankey; the rules sit in a folded expander under it
+    rules = page.get_by_test_id("stExpander").filter(has_text="Règles de classement")
+    rules.locator("summary").click()
     # edit the label of « étalement résidentiel » in the data editor (first column)
-    editor = page.get_by_test_id("stDataFrame").first
+    editor = rules.get_by_test_id("stDataFrame").first
+    editor.wait_for(state="visible", timeout=10_000)
     editor.scroll_into_view_if_needed()
     box = editor.bounding_box()
     assert box is not None

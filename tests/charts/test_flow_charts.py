@@ -12,12 +12,13 @@ from ocsge_engine.charts import (
     stock_bars,
     stock_donut,
 )
+from ocsge_engine.charts.style import figure_notes, fr_ha
 from ocsge_engine.nomenclature import FAMILY_COLORS
 
 
 def links(fig):
     sk = fig.data[0]
-    labels = list(sk.node.label)
+    labels = [label.split(" · ")[0] for label in sk.node.label]  # « Agricole 2015 · 52,0 ha »
     return {(labels[s], labels[t]): v for s, t, v in zip(sk.link.source, sk.link.target, sk.link.value)}
 
 
@@ -29,14 +30,17 @@ def test_sankey_single_stage(matrix_anf):
     assert got[("Naturel 2015", "Artificialisé 2018")] == pytest.approx(0.2)
     assert sum(got.values()) == pytest.approx(100.0)
     sk = fig.data[0]
-    colours = dict(zip(sk.node.label, sk.node.color))
+    # each node shows its area without hovering (sum of its outgoing links at the start)
+    agricole = sum(v for (src, _), v in got.items() if src == "Agricole 2015")
+    assert f"Agricole 2015 · {fr_ha(agricole)}" in sk.node.label
+    colours = dict(zip((lb.split(" · ")[0] for lb in sk.node.label), sk.node.color))
     assert colours["Agricole 2015"] == FAMILY_COLORS["agricole"]
     assert colours["Artificialisé 2018"] == FAMILY_COLORS["artificialise"]
     # Hover: hectares in French format and shares of the class and of the territory.
     detail = sk.link.customdata[list(sk.link.value).index(2.0)]
-    assert "2,00 ha" in detail and "3,8\u202f% de la classe de départ" in detail
+    assert "2,00\u202fha" in detail and "3,8\u202f% de la classe de départ" in detail
     assert "2,0\u202f% du territoire" in detail
-    notes = " ".join(a.text for a in fig.layout.annotations)
+    notes = " ".join(figure_notes(fig))  # shown in a caption / under the title of exports
     assert "estimation" in notes
     assert "2015 → 2018" in fig.layout.title.text
 
@@ -49,8 +53,9 @@ def test_sankey_groups_small_flows(matrix_anf):
     assert ("Naturel 2015", "Artificialisé 2018") not in got
     assert got[("Agricole 2015", "Artificialisé 2018")] == pytest.approx(2.0)  # above threshold
     assert sum(got.values()) == pytest.approx(100.0)
-    detail = [d for d in fig.data[0].link.customdata if "→ Artificialisé" in d]
-    assert detail and "0,20 ha" in detail[0]
+    detail = [d for d in fig.data[0].link.customdata
+              if d.startswith("Naturel 2015 → Autres flux 2018") and "→ Artificialisé" in d]
+    assert detail and "0,20\u202fha" in detail[0]
 
 
 def test_grouped_flows_never_groups_the_diagonal(matrix_anf):
@@ -65,7 +70,7 @@ def test_sankey_hides_unchanged(matrix_anf):
     got = links(fig)
     assert sum(got.values()) == pytest.approx(2.5)
     assert all(a.split()[0] != b.split()[0] for a, b in got)
-    assert any("inchangés masqués" in a.text for a in fig.layout.annotations)
+    assert any("inchangés masqués" in n for n in figure_notes(fig))
 
 
 def test_multi_stage_sankey(chain_anf):
@@ -85,11 +90,11 @@ def test_heatmap_cells(matrix_anf):
     hm = fig.data[0]
     assert list(hm.y) == ["Artificialisé", "Agricole", "Forestier", "Naturel"]
     assert list(hm.x) == list(hm.y)
-    assert hm.text[1][0] == "2,00 ha"  # agricole -> artificialise
-    assert hm.text[1][1] == "50,0 ha"
+    assert hm.text[1][0] == "2,00\u202fha"  # agricole -> artificialise
+    assert hm.text[1][1] == "50,0\u202fha"
     assert hm.text[0][1] == ""  # no flow
     hidden = matrix_heatmap(matrix_anf, hide_unchanged=True).data[0]
-    assert hidden.text[1][1] == "" and hidden.text[1][0] == "2,00 ha"
+    assert hidden.text[1][1] == "" and hidden.text[1][0] == "2,00\u202fha"
 
 
 def test_stock_and_net_charts(chain_anf):

@@ -22,6 +22,7 @@ import shapely
 from ocsge_engine import cli, demo
 from ocsge_engine.charts.compare import comparison_figure
 from ocsge_engine.charts.indicators import flux_bars, method_note, origin_donut
+from ocsge_engine.charts.style import figure_notes
 from ocsge_engine.charts.zan import zan_figure
 from ocsge_engine.indicators import (
     NO_THRESHOLDS,
@@ -163,7 +164,7 @@ def test_comparison_with_editable_peers(store: Store) -> None:
     assert own["net_m2_per_ha"] == pytest.approx(own["net_ha"] * 1e4 / own["area_ha"])
     assert own["population"] == population("33005")[2023] and own["population_year"] == 2023
     fig = comparison_figure(table)
-    assert "Bordeaux" in fig.layout.annotations[-1].text
+    assert "Bordeaux" in figure_notes(fig)[-1]
     assert len(fig.data) == 2 and len(fig.data[0].y) == len(table) - 1
 
 

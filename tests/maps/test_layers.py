@@ -5,17 +5,20 @@ from __future__ import annotations
 import json
 import re
 
+import geopandas as gpd
 import pandas as pd
 import pytest
+import shapely
 
 from ocsge_engine.maps.layers import (
     IGN_ORTHO_URL,
+    change_cards,
     class_codes,
     legend_entries,
     polygons_layer,
 )
 from ocsge_engine.maps.simplify import light_polygons
-from ocsge_engine.maps.territory_map import territory_map
+from ocsge_engine.maps.territory_map import drawing_map, territory_map
 
 COUPLES = pd.DataFrame({
     "code_cs": ["CS1.1.1.1", "CS2.2.1", "CS2.2.1", "CS2.1.1.1", "CS1.1.2.1"],
@@ -45,10 +48,10 @@ def test_polygons_layer_french_properties_and_colours(grid):
     layer = polygons_layer(light, "cs")
     features = layer.data["features"]
     assert [f["properties"]["couverture"] for f in features] == [
-        "CS1.1.1.1 · Zones bâties", "CS2.1.1.1 · Peuplement de feuillus"]
+        "Zones bâties (CS1.1.1.1)", "Peuplement de feuillus (CS2.1.1.1)"]
     assert [f["properties"]["usage"] for f in features] == [
-        "US5 · Usage résidentiel", "US1.2 · Sylviculture"]
-    assert [f["properties"]["surface"] for f in features] == ["0,03 ha", "0,01 ha"]
+        "Usage résidentiel (US5)", "Sylviculture (US1.2)"]
+    assert [f["properties"]["surface"] for f in features] == ["300\u202fm²", "100\u202fm²"]  # under 1 ha: m²
     styles = [layer.style_function(f)["fillColor"] for f in features]
     assert styles == ["#FF377A", "#80FF00"]  # official CS colours
 
@@ -57,7 +60,7 @@ def test_legend_entries_ordered_by_area(grid):
     light = light_polygons(grid)
     assert legend_entries(light, "famille") == [("Artificialisé", "#E6004D"),
                                                 ("Forestier", "#2E7D32")]
-    assert legend_entries(light, "us")[0] == ("US5 · Usage résidentiel", "#BE0961")
+    assert legend_entries(light, "us")[0] == ("Usage résidentiel (US5)", "#BE0961")
 
 
 def test_territory_map_offline_by_default(grid):
@@ -111,3 +114,46 @@ def test_markup_in_codes_is_escaped_in_tooltips_popups_and_legend(grid):
     html_page = territory_map(light, "cs").get_root().render()
     # the tooltip text is still there, escaped (&lt;img…), never as a tag
     assert evil not in html_page and "lt;img src=x onerror=alert(1)" in html_page
+
+
+def _changes() -> gpd.GeoDataFrame:
+    """Three change parts: two of the cell CS2.1.1.1 → CS1.1.1.1 (300 m² + 100 m²), one other."""
+    cells = [("CS2.1.1.1", "US1.2", "CS1.1.1.1", "US5", 0.03),
+             ("CS2.1.1.1", "US1.2", "CS1.1.1.1", "US5", 0.01),
+             ("CS2.2.1", "US6.3", "CS1.1.1.2", "US4.1.1", 2.5)]
+    frame = pd.DataFrame(cells, columns=["code_cs_from", "code_us_from", "code_cs_to",
+                                         "code_us_to", "area_ha"])
+    geoms = [shapely.box(-1.2 + k * 0.01, 44.6, -1.19 + k * 0.01, 44.61) for k in range(3)]
+    return gpd.GeoDataFrame(frame, geometry=geoms, crs=4326)
+
+
+def test_change_cards_give_labels_area_matrix_cell_and_report_link():
+    cards = change_cards(_changes(), 2015, 2018, report_url="/signaler?territoire=commune:33009")
+    first = cards[0]
+    assert "Changement 2015 → 2018" in first
+    assert "Peuplement de feuillus <small" in first and "Zones bâties <small" in first
+    assert "Sylviculture" in first and "Usage résidentiel" in first
+    assert "Surface : 300\u202fm²" in first  # under 1 ha: m², never « 0,00 ha »
+    # its cell of the CS matrix, summed over the layer: 300 + 100 m²
+    assert "Peuplement de feuillus → Zones bâties, 400\u202fm² sur le territoire" in first
+    assert 'href="/signaler?territoire=commune:33009" target="_top"' in first
+    assert "2,50\u202fha" in cards[2] and "Signaler" in cards[2]
+    assert "Signaler" not in change_cards(_changes(), 2015, 2018)[0]  # no link without a URL
+
+
+def test_territory_map_legend_lists_change_outlines_labels_first(grid):
+    light = light_polygons(grid)
+    html = territory_map(light, "cs", changes=_changes(), years=(2015, 2018),
+                         report_url="/signaler").get_root().render()
+    legend = json.loads(re.search(r'div\.innerHTML = (".*?");', html).group(1))
+    assert "Changements 2015 → 2018 (cliquez pour le détail)" in legend
+    assert "dashed" in legend  # the swatch is drawn as the change outlines are
+    assert 'Zones bâties <small style="color:#666">CS1.1.1.1</small>' in legend  # label first
+
+
+def test_drawing_map_speaks_french():
+    html = drawing_map().get_root().render()
+    strings = json.loads(re.search(r"L\.drawLocal = (\{.*?\});", html).group(1))
+    assert strings["draw"]["toolbar"]["buttons"]["polygon"] == "Dessiner un polygone"
+    assert strings["edit"]["toolbar"]["actions"]["save"]["text"] == "Enregistrer"
+    assert html.index("L.drawLocal =") < html.index("L.Control.Draw(")  # set before the control
