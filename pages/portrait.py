@@ -14,6 +14,7 @@ import streamlit as st
 from ocsge_engine import fmt
 from ocsge_engine.charts.indicators import METHOD_LABELS
 from ocsge_engine.charts.stocks import stock_donut
+from ocsge_engine.charts.style import PLOTLY_CONFIG
 from ocsge_engine.maps import light_polygons, stored_changes, territory_map
 from ocsge_engine.maps.changes import CHANGE_COLUMNS
 from ocsge_engine.portrait import PortraitFigures
@@ -182,7 +183,7 @@ def main() -> None:
                                  (right, fig.stocks_to, fig.year_to)):
         column.plotly_chart(stock_donut(pd.Series(stocks), "anf", year,
                                         title=f"Occupation des sols en {year}"),
-                            key=f"donut_{year}")
+                            key=f"donut_{year}", config=PLOTLY_CONFIG)
     st.caption(f"Familles agricole / forestière / naturelle : estimation d'après l'usage. "
                f"Source : {fig.provenance.source}.")
     shared.synthetic_banner()

@@ -21,13 +21,14 @@ QUERY = f"territoire={TERRITORY}&de=2015&a=2018"
 VIEWPORTS = {"desktop": (1440, 900), "phone": (390, 844)}
 # url path of every page of app.py's navigation ("" is the home page)
 PAGES = ["", "contour", "flux", "cartes", "artificialisation", "processus", "comparer",
-         "croiser", "trajectoire", "classements", "signaler", "predire", "exports"]
+         "croiser", "trajectoire", "classements", "signaler", "predire", "exports", "vegetation",
+         "zonage"]
 ENGLISH_CHROME = ("Press Enter", "Choose options", "Choose an option", "Page not found",
                   "View more", "Drag and drop", "Browse files", "200MB", "Download plot",
                   "Autoscale", "No results", "Upload")
 # Pages whose charts are not yet drawn through pages._widgets.show_fig (French plotly config):
 # the home page is being rewritten on the figures layer; empty this set once it uses show_fig.
-MODEBAR_PENDING = {""}
+MODEBAR_PENDING: set[str] = set()
 MISSING_WORDS = re.compile(r"\b(None|nan|NaN)\b")
 PAGE_TIMEOUT_MS = 120_000
 
