@@ -12,6 +12,7 @@ name starting with ``=``, ``+``, ``-``, ``@``, tab or CR cannot run as a spreads
 
 from __future__ import annotations
 
+import io
 import logging
 import re
 import unicodedata

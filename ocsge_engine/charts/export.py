@@ -96,10 +96,13 @@ def figure_bytes(fig: go.Figure, fmt: Literal["png", "svg"], width: int = 1100,
 def with_source(fig: go.Figure, source: str | None) -> go.Figure:
     """A copy of ``fig`` with a « Source : … » line under the plot (for exported images).
 
+    >>> import plotly.graph_objects as go
     >>> f = with_source(go.Figure(), "IGN, OCS GE 2015 et 2018")
     >>> f.layout.annotations[-1].text
     'Source : IGN, OCS GE 2015 et 2018'
     """
+    import plotly.graph_objects as go  # lazily: the flows CLI must not import plotly
+
     out = go.Figure(fig)
     if not source:
         return out

@@ -97,16 +97,19 @@ def test_deep_link_restores_territory_and_millesimes(open_app, demo_store_dir: P
 
 
 @pytest.mark.parametrize(("territory", "warning"), [
-    # in the Gironde catalogue, outside the demo's extent: no polygon for the shown year
-    ("commune:33063", "Aucun polygone OCS GE pour Bordeaux en 2018 : le territoire est hors de "
-                      "l'emprise des données chargées."),
+    # in the Gironde catalogue, outside the demo's extent: no polygon for the pair
+    ("commune:33063", "**Territoire non couvert** : Bordeaux n'est pas couvert par l'OCS GE "
+                      "chargée pour 2015 et 2018."),
     # a département with no OCS GE in the store at all
-    ("commune:34172", "Aucun millésime OCS GE n'est disponible pour ce territoire."),
+    ("commune:34172", "**Territoire non couvert** : Montpellier n'a pas deux millésimes OCS GE "
+                      "dans les données chargées."),
 ])
 def test_territory_without_data_shows_french_warning(open_app, territory: str,
                                                       warning: str) -> None:
     at = open_app("pages/cartes.py", territoire=territory)
-    assert [w.value for w in at.warning] == [warning]
+    # one « territoire non couvert » state from the app frame (shared.coverage_guard), no figure
+    assert len(at.warning) == 1 and at.warning[0].value.startswith(warning)
+    assert not at.metric
     assert not at.error
     assert len(at.get("iframe")) == 0  # no empty map drawn
 
