@@ -53,11 +53,17 @@ class _FlatWms(http.server.BaseHTTPRequestHandler):
 
 
 @pytest.fixture
-def zone(tmp_path: Path) -> str:
-    """A drawn-zone territory id (GeoJSON polygon, Lambert-93)."""
-    path = tmp_path / "zone.geojson"
+def zone(tmp_path: Path, app_store: Path) -> str:
+    """A custom contour kept by the dashboard (GeoPackage, Lambert-93): its opaque id.
+
+    URLs never name a file (``polygon:PATH`` is refused), so the zone is kept as an uploaded
+    contour in the store's territories folder, as the Contour page does.
+    """
+    from ocsge_engine.io.uploads import save_uploaded_territory
+
+    path = tmp_path / "zone.gpkg"
     gpd.GeoDataFrame({"nom": ["zone"]}, geometry=[box(*ZONE)], crs=2154).to_file(path)
-    return f"polygon:{path.resolve()}"
+    return save_uploaded_territory(path.read_bytes(), "zone.gpkg", app_store / "territoires").id
 
 
 @pytest.fixture

@@ -68,7 +68,9 @@ def test_artificialisation_matches_engine_and_deep_link(open_app: OpenApp, app_s
     assert shown["Désartificialisation"] == fr_ha(ind.artif.gross_loss_ha)
     assert shown["Stock imperméable 2018"] == fr_ha(ind.imper.stock_to_ha)
     text = " ".join(c.value for c in at.caption)
-    assert f"{fr_number(2500, 0)} m²" in text and fr_ha(ind.artif.dropped_gain_ha) in text
+    # the official rule, and the thresholds' effect: matrix-only gains -> official gains
+    assert f"{fr_number(2500, 0)} m²" in text and "avant tout découpage" in text
+    assert f"{fr_ha(ind.artif.raw_gain_ha)} → {fr_ha(ind.artif.gross_gain_ha)}" in text
     matrix = at.dataframe[0].value
     assert matrix.shape == (14, 20)
     assert bool(matrix.loc["CS1.1.1.1 Zones bâties"].all())  # built land: artificialised for any use

@@ -53,7 +53,8 @@ def test_sources_figures_and_handover(store_copy: Path, tmp_path: Path) -> None:
     assert len(at.get("plotly_chart")) == 3  # trajectory, hand-over 2031, destinations
     handover = json.loads(at.get("plotly_chart")[1].proto.spec)
     names = [trace.get("name", "") for trace in handover["data"]]
-    notes = " ".join(a["text"] for a in handover["layout"]["annotations"])
+    notes = " ".join([a["text"] for a in handover["layout"].get("annotations", [])]
+                     + list(handover["layout"].get("meta", {}).get("notes", [])))
     assert "Consommation d'espaces NAF" in names
     assert any(n.startswith("Artificialisation nette OCS GE") for n in names)
     assert "2031" in notes and "jamais additionnées" in notes and "synthétiques" in notes

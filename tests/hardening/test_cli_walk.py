@@ -50,6 +50,10 @@ CASES: list[tuple[list[str], str]] = [
     (["report", "--store", "{store}", "--territory", "commune:33529", "--out", "{tmp}/r.zip",
       "--date", "garbage"], "date invalide"),
     (["nosuchcommand"], "valeur 'nosuchcommand' non reconnue"),
+    (["evaluate", "--prediction", f"{MISSING}.tif", "--store", "{store}", "--territory",
+      "commune:33529", "--year", "2018"], "introuvable"),
+    (["ingest-conso", f"{MISSING}.csv", "--store", "{store}"], "introuvable"),
+    (["ingest-zonage", f"{MISSING}.gpkg", "--store", "{store}"], "illisible"),
 ]
 
 

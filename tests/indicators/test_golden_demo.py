@@ -23,6 +23,7 @@ from ocsge_engine import cli, demo
 from ocsge_engine.charts.compare import comparison_figure
 from ocsge_engine.charts.indicators import flux_bars, method_note, origin_donut
 from ocsge_engine.charts.style import figure_notes
+from ocsge_engine.charts.style import SEPARATORS
 from ocsge_engine.charts.zan import zan_figure
 from ocsge_engine.indicators import (
     NO_THRESHOLDS,
@@ -147,7 +148,7 @@ def test_territory_indicators_arcachon(store: Store, pairs) -> None:
     assert flat["artificialisation.method"] == "decree_matrix_official_thresholds"
     assert flat["zan.reference_ha"] == pytest.approx(record["zan"]["reference_ha"])
     for fig in (zan_figure(result.zan), flux_bars(result.artif), origin_donut(result.artif)):
-        assert fig.layout.title.text and fig.layout.separators == ", "
+        assert fig.layout.title.text and fig.layout.separators == SEPARATORS
     assert "seuils" in method_note(result.artif)
 
 

@@ -66,7 +66,7 @@ def test_legend_entries_ordered_by_area(grid):
 def test_territory_map_offline_by_default(grid):
     light = light_polygons(grid)
     html = territory_map(light, "artif").get_root().render()
-    for text in ("Artificialisation (matrice du décret)", "Zones bâties",
+    for text in ("Artificialisation (décret et seuils officiels)", "Zones bâties",
                  "Orthophoto IGN (en ligne)", IGN_ORTHO_URL):
         assert text in html or _as_js(text) in html, text
     # offered in the layer control but off at load, so an offline map requests no tile
