@@ -111,7 +111,7 @@ def test_wms_offline_french_error(open_app: OpenApp, zone: str, private_tmp: Pat
     monkeypatch.setattr(wms, "BASE_URL", f"http://127.0.0.1:{closed_port()}/wms-r")
     at = _run_wms(open_app("pages/predire.py", territoire=zone))
     assert [e.value for e in at.error] == [
-        "Le service d'orthophotos de l'IGN (Géoplateforme) est injoignable (pas de connexion "
+        "Le service d'orthophotos de l'IGN est injoignable (pas de connexion "
         "internet ?) : réessayez plus tard ou déposez votre propre image."]
     assert "predire_result" not in at.session_state
     assert list(private_tmp.iterdir()) == []

@@ -51,7 +51,7 @@ CASES: list[tuple[list[str], str]] = [
       "--date", "garbage"], "date invalide"),
     (["nosuchcommand"], "valeur 'nosuchcommand' non reconnue"),
     (["evaluate", "--prediction", f"{MISSING}.tif", "--store", "{store}", "--territory",
-      "commune:33529", "--year", "2018"], "introuvable"),
+      "commune:33529", "--year", "2018"], "illisible"),
     (["ingest-conso", f"{MISSING}.csv", "--store", "{store}"], "introuvable"),
     (["ingest-zonage", f"{MISSING}.gpkg", "--store", "{store}"], "illisible"),
 ]
