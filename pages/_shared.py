@@ -172,7 +172,8 @@ def synthetic_banner() -> None:
 
 
 @st.cache_data(max_entries=256, show_spinner=False)
-def cached_coverage(territory_id: str, year_from: int, year_to: int, stamp: str = "") -> float:
+def cached_coverage(territory_id: str, year_from: int, year_to: int,
+                    stamp: tuple[int, ...] = ()) -> float:
     """Lowest share of the territory covered by OCCUPATION_SOL at the two millésimes (0..1)."""
     territory = cached_territory(territory_id)
     store = get_store()
@@ -181,12 +182,6 @@ def cached_coverage(territory_id: str, year_from: int, year_to: int, stamp: str 
     except OcsgeError as err:  # a millésime absent for the territory: not covered
         logger.info("coverage of %s: %s", territory_id, err)
         return 0.0
-
-
-def _catalog_stamp() -> str:
-    """Changes when the store's catalogue is written (keys caches on the data)."""
-    path = Path(get_settings().store_dir) / "catalog.duckdb"
-    return str(path.stat().st_mtime_ns) if path.exists() else ""
 
 
 def coverage_guard(url_path: str) -> None:
@@ -206,7 +201,7 @@ def coverage_guard(url_path: str) -> None:
         st.warning(f"**Territoire non couvert** : {territory.name} n'a pas deux millésimes "
                    "OCS GE dans les données chargées. Aucun chiffre n'est affiché.", icon="🚫")
         st.stop()
-    share = cached_coverage(territory.id, pair[0], pair[1], _catalog_stamp())
+    share = cached_coverage(territory.id, pair[0], pair[1], catalog_stamp())
     if share <= 0.0005:
         st.title(territory.name)
         st.warning(f"**Territoire non couvert** : {territory.name} n'est pas couvert par "
@@ -223,14 +218,14 @@ def coverage_guard(url_path: str) -> None:
 
 @st.cache_data(max_entries=128, show_spinner="Calcul des chiffres du territoire…")
 def cached_figures(territory_id: str, year_from: int, year_to: int,
-                   stamp: str = "") -> PortraitFigures:
+                   stamp: tuple[int, ...] = ()) -> PortraitFigures:
     """The figures layer of a territory and a pair (every page reads its headline figures here)."""
     return portrait_figures(get_store(), cached_territory(territory_id), year_from, year_to)
 
 
 def figures(territory_id: str, year_from: int, year_to: int) -> PortraitFigures | None:
     """:func:`cached_figures` keyed on the catalogue stamp; French error shown on failure."""
-    return run_safely(cached_figures, territory_id, year_from, year_to, _catalog_stamp())
+    return run_safely(cached_figures, territory_id, year_from, year_to, catalog_stamp())
 
 
 def metric(column: Any, figure: Figure, signed: bool = False, label: str | None = None) -> None:

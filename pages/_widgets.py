@@ -113,7 +113,7 @@ def current_source() -> str | None:
         return None
     try:
         figures = shared.cached_figures(shared.territory_id(), pair[0], pair[1],
-                                        shared._catalog_stamp())
+                                        shared.catalog_stamp())
     except Exception as err:  # noqa: BLE001 - a missing source never hides the chart
         logger.info("no provenance for the chart: %s", err)
         return None

@@ -11,12 +11,10 @@ from __future__ import annotations
 import geopandas as gpd
 import streamlit as st
 
-from ocsge_engine.errors import MillesimeError
 from ocsge_engine.maps import (
     COLOURINGS,
-    changes_from_diff,
-    changes_from_overlay,
     light_polygons,
+    stored_changes,
     territory_map,
 )
 from ocsge_engine.maps.changes import CHANGE_COLUMNS
@@ -38,14 +36,8 @@ def light_layer(territory_id: str, millesime: int) -> gpd.GeoDataFrame:
 @st.cache_data(max_entries=32, show_spinner="Calcul des changements…")
 def light_changes(territory_id: str, year_from: int, year_to: int) -> gpd.GeoDataFrame:
     """Parts whose CS or US changed: IGN's diff layer when stored, else an overlay."""
-    territory = shared.cached_territory(territory_id)
-    store = shared.get_store()
-    try:
-        changes = changes_from_diff(store.polygons(territory, (year_from, year_to), layer="diff"))
-    except MillesimeError:
-        cols = ["code_cs", "code_us"]
-        changes = changes_from_overlay(store.polygons(territory, year_from, columns=cols),
-                                       store.polygons(territory, year_to, columns=cols))
+    changes = stored_changes(shared.get_store(), shared.cached_territory(territory_id),
+                             year_from, year_to)
     return light_polygons(changes, keys=CHANGE_COLUMNS)
 
 

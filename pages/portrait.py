@@ -53,7 +53,8 @@ def cached_rank(territory_id: str, year_from: int, year_to: int, source: str,
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
-def cached_zoning_sentence(territory_id: str, year_from: int, year_to: int, stamp: str) -> str:
+def cached_zoning_sentence(territory_id: str, year_from: int, year_to: int,
+                           stamp: tuple[int, ...]) -> str:
     """« x ha artificialisés en zones A et N … » when a zoning is imported, else ``""``."""
     from ocsge_engine.errors import OcsgeError
     from ocsge_engine.indicators.zonage import zone_artificialisation
@@ -119,7 +120,7 @@ def _zan_answer(fig: PortraitFigures) -> None:
         st.markdown(text + ".")
         st.caption(f"Source : {zan.source}.")
     zoning = cached_zoning_sentence(fig.territory_id, fig.year_from, fig.year_to,
-                                    shared._catalog_stamp())
+                                    shared.catalog_stamp())
     if zoning:
         st.markdown(f"Zonage d'urbanisme : {zoning}.")
         st.page_link("pages/zonage.py", label="Voir par zone du PLU", icon="🗂️")

@@ -27,6 +27,7 @@ from ocsge_engine.indicators.zan import (
     zan_trajectory,
 )
 from ocsge_engine.portrait.figure import SYNTHETIC_NOTE
+from ocsge_engine.store.catalog import synthetic_partitions
 from pages import _shared as shared
 from pages._widgets import show_fig, show_table
 
@@ -73,10 +74,8 @@ def cached_artif_periods(territory_id: str) -> tuple[pd.DataFrame, bool]:
             continue
         rows.append({"year_from": y1, "year_to": y2, "gain_ha": flux.gross_gain_ha,
                      "net_ha": flux.net_ha, "method": flux.method})
-    catalog = shared.cached_catalog()
     territory = shared.cached_territory(territory_id)
-    synthetic = bool(not catalog.empty and catalog[catalog["departement"].isin(
-        territory.departements)]["synthetic"].any())
+    synthetic = synthetic_partitions(shared.cached_catalog(), territory.departements, years)[0]
     return pd.DataFrame(rows, columns=["year_from", "year_to", "gain_ha", "net_ha", "method"]), \
         synthetic
 

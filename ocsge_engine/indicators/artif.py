@@ -53,7 +53,11 @@ from ocsge_engine import nomenclature as nom
 from ocsge_engine.territories import resolve_territory
 from ocsge_engine.flows.overlay import overlay_pieces
 from ocsge_engine.indicators.pair import Pair, check_years, load_pair
-from ocsge_engine.indicators.thresholds import BUILT_CS, OFFICIAL_THRESHOLDS, Thresholds
+from ocsge_engine.indicators.thresholds import (  # BUILT_CS re-exported (sprawl)
+    BUILT_CS,  # noqa: F401
+    OFFICIAL_THRESHOLDS,
+    Thresholds,
+)
 
 logger = logging.getLogger(__name__)
 

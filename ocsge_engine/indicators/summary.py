@@ -15,7 +15,6 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from ocsge_engine.errors import TerritoryNotFoundError
 from ocsge_engine.territories import resolve_territory
 from ocsge_engine.indicators.artif import (
     FluxResult,
@@ -23,11 +22,10 @@ from ocsge_engine.indicators.artif import (
     SourceChoice,
     Thresholds,
     artificialisation,
-    flux_from_pair,
 )
 from ocsge_engine.indicators.compare import comparison_table
 from ocsge_engine.indicators.pair import load_pair
-from ocsge_engine.indicators.population import PerInhabitant, per_inhabitant
+from ocsge_engine.indicators.population import PerInhabitant
 from ocsge_engine.indicators.sprawl import SprawlOptions, SprawlResult, sprawl_from_pair
 from ocsge_engine.indicators.vegetation import VegetationResult, vegetation
 from ocsge_engine.indicators.zan import (

@@ -429,13 +429,9 @@ def is_synthetic(store: Any, territory: Any, years: tuple[int, ...]) -> bool:
 
     The store catalogue's ``synthetic`` column (the demo's background is synthetic).
     """
-    catalog = store.catalog()
-    if catalog.empty:
-        return False
-    rows = catalog[(catalog["layer"] == "occupation_sol")
-                   & catalog["departement"].isin(list(getattr(territory, "departements", ())))
-                   & catalog["millesime"].astype(str).isin([str(y) for y in years])]
-    return bool(rows["synthetic"].any())
+    from ocsge_engine.store.catalog import synthetic_partitions
+
+    return synthetic_partitions(store.catalog(), getattr(territory, "departements", ()), years)[0]
 
 
 def vegetation(source: Any, territory: Any = None, year_from: int | None = None,

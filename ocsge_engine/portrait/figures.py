@@ -33,14 +33,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ocsge_engine.errors import TerritoryNotFoundError
 from ocsge_engine.territories import resolve_territory
 from ocsge_engine.indicators.artif import FluxResult, artificialisation, flux_from_pair
 from ocsge_engine.indicators.pair import Pair, load_pair
+from ocsge_engine.indicators.compare import population_series
 from ocsge_engine.indicators.population import PerInhabitant, per_inhabitant
 from ocsge_engine.nomenclature import FAMILIES
 from ocsge_engine.portrait.figure import Figure
-from ocsge_engine.territories import Territory, population
+from ocsge_engine.territories import Territory
 
 logger = logging.getLogger(__name__)
 
@@ -76,22 +76,16 @@ class Provenance:
 
 def provenance(store: Any, territory: Any, year_from: int, year_to: int) -> Provenance:
     """Source line and synthetic flag of the OCCUPATION_SOL partitions a pair reads."""
+    from ocsge_engine.store.catalog import synthetic_partitions
+
     years = (int(year_from), int(year_to))
     deps = tuple(getattr(territory, "departements", ()) or ())
-    synthetic, note = False, ""
     try:
         catalog = store.catalog()
     except Exception as err:  # noqa: BLE001 - provenance must never hide the figures
         logger.warning("catalogue unreadable for provenance: %s", err)
         catalog = pd.DataFrame()
-    if not catalog.empty:
-        rows = catalog[(catalog["layer"] == "occupation_sol")
-                       & catalog["millesime"].astype(str).isin([str(y) for y in years])]
-        if deps:
-            rows = rows[rows["departement"].astype(str).isin(deps)]
-        synthetic = bool(rows["synthetic"].any()) if len(rows) else False
-        notes = sorted({str(n) for n in rows.loc[rows["synthetic"], "note"] if str(n)})
-        note = " ; ".join(notes)
+    synthetic, note = synthetic_partitions(catalog, deps or None, years)
     dep_text = f", département{'s' if len(deps) > 1 else ''} {', '.join(deps)}" if deps else ""
     source = f"{OCSGE_SOURCE} {years[0]} et {years[1]}{dep_text}"
     if synthetic:
@@ -298,16 +292,6 @@ def _changed_ha(pair: Pair) -> float:
     return float(np.asarray(pair.pieces.area_m2)[changed].sum() / 1e4)
 
 
-def _population(territory: Any) -> dict[int, int]:
-    if getattr(territory, "kind", "") == "polygon":
-        return {}
-    try:
-        return population(territory.id)
-    except (TerritoryNotFoundError, KeyError):
-        logger.info("no population series for %s", territory.id)
-        return {}
-
-
 def portrait_figures(store: Any, territory: Territory | str, year_from: int, year_to: int,
                      *, pair: Pair | None = None, artif: FluxResult | None = None
                      ) -> PortraitFigures:
@@ -337,7 +321,7 @@ def portrait_figures(store: Any, territory: Territory | str, year_from: int, yea
     imper = flux_from_pair(pair, "imper")
     coverage = {year_from: pair.coverage("from"), year_to: pair.coverage("to")}
     stocks_from, stocks_to, family_flows = family_tables(pair, artif)
-    pop = _population(territory)
+    pop = population_series(territory.id)  # the series Comparer uses; {} when unknown
     ratios = per_inhabitant(artif.stock_to_ha, artif.net_ha, year_from, year_to, pop)
     prov = provenance(store, territory, year_from, year_to)
     share = min(coverage.values())

@@ -31,12 +31,10 @@ import plotly.graph_objects as go
 from ocsge_engine.charts.export import figure_bytes, with_source
 from ocsge_engine.charts.sankey import sankey_figure
 from ocsge_engine.charts.stocks import stock_donut
-from ocsge_engine.charts.style import fr_percent
 from ocsge_engine.errors import MillesimeError, ReportError
 from ocsge_engine.flows import ExchangeMatrix
 from ocsge_engine.indicators.portrait import PortraitFigures, portrait_figures
 from ocsge_engine.io.atomic import atomic_write_bytes
-from ocsge_engine.charts.style import fr_ha
 from ocsge_engine.report.summary import change_sentence
 
 logger = logging.getLogger(__name__)

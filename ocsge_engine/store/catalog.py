@@ -13,13 +13,14 @@ Functions here take an open DuckDB connection; opening, locking and transactions
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from datetime import datetime
 
 import duckdb
 import pandas as pd
 
-from ocsge_engine.territories import normalize_departement  # re-exported (store API)
+from ocsge_engine.territories import normalize_departement  # noqa: F401 (re-exported: store API)
 
 logger = logging.getLogger(__name__)
 
@@ -54,6 +55,29 @@ class PartitionInfo:
     synthetic: bool
     note: str
     ingested_at: datetime
+
+
+def synthetic_partitions(catalog: pd.DataFrame, departements: Iterable[str] | None,
+                         years: Iterable[int] | None = None) -> tuple[bool, str]:
+    """Whether the OCCUPATION_SOL partitions of some départements (and millésimes) are synthetic.
+
+    Args:
+        catalog: the store catalogue (:meth:`Store.catalog`).
+        departements: the territory's départements (``None``: every département).
+        years: the millésimes read (``None``: every millésime).
+
+    Returns:
+        ``(synthetic, note)``: any partition flagged synthetic, and their catalogue notes joined.
+    """
+    if catalog.empty or "synthetic" not in catalog:
+        return False, ""
+    rows = catalog[catalog["layer"] == "occupation_sol"]
+    if departements is not None:
+        rows = rows[rows["departement"].astype(str).isin([str(d) for d in departements])]
+    if years is not None:
+        rows = rows[rows["millesime"].astype(str).isin([str(y) for y in years])]
+    flagged = rows[rows["synthetic"].astype(bool)]
+    return bool(len(flagged)), " ; ".join(sorted({str(n) for n in flagged["note"] if str(n)}))
 
 
 def ensure_schema(con: duckdb.DuckDBPyConnection, version: int) -> None:

@@ -9,7 +9,6 @@ the comments.
 from __future__ import annotations
 
 import numpy as np
-import pytest
 import shapely
 
 from ocsge_engine.indicators import official_status

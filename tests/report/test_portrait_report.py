@@ -21,7 +21,6 @@ from ocsge_engine.report.portrait_report import (
     report_sources,
     write_html,
 )
-from ocsge_engine.charts.style import fr_ha
 from ocsge_engine.report.summary import change_sentence
 from ocsge_engine.store import Store
 from ocsge_engine.territories import get_territory
