@@ -566,19 +566,26 @@ def zone_artificialisation(store: Any, territory: Any, year_from: int, year_to: 
 
 def _synthetic(store: Any, territory: Any) -> bool:
     """True when an occupation_sol partition of the territory's départements is synthetic."""
+    from ocsge_engine.store.catalog import synthetic_partitions
+
     try:
         catalog = store.catalog()
     except (AttributeError, StoreError):
         return False
-    rows = catalog[catalog["departement"].isin(territory.departements)]
-    return bool(rows["synthetic"].any()) if "synthetic" in rows else False
+    return synthetic_partitions(catalog, territory.departements)[0]
 
 
 def describe_overlaps(overlaps: pd.DataFrame, limit: int = 5) -> str:
-    """French sentence listing overlapping zones (empty when none)."""
+    """French sentence listing overlapping zones (empty when none).
+
+    Zone labels come from an uploaded file: they are made plain text (the page shows the sentence
+    as Markdown), as contour names are.
+    """
+    from ocsge_engine.territories import plain_text
+
     if overlaps.empty:
         return ""
-    pairs = [f"{r.label_a} / {r.label_b} ({fmt.hectares(r.area_ha)})"
+    pairs = [f"{plain_text(r.label_a)} / {plain_text(r.label_b)} ({fmt.hectares(r.area_ha)})"
              for r in overlaps.sort_values("area_ha", ascending=False).head(limit).itertuples()]
     more = f" et {len(overlaps) - limit} autre(s)" if len(overlaps) > limit else ""
     return (f"{len(overlaps)} paire(s) de zones se superposent : {', '.join(pairs)}{more}. Les "

@@ -231,3 +231,16 @@ def test_stored_status_layers_flux_is_difference_of_stocks() -> None:
     assert areas == pytest.approx({"stock_from": 100.0, "stock_to": 130.0, "gain": 50.0,
                                    "loss": 20.0})
     assert areas["gain"] - areas["loss"] == pytest.approx(areas["stock_to"] - areas["stock_from"])
+
+
+def test_overlap_sentence_shows_uploaded_labels_as_plain_text() -> None:
+    """A zone label from an uploaded file cannot put an image or markup in the page's warning."""
+    import pandas as pd
+
+    from ocsge_engine.indicators.zonage import describe_overlaps
+
+    overlaps = pd.DataFrame({"label_a": ["![x](http://evil.invalid/i.png)"],
+                             "label_b": ["<img src=x onerror=alert(1)>"], "area_ha": [0.1]})
+    text = describe_overlaps(overlaps)
+    assert "![" not in text and "](" not in text and "<img" not in text
+    assert text.startswith("1 paire(s) de zones se superposent : xhttp://evil.invalid/i.png / ")
