@@ -511,8 +511,8 @@ def population(code: str) -> dict[int, int]:
     else:
         code = str(code).strip().upper()
         kind = "commune" if len(code) == 5 else "epci" if len(code) == 9 else "departement"
-    if kind == "polygon":
-        raise TerritoryNotFoundError(f"no population for polygon {code!r}",
+    if kind not in KINDS or kind == "polygon":  # a drawn or uploaded contour has no census
+        raise TerritoryNotFoundError(f"no population for {kind} {code!r}",
                                      "La population n'est pas disponible pour un contour libre.")
     code = _resolve_code(kind, code)
     table = _communes_by_code().loc[_member_codes(kind, code)]

@@ -87,6 +87,15 @@ def test_population_omits_years_without_data() -> None:
     assert 2019 not in T.population(missing["code"])
 
 
+def test_contours_have_no_population() -> None:
+    # A drawn or uploaded contour (``contour:<hex>``) or a file polygon has no census: the
+    # engine says so (TerritoryNotFoundError, French message) instead of failing on the kind.
+    for territory_id in ("contour:0123456789abcdef", "polygon:/tmp/x.geojson"):
+        with pytest.raises(T.TerritoryNotFoundError) as caught:
+            T.population(territory_id)
+        assert "contour libre" in caught.value.user_message
+
+
 def test_nearest_communes_by_centroid() -> None:
     nearest = T.nearest_communes("33009", n=3)
     assert len(nearest) == 3 and "33009" not in nearest
