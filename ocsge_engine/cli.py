@@ -481,7 +481,9 @@ def cmd_indicators(args: argparse.Namespace) -> int:
     if args.format == "json":
         text = json.dumps(result.to_dict(), ensure_ascii=False, indent=2, default=str) + "\n"
     else:
-        text = result.to_flat().to_csv(index=False, lineterminator="\n")
+        from ocsge_engine.io.cells import csv_text
+
+        text = csv_text(result.to_flat())
     if args.out is not None:
         atomic_write_bytes(args.out, text.encode("utf-8"))
     else:

@@ -40,7 +40,7 @@ from shapely.geometry.base import BaseGeometry
 
 from ocsge_engine.errors import FlagError, GeometryError, StoreError, UnknownCodeError
 from ocsge_engine.io.atomic import atomic_path
-from ocsge_engine.io.cells import neutralise_frame
+from ocsge_engine.io.cells import csv_text, neutralise_frame
 from ocsge_engine.io.gpkg import gpkg_bytes, write_gpkg
 from ocsge_engine.nomenclature import normalize_codes
 from ocsge_engine.store.db import transaction
@@ -415,7 +415,7 @@ class FlagStore:
         table = pd.DataFrame(flags.drop(columns="geometry"))
         table["geometry_wkt"] = shapely.to_wkt(flags.geometry.to_numpy(), rounding_precision=2)
         # a comment such as =HYPERLINK(…) must not run as a formula in a spreadsheet
-        text = neutralise_frame(table).to_csv(index=False, lineterminator="\n")
+        text = csv_text(neutralise_frame(table))
         if path is not None:
             with atomic_path(path, suffix=".csv") as tmp:
                 tmp.write_text(text, encoding="utf-8")

@@ -284,3 +284,29 @@ def parse_number(text: str) -> float | None:
     if text.strip() in (MISSING, ""):
         return None
     return float(text.replace(NNBSP, "").replace("\xa0", "").replace(" ", "").replace(",", "."))
+
+
+_MARKDOWN_SPECIALS = frozenset("\\`*_{}[]()#+-.!|~$<>:&=\"'")
+
+
+def markdown_text(text: object) -> str:
+    """A text shown literally inside Streamlit Markdown (captions, bold lines).
+
+    Every Markdown/LaTeX/shortcode character gets a backslash, so a source label or a file name
+    that came from outside (``ingest-conso --source``, an uploaded file's name) cannot render an
+    image, a link, a formula or a colour; control characters become spaces.
+
+    >>> markdown_text("![x](http://evil/i.png) :red[a] $x$")
+    '\\\\!\\\\[x\\\\]\\\\(http\\\\://evil/i\\\\.png\\\\) \\\\:red\\\\[a\\\\] \\\\$x\\\\$'
+    >>> markdown_text("Cerema (fichiers fonciers)")
+    'Cerema \\\\(fichiers fonciers\\\\)'
+    """
+    out = []
+    for ch in str(text):
+        if ch in _MARKDOWN_SPECIALS:
+            out.append("\\" + ch)
+        elif ch in "\r\n\t" or ord(ch) < 32:
+            out.append(" ")
+        else:
+            out.append(ch)
+    return "".join(out)

@@ -33,7 +33,7 @@ from ocsge_engine.charts.export import (
     with_source_column,
 )
 from ocsge_engine.charts.style import PLOTLY_CONFIG, figure_notes, with_notes
-from ocsge_engine.fmt import french_table
+from ocsge_engine.fmt import french_table, markdown_text
 from ocsge_engine.io.cells import neutralise_frame
 from pages import _shared as shared
 
@@ -148,7 +148,7 @@ def show_fig(fig: go.Figure, name: str, data: pd.DataFrame | None = None, *,
     if notes:
         st.caption(" ".join(notes))
     if source:
-        st.caption(f"Source : {source}")
+        st.caption(f"Source : {markdown_text(source)}")
     fig_json = with_source(fig, source).to_json()
     if data is not None:
         data = neutralise_frame(with_source_column(data, source))

@@ -165,7 +165,7 @@ def _figures(zan: ZanTrajectory) -> None:
 def _sources(zan: ZanTrajectory) -> None:
     years = zan.projection_years
     observed = zan.table.dropna(subset=["observed_ha"])["year"]
-    text = (f"**Données utilisées :** {zan.source}. Années observées : "
+    text = (f"**Données utilisées :** {fmt.markdown_text(zan.source)}. Années observées : "
             f"{int(observed.min())}–{int(observed.max())}. ")
     if not zan.reference_complete:
         text += (f"Référence incomplète : moyenne des années "

@@ -9,6 +9,7 @@ to ``/usr/bin/chromium`` when that file exists and the variable is unset.
 
 from __future__ import annotations
 
+import html
 import io
 import json
 import logging
@@ -23,6 +24,7 @@ import pandas as pd
 from ocsge_engine.errors import ExportError
 from ocsge_engine.flows.matrix import TIDY_COLUMNS, ExchangeMatrix
 from ocsge_engine.io.atomic import atomic_write_bytes
+from ocsge_engine.io.cells import csv_text
 
 if TYPE_CHECKING:
     import plotly.graph_objects as go
@@ -108,7 +110,8 @@ def with_source(fig: go.Figure, source: str | None) -> go.Figure:
         return out
     bottom = (out.layout.margin.b or 40) + 30
     out.update_layout(margin={"b": bottom})
-    out.add_annotation(text=f"Source : {source}", showarrow=False, x=0, xref="paper",
+    # plotly reads tags (<a href>, <img>…) in texts: a label from outside is shown as typed
+    out.add_annotation(text=f"Source : {html.escape(str(source), quote=False)}", showarrow=False, x=0, xref="paper",
                        y=0, yref="paper", yshift=-bottom + 8, xanchor="left", yanchor="bottom",
                        font={"size": 10, "color": "#555555"}, align="left")
     return out
@@ -128,7 +131,7 @@ def table_csv(table: pd.DataFrame, path: Path | str | None = None) -> str:
     """
     if set(TIDY_COLUMNS) <= set(table.columns):
         table = table[list(TIDY_COLUMNS)]
-    text = table.to_csv(index=False, lineterminator="\n")
+    text = csv_text(table)
     if path is not None:
         atomic_write_bytes(path, text.encode("utf-8"))
     return text

@@ -14,7 +14,7 @@ from typing import Any
 
 import pandas as pd
 
-__all__ = ["FORMULA_PREFIXES", "neutralise", "neutralise_frame"]
+__all__ = ["FORMULA_PREFIXES", "csv_text", "neutralise", "neutralise_frame"]
 
 FORMULA_PREFIXES: tuple[str, ...] = ("=", "+", "-", "@", "\t", "\r")
 _PLAIN_NUMBER = re.compile(r"[+-]?[0-9][0-9\s\u202f\u00a0.,]*\s?%?")
@@ -48,3 +48,32 @@ def neutralise_frame(frame: pd.DataFrame) -> pd.DataFrame:
     if not isinstance(out.columns, pd.MultiIndex):
         out.columns = [neutralise(c) for c in out.columns]
     return out
+
+
+def _no_bare_cr(value: Any) -> Any:
+    return value.replace("\r\n", "\n").replace("\r", "\n") if isinstance(value, str) else value
+
+
+def csv_text(frame: pd.DataFrame, **kwargs: Any) -> str:
+    """CSV text of ``frame`` (no index, ``\\n`` line ends) where no cell can split a row.
+
+    Python 3.11's csv writer quotes a cell holding the line terminator (``\\n``) but not a bare
+    carriage return, which Excel and LibreOffice read as a row break. Carriage returns in text
+    cells are written as ``\\n`` (so the cell is quoted and stays one cell); other keyword
+    arguments go to :meth:`pandas.DataFrame.to_csv`.
+
+    >>> csv_text(pd.DataFrame({"a": ["x\\ry", "z"]}))
+    'a\\n"x\\ny"\\nz\\n'
+    """
+    out = frame
+    text_positions = [i for i, dtype in enumerate(frame.dtypes)
+                      if pd.api.types.is_object_dtype(dtype) or pd.api.types.is_string_dtype(dtype)]
+    if text_positions:
+        out = frame.copy()
+        for i in text_positions:
+            out.isetitem(i, out.iloc[:, i].map(_no_bare_cr))
+    if not isinstance(out.columns, pd.MultiIndex):
+        out = out.set_axis([_no_bare_cr(c) for c in out.columns], axis=1)
+    kwargs.setdefault("index", False)
+    kwargs.setdefault("lineterminator", "\n")
+    return out.to_csv(**kwargs)

@@ -37,6 +37,7 @@ import plotly.graph_objects as go
 
 from ocsge_engine.errors import MillesimeError
 from ocsge_engine.io.atomic import atomic_write_bytes
+from ocsge_engine.io.cells import csv_text
 
 logger = logging.getLogger(__name__)
 
@@ -109,7 +110,7 @@ class _Entries:
         self.files[name] = text.encode("utf-8")
 
     def csv(self, name: str, table: pd.DataFrame) -> None:
-        self.text(name, table.to_csv(index=False, lineterminator="\n"))
+        self.text(name, csv_text(table))
 
     def zip_bytes(self) -> bytes:
         buffer = io.BytesIO()

@@ -69,3 +69,16 @@ def test_json_record(matrix_anf):
     flows = pd.DataFrame(record["flows"])
     pd.testing.assert_frame_equal(flows, matrix_anf.table, check_dtype=False)
     assert record["stocks_from"]["agricole"] == pytest.approx(52.0)
+
+
+def test_source_line_from_outside_is_shown_as_typed() -> None:
+    # A source label given to `ingest-conso --source` reaches chart annotations: plotly would
+    # render <a>/<img> tags in it, so the text is escaped and reads back literally.
+    import plotly.graph_objects as go
+
+    from ocsge_engine.charts.export import with_source
+
+    hostile = '<a href="https://evil.invalid">clic</a> & co'
+    text = with_source(go.Figure(), hostile).layout.annotations[-1].text
+    assert "<a" not in text and text == ('Source : &lt;a href="https://evil.invalid"&gt;clic'
+                                         '&lt;/a&gt; &amp; co')

@@ -9,7 +9,7 @@ import openpyxl
 import pandas as pd
 import pytest
 
-from ocsge_engine.io.cells import neutralise, neutralise_frame
+from ocsge_engine.io.cells import csv_text, neutralise, neutralise_frame
 from pages._widgets import table_csv_safe, table_xlsx
 
 RISKY = ["=HYPERLINK(\"http://evil.invalid\",\"clic\")", "+1+2", "-1+2", "@SUM(A1:A2)",
@@ -42,11 +42,19 @@ def test_frame_keeps_numeric_columns_numeric() -> None:
 
 def test_csv_export_has_no_formula_cell() -> None:
     text = table_csv_safe(_frame())
-    assert "'\rcmd" in text  # the CR cell (unquoted by pandas' CSV writer) is defused too
-    rows = list(csv.reader(io.StringIO(table_csv_safe(_frame().iloc[:-1]), newline="")))
+    assert "\r" not in text  # a bare CR would split the row in Excel/LibreOffice
+    rows = list(csv.reader(io.StringIO(text, newline="")))
+    assert len(rows) == 1 + len(RISKY)  # header + one row per cell: the CR cell stays one cell
     assert rows[0] == ["'=1+2", "valeur", "texte"]
-    assert [r[0] for r in rows[1:]] == ["'" + v for v in RISKY[:-1]]
-    assert [float(r[1]) for r in rows[1:]] == [-3.5, -12.0, 0.0, 4.25, -1.0]  # numbers
+    # every risky cell is defused; the CR one is written with a line feed instead (quoted)
+    assert [r[0] for r in rows[1:]] == ["'" + v.replace("\r", "\n") for v in RISKY]
+    assert [float(r[1]) for r in rows[1:]] == [-3.5, -12.0, 0.0, 4.25, -1.0, 2.0]  # numbers
+
+
+def test_csv_text_keeps_a_carriage_return_cell_in_one_row() -> None:
+    frame = pd.DataFrame({"commentaire": ["ligne 1\rligne 2", "a\r\nb", "ok"], "n": [1, 2, 3]})
+    rows = list(csv.reader(io.StringIO(csv_text(frame), newline="")))
+    assert rows == [["commentaire", "n"], ["ligne 1\nligne 2", "1"], ["a\nb", "2"], ["ok", "3"]]
 
 
 def test_xlsx_export_has_no_formula_cell_and_numbers_stay_numbers() -> None:
