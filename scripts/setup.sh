@@ -22,6 +22,12 @@ if [ ! -x /usr/bin/chromium ]; then
     echo "warning: /usr/bin/chromium missing; install it (apt-get install chromium) for exports and browser tests" >&2
   fi
 fi
+# Colour emoji font: the pages' section icons (🏗️ ⚖️ 🎯) in PDF reports and browser screenshots
+# rendered by headless Chromium, which otherwise draws empty boxes. Optional: never fails set-up.
+if [ ! -e /usr/share/fonts/truetype/noto/NotoColorEmoji.ttf ] && [ "$(id -u)" = "0" ]; then
+  apt-get install -y -q fonts-noto-color-emoji >/dev/null 2>&1 || \
+    echo "warning: fonts-noto-color-emoji not installed; emoji show as boxes in PDF reports" >&2
+fi
 
 .venv/bin/python -m ocsge_engine -q demo --store "${OCSGE_STORE_DIR:-data/store}"
 
