@@ -21,6 +21,7 @@ from ocsge_engine.indicators.surroundings import (
     per_hectare,
     surroundings_matrices,
 )
+from ocsge_engine.portrait.matrices import OFFICIAL_LEVELS, official_matrix
 from pages import _shared as shared
 from pages._widgets import show_fig, show_table
 
@@ -148,7 +149,11 @@ def main() -> None:
                  pd.concat([flows_table(m).assign(year_from=m.year_from, year_to=m.year_to)
                             for m in matrices], ignore_index=True), key="flux_sankey_chain")
         st.caption(f"Chaîne {span} ; les matrices ci-dessous portent sur {pair[0]} → {pair[1]}.")
-    matrix = shared.run_safely(level_matrix, territory.id, pair[0], pair[1], by)
+    if by in OFFICIAL_LEVELS:  # the official status (matrix + thresholds): Portrait's hectares
+        figures = shared.figures(territory.id, pair[0], pair[1])
+        matrix = official_matrix(figures, by) if figures is not None else None
+    else:
+        matrix = shared.run_safely(level_matrix, territory.id, pair[0], pair[1], by)
     if matrix is None:
         return
     table = flows_table(matrix)
@@ -158,11 +163,14 @@ def main() -> None:
                  xlsx=lambda: matrix_xlsx(matrix), key="flux_sankey")
     st.caption(f"{len(matrix.classes)} classes · {fr_ha(float(matrix.losses().sum()))} ont "
                f"changé de classe ({level_title(by)}) entre {pair[0]} et {pair[1]}.")
-    if by in ("anf", "artif"):
-        st.caption("Ici « artificialisé » suit la **matrice du décret sans ses seuils** : tous les "
-                   "changements de statut y figurent, même de quelques m². La mesure officielle "
-                   "(matrice et seuils de 2 500 m² / 50 m², chiffres du Portrait et de la page "
-                   "Artificialisation) peut donc différer de quelques hectares.")
+    if by in OFFICIAL_LEVELS:
+        st.caption("« Artificialisé » suit la mesure officielle : matrice du décret et seuils de "
+                   "2 500 m² / 50 m² appliqués au stock de chaque millésime — les mêmes hectares "
+                   "que le Portrait et la page Artificialisation.")
+        if chain:
+            st.caption("La chaîne de millésimes ci-dessus suit la matrice du décret **sans ses "
+                       "seuils** (statut non calculé millésime par millésime) : elle peut "
+                       "différer de quelques hectares.")
     st.subheader("Matrice des échanges")
     show_fig(matrix_heatmap(matrix, hide_unchanged=hide), f"matrice_{stem}", table,
              xlsx=lambda: matrix_xlsx(matrix), key="flux_matrix")

@@ -125,3 +125,29 @@ def test_outside_the_store_is_not_covered(store: Store, capsys) -> None:
                      "commune:33063", "--from", "2015", "--to", "2018"])  # Bordeaux
     assert code == 2
     assert "n'est pas couvert par l'OCS GE chargée" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("territory", [f"commune:{c}" for c in COMMUNES] + list(EPCI))
+def test_flux_official_matrices_equal_the_artificialisation_figures(figures, territory) -> None:
+    # Flux's families and artificialised/not levels read the official status: their
+    # « artificialisé » gains, losses, stocks and net are the figures layer's, to the float.
+    from ocsge_engine.portrait.matrices import official_matrix
+
+    fig = figures[territory]
+    for by in ("anf", "artif"):
+        matrix = official_matrix(fig, by)
+        assert matrix.gains()["artificialise"] == pytest.approx(
+            fig["artificialisation.gross_gain_ha"].value, abs=1e-9), by
+        assert matrix.losses()["artificialise"] == pytest.approx(
+            fig["artificialisation.gross_loss_ha"].value, abs=1e-9), by
+        assert matrix.stocks_from["artificialise"] == pytest.approx(
+            fig["artificialisation.stock_from_ha"].value, abs=1e-6), by
+        assert matrix.stocks_to["artificialise"] == pytest.approx(
+            fig["artificialisation.stock_to_ha"].value, abs=1e-6), by
+        # rows and columns of the matrix add up to its stocks (an exchange matrix)
+        pivot = matrix.pivot()
+        assert pivot.sum(axis=1).to_numpy() == pytest.approx(
+            matrix.stocks_from.reindex(pivot.index).to_numpy(), abs=1e-6)
+    families = official_matrix(fig, "anf")
+    status = official_matrix(fig, "artif")
+    assert status.table["area_ha"].sum() == pytest.approx(families.table["area_ha"].sum())
