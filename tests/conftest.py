@@ -6,11 +6,17 @@ Golden-data tests never skip silently: if the real data is missing, they fail.
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import http.server
+import os
+import pickle
+import shutil
 import socket
+import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -33,14 +39,70 @@ def shared_data(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return root
 
 
+# The real ``__main__`` of this test process. Streamlit's script runner (AppTest) installs the
+# app as ``sys.modules["__main__"]`` and leaves it there; a process started later with the
+# ``spawn`` method (a Dask LocalCluster's workers) would then re-run app.py and die.
+_REAL_MAIN = sys.modules["__main__"]
+
+
+@pytest.fixture(autouse=True)
+def _restore_main_module() -> Iterator[None]:
+    """Put the real ``__main__`` back after each test (see :data:`_REAL_MAIN`)."""
+    yield
+    if sys.modules.get("__main__") is not _REAL_MAIN:
+        sys.modules["__main__"] = _REAL_MAIN
+
+
+def build_once(tmp_path_factory: pytest.TempPathFactory, name: str,
+               build: Callable[[Path], Any]) -> tuple[Path, Any]:
+    """Build a read-only session resource once per test run, even across xdist workers.
+
+    ``build(folder)`` fills the empty ``folder`` and returns a picklable value. Without xdist the
+    folder is a fresh temporary folder of this session. Under xdist the first worker builds into
+    a folder of the run's shared temporary root while holding a file lock; the other workers wait
+    for it and reuse the folder and the returned value. Consumers must not write into the folder
+    (copy it, or link its entries into a folder of their own).
+
+    Returns:
+        ``(folder, value)``.
+    """
+    if os.environ.get("PYTEST_XDIST_WORKER") is None:
+        folder = tmp_path_factory.mktemp(name)
+        return folder, build(folder)
+    root = tmp_path_factory.getbasetemp().parent / f"shared-{name}"  # the run's root, not global
+    root.mkdir(exist_ok=True)
+    folder, result = root / "data", root / "result.pickle"
+    with (root / "lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
+        if not result.exists():
+            shutil.rmtree(folder, ignore_errors=True)  # a worker that failed mid-build
+            folder.mkdir()
+            value = build(folder)
+            tmp = root / "result.pickle.tmp"
+            tmp.write_bytes(pickle.dumps(value))
+            tmp.replace(result)
+        return folder, pickle.loads(result.read_bytes())
+
+
 @pytest.fixture(scope="session")
-def demo_store_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The SYBARVAL demo store (synthetic background, real changes), built once per session."""
+def demo_build(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Any]:
+    """``(store folder, DemoReport)`` of the SYBARVAL demo store, built once per test run."""
     from ocsge_engine.demo import build_demo_store
 
-    path = tmp_path_factory.mktemp("demo") / "store"
-    build_demo_store(path)
-    return path
+    def build(folder: Path) -> Any:
+        return build_demo_store(folder / "store")
+
+    folder, report = build_once(tmp_path_factory, "demo", build)
+    return folder / "store", report
+
+
+@pytest.fixture(scope="session")
+def demo_store_dir(demo_build: tuple[Path, Any]) -> Path:
+    """The SYBARVAL demo store (synthetic background, real changes), built once per test run.
+
+    Shared by every test (and every xdist worker): read it, never write into it.
+    """
+    return demo_build[0]
 
 
 @pytest.fixture(scope="session")
@@ -49,17 +111,18 @@ def national_store_dir(demo_store_dir: Path, tmp_path_factory: pytest.TempPathFa
 
     Tests that read national results share it: copy it again before writing into it.
     """
-    import shutil
-
     from ocsge_engine.batch import BatchOptions, run_flows
     from ocsge_engine.batch.cluster import dask_client
 
-    target = tmp_path_factory.mktemp("national") / "store"
-    shutil.copytree(demo_store_dir, target)
-    with dask_client(n_workers=1, processes=False, dashboard_address=None) as client:
-        report = run_flows(target, ["33"], client=client, options=BatchOptions(sprawl=False))
-    assert report.ok and len(report.by_status("done")) == 1, report.summary()
-    return target
+    def build(folder: Path) -> None:
+        target = folder / "store"
+        shutil.copytree(demo_store_dir, target)
+        with dask_client(n_workers=1, processes=False, dashboard_address=None) as client:
+            report = run_flows(target, ["33"], client=client, options=BatchOptions(sprawl=False))
+        assert report.ok and len(report.by_status("done")) == 1, report.summary()
+
+    folder, _ = build_once(tmp_path_factory, "national", build)
+    return folder / "store"
 
 
 @contextlib.contextmanager

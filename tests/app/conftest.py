@@ -44,10 +44,11 @@ def open_app(app_store: Path) -> Callable[..., AppTest]:
         at = AppTest.from_file(str(REPO_ROOT / "app.py"), default_timeout=RUN_TIMEOUT_S)
         for name, value in params.items():
             at.query_params[name] = value
-        at.run()
         if page is not None:
+            # A deep link: the first run opens ``page`` (every page's url_path is its file name,
+            # which is how Streamlit finds the page before a first run), not the home page first.
             at.switch_page(page)
-            at.run()
+        at.run()
         assert not at.exception, [e.value for e in at.exception]
         return at
 

@@ -1,7 +1,8 @@
 """Browser-test harness: a real ``streamlit run`` server on a demo store, driven by Playwright.
 
-One server and one chromium per session. Every request to a host other than localhost is
-aborted and recorded, which proves the app works offline: tests assert the list stays empty.
+One server and one chromium per session (per worker under pytest-xdist, each server on a free
+port). Every request to a host other than localhost is aborted and recorded, which proves the app
+works offline: tests assert the list stays empty.
 Screenshots are kept under ``artifacts/screenshots/`` (gitignored).
 """
 
@@ -27,6 +28,7 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-background-networking", "--disable-c
                  "--disable-gpu"]
 LOCAL_HOSTS = {"localhost", "127.0.0.1", "[::1]", "::1"}
 SERVER_START_TIMEOUT_S = 90.0
+SERVER_START_ATTEMPTS = 3
 APP_IDLE_TIMEOUT_MS = 60_000
 
 
@@ -45,15 +47,14 @@ def free_port() -> int:
 
 
 @pytest.fixture(scope="session")
-def demo_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The SYBARVAL demo store, built once per session into a temporary folder."""
-    try:
-        import ocsge_engine.demo  # noqa: F401
-    except ImportError as err:  # the builder is another engineer's module
-        pytest.skip(f"demo builder not available: {err}")
+def demo_store(demo_store_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A store folder of this session's browser server: the shared demo store's catalogue and
+    layers (tests/conftest.py, built once per run), and its own folder for anything the app
+    writes (flags, contours), so the shared demo store is never written to."""
     store = tmp_path_factory.mktemp("browser") / "store"
-    subprocess.run([sys.executable, "-m", "ocsge_engine", "-q", "demo", "--store", str(store)],
-                   cwd=REPO_ROOT, check=True, capture_output=True, timeout=300)
+    store.mkdir()
+    for name in ("catalog.duckdb", "layers"):
+        (store / name).symlink_to(demo_store_dir / name)
     return store
 
 
@@ -70,29 +71,36 @@ def start_server(store: Path, log_path: Path) -> tuple[subprocess.Popen[bytes], 
 
     Waits for ``/_stcore/health``; raises ``RuntimeError`` with the server log on failure.
     """
-    port = free_port()
     env = {**os.environ, "OCSGE_STORE_DIR": str(store), "PYTHONUNBUFFERED": "1"}
-    cmd = [sys.executable, "scripts/serve.py", "--server.headless", "true",
-           "--server.port", str(port), "--server.address", "127.0.0.1",
-           "--server.fileWatcherType", "none", "--browser.gatherUsageStats", "false"]
-    log = log_path.open("wb")
-    proc = subprocess.Popen(cmd, cwd=REPO_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    waited = 0.0
-    while not _healthy(url):
-        try:
-            proc.wait(timeout=0.25)  # returns early only if the server died
-        except subprocess.TimeoutExpired:
-            waited += 0.25
-            if waited > SERVER_START_TIMEOUT_S:
-                proc.kill()
-                break
-            continue
-        break
-    if not _healthy(url):
+    for attempt in range(SERVER_START_ATTEMPTS):
+        # The port is free when picked; another test process may take it before streamlit binds
+        # it (parallel workers): then the server exits at once and a new port is tried.
+        port = free_port()
+        cmd = [sys.executable, "scripts/serve.py", "--server.headless", "true",
+               "--server.port", str(port), "--server.address", "127.0.0.1",
+               "--server.fileWatcherType", "none", "--browser.gatherUsageStats", "false"]
+        with log_path.open("ab") as log:
+            proc = subprocess.Popen(cmd, cwd=REPO_ROOT, env=env, stdout=log,
+                                    stderr=subprocess.STDOUT)
+        url = f"http://127.0.0.1:{port}"
+        waited = 0.0
+        while not _healthy(url):
+            try:
+                proc.wait(timeout=0.25)  # returns early only if the server died
+            except subprocess.TimeoutExpired:
+                waited += 0.25
+                if waited > SERVER_START_TIMEOUT_S:
+                    proc.kill()
+                    break
+                continue
+            break
+        if _healthy(url):
+            return proc, url
         proc.kill()
-        raise RuntimeError(f"streamlit did not start:\n{log_path.read_text(errors='replace')}")
-    return proc, url
+        proc.wait()
+        if waited > SERVER_START_TIMEOUT_S or attempt == SERVER_START_ATTEMPTS - 1:
+            break
+    raise RuntimeError(f"streamlit did not start:\n{log_path.read_text(errors='replace')}")
 
 
 def stop_server(proc: subprocess.Popen[bytes]) -> None:

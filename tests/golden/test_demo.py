@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
+from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
@@ -31,9 +32,9 @@ class _Area:
 
 
 @pytest.fixture(scope="session")
-def demo_store(tmp_path_factory: pytest.TempPathFactory) -> tuple[Store, demo.DemoReport]:
-    path = tmp_path_factory.mktemp("demo") / "store"
-    report = demo.build_demo_store(path)
+def demo_store(demo_build: tuple[Path, demo.DemoReport]) -> tuple[Store, demo.DemoReport]:
+    """The session's demo store (tests/conftest.py) and the report of the build that made it."""
+    path, report = demo_build
     return Store.open(path), report
 
 

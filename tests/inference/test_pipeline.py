@@ -25,8 +25,10 @@ from ocsge_engine.inference.predict import (
 from ocsge_engine.inference.tiling import TileGrid, crop_core, pad_window
 from ocsge_engine.inference.vectorize import class_stats, class_stats_from_counts
 
+# precision fp32 as the reference loop's ModelPredictor: "auto" picks bf16 on a CPU with AMX or
+# AVX512-BF16, which changes some argmaxes (bf16 against fp32 is tests/inference/test_precision.py).
 SETTINGS = PredictSettings(window_px=128, margin_px=32, batch_size=3, device="cpu", vectorize=False,
-                           confidence=True, min_area_m2=0)
+                           confidence=True, min_area_m2=0, precision="fp32")
 ORIGIN = (700_000.0, 6_600_000.0)
 
 
