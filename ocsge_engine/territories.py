@@ -657,7 +657,28 @@ def check_projected(geometry: BaseGeometry, label: str) -> None:
 
 
 def _departements_of(geometry: BaseGeometry) -> tuple[str, ...]:
-    """Départements of the embedded communes that intersect ``geometry``."""
-    polygons = _commune_polygons()
-    hits = polygons.sindex.query(geometry, predicate="intersects")
-    return tuple(sorted(set(polygons.index[hits].str[:2])))
+    """Départements of the embedded communes that intersect ``geometry``.
+
+    Reads the communes' codes and bbox column with pyarrow and decodes only the polygons whose
+    bbox meets the geometry's (the commune table is not loaded: a ``polygon:`` territory on the
+    command line then costs a few milliseconds).
+    """
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    table = pq.read_table(_territories_dir() / "communes.parquet",
+                          columns=["code", "bbox", "geometry"])
+    box = table.column("bbox").combine_chunks()
+    xmin, ymin, xmax, ymax = (box.field(c).to_numpy(zero_copy_only=False)
+                              for c in ("xmin", "ymin", "xmax", "ymax"))
+    gx0, gy0, gx1, gy1 = geometry.bounds
+    near = np.flatnonzero((xmin <= gx1) & (xmax >= gx0) & (ymin <= gy1) & (ymax >= gy0))
+    if len(near) == 0:
+        return ()
+    wkb = table.column("geometry").take(near).combine_chunks()
+    if isinstance(wkb, pa.ExtensionArray):
+        wkb = wkb.storage
+    wkb = wkb.to_numpy(zero_copy_only=False)
+    hits = near[shapely.intersects(shapely.from_wkb(wkb), geometry)]
+    codes = np.asarray(table.column("code").take(hits).to_pylist(), dtype=object)
+    return tuple(sorted({str(code)[:2] for code in codes}))

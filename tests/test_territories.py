@@ -188,3 +188,27 @@ def test_commune_polygons_bulk_accessor() -> None:
     assert T.commune_polygons(["99"]).empty
     gironde.loc[0, "name"] = "changed"  # a copy: the cache is not touched
     assert T.commune_polygons(["33"]).loc[0, "name"] == "Abzac"
+
+
+def test_departements_of_matches_commune_polygons() -> None:
+    # _departements_of reads only the bbox column and the polygons near the geometry; its answer
+    # must be that of intersecting every embedded commune polygon (the former implementation,
+    # recomputed here by brute force on data/territories/communes.parquet).
+    polygons = gpd.read_parquet(T.get_settings().data_dir / "territories" / "communes.parquet")
+    geoms = polygons.geometry.to_numpy()
+
+    def brute(geometry: shapely.Geometry) -> tuple[str, ...]:
+        return tuple(sorted(set(polygons["code"][shapely.intersects(geoms, geometry)].str[:2])))
+
+    samples = [geoms[k] for k in range(0, len(geoms), 37)]  # 44 communes of the 4 départements
+    samples += [g.buffer(2_000) for g in samples[::4]]       # grown across their neighbours
+    gironde, gers = polygons.set_index("code").geometry.loc[["33005", "32013"]]
+    samples += [shapely.box(*gironde.bounds), shapely.box(*gers.bounds),
+                shapely.box(300_000, 6_200_000, 600_000, 6_500_000),  # 32 and 33 (and more)
+                shapely.box(100_000, 6_000_000, 110_000, 6_010_000),  # the Atlantic: none
+                shapely.Point(*gironde.representative_point().coords[0]).buffer(10)]
+    for geometry in samples:
+        assert T._departements_of(geometry) == brute(geometry)
+    assert T._departements_of(samples[-2]) == ()
+    assert T._departements_of(shapely.box(300_000, 6_200_000, 600_000, 6_500_000))[:2] == (
+        "32", "33")
