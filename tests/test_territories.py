@@ -212,3 +212,30 @@ def test_departements_of_matches_commune_polygons() -> None:
     assert T._departements_of(samples[-2]) == ()
     assert T._departements_of(shapely.box(300_000, 6_200_000, 600_000, 6_500_000))[:2] == (
         "32", "33")
+
+
+def test_simple_geojson_reader_matches_gdal(tmp_path: Path) -> None:
+    # Plain GeoJSON contours are read without GDAL; the frame must be what gpd.read_file gives.
+    square = shapely.box(380_000, 6_400_000, 381_000, 6_401_000)
+    lambert = tmp_path / "lambert.geojson"
+    gpd.GeoDataFrame({"nom": ["Secteur"], "n": [3]}, geometry=[square],
+                     crs="EPSG:2154").to_file(lambert)
+    wgs84 = tmp_path / "wgs84.geojson"  # no crs member: RFC 7946 longitudes/latitudes
+    wgs84.write_text(json.dumps({"type": "FeatureCollection", "features": [
+        {"type": "Feature", "properties": {"name": "a"},
+         "geometry": shapely.geometry.mapping(shapely.box(-1.2, 44.6, -1.1, 44.7))},
+        {"type": "Feature", "properties": {"name": "b"}, "geometry": None}]}))
+    for path in (lambert, wgs84):
+        ours, gdal = T._read_simple_geojson(path), gpd.read_file(path)
+        assert ours is not None and ours.crs == gdal.crs
+        assert list(ours.columns) == list(gdal.columns) and len(ours) == len(gdal)
+        assert all((a is None and b is None) or a.equals(b)
+                   for a, b in zip(ours.geometry, gdal.geometry))
+        assert (ours.drop(columns="geometry").to_dict(orient="records")
+                == gdal.drop(columns="geometry").to_dict(orient="records"))  # values, not dtypes
+    single = tmp_path / "single.geojson"  # a bare Feature: left to GDAL
+    single.write_text(json.dumps({"type": "Feature", "properties": {},
+                                  "geometry": shapely.geometry.mapping(square)}))
+    assert T._read_simple_geojson(single) is None
+    (tmp_path / "broken.geojson").write_text("{not json")
+    assert T._read_simple_geojson(tmp_path / "broken.geojson") is None
