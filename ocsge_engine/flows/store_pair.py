@@ -48,7 +48,7 @@ from ocsge_engine.flows.matrix import (
     empty_transitions,
     transitions_from_pieces,
 )
-from ocsge_engine.flows.overlay import overlay_pieces
+from ocsge_engine.flows.overlay import _K1, _K2, _K3, overlay_pieces
 
 logger = logging.getLogger(__name__)
 
@@ -68,6 +68,7 @@ class RawLayer:
     code_cs: pd.Categorical
     code_us: pd.Categorical
     wkb: pa.Array
+    bbox: npt.NDArray[np.float64]
 
     def __len__(self) -> int:
         return len(self.wkb)
@@ -116,15 +117,18 @@ def read_raw(files: list[Path], bounds: tuple[float, float, float, float]) -> Ra
         if groups is None:
             return None
         pf = pq.ParquetFile(path, read_dictionary=list(_CODES))
-        tables.append(pf.read_row_groups(groups, columns=[*_CODES, "geometry"]))
+        tables.append(pf.read_row_groups(groups, columns=[*_CODES, "geometry", "bbox"]))
     table = pa.concat_tables(tables) if len(tables) > 1 else tables[0]
     wkb = table.column("geometry").combine_chunks()
     if isinstance(wkb, pa.ExtensionArray):
         wkb = wkb.storage
     if not pa.types.is_binary(wkb.type):
         wkb = wkb.cast(pa.binary())
+    box = table.column("bbox").combine_chunks()
+    bbox = np.column_stack([box.field(c).to_numpy(zero_copy_only=False)
+                            for c in ("xmin", "ymin", "xmax", "ymax")])
     return RawLayer(_categorical(table.column("code_cs")), _categorical(table.column("code_us")),
-                    wkb)
+                    wkb, bbox)
 
 
 def wkb_polygon_area_bounds(wkb: pa.Array, rows: npt.NDArray[np.int64]
@@ -141,15 +145,16 @@ def wkb_polygon_area_bounds(wkb: pa.Array, rows: npt.NDArray[np.int64]
         4 points, nothing after it), its area (shoelace on coordinates shifted to the first
         vertex, as GEOS computes it) and ``(minx, miny, maxx, maxy)``; area and bounds are NaN
         where ``simple`` is false. Rows are read in chunks of :data:`PARSE_CHUNK` (bounded
-        temporaries).
+        temporaries), two at a time.
 
     >>> arr = pa.array([shapely.box(0, 0, 2, 3).wkb, shapely.Point(1, 1).wkb])
     >>> simple, area, bounds = wkb_polygon_area_bounds(arr, np.array([0, 1]))
     >>> simple.tolist(), float(area[0]), bounds[0].tolist()
     ([True, False], 6.0, [0.0, 0.0, 2.0, 3.0])
     """
-    parts = [_wkb_polygon_area_bounds(wkb, rows[k:k + PARSE_CHUNK])
-             for k in range(0, len(rows), PARSE_CHUNK)]
+    chunks = [rows[k:k + PARSE_CHUNK] for k in range(0, len(rows), PARSE_CHUNK)]
+    with ThreadPoolExecutor(max_workers=2) as pool:  # numpy releases the GIL on these arrays
+        parts = list(pool.map(lambda chunk: _wkb_polygon_area_bounds(wkb, chunk), chunks))
     if not parts:
         return np.zeros(0, dtype=bool), np.zeros(0), np.zeros((0, 4))
     return (np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts]),
@@ -286,33 +291,36 @@ def boxes_properly_inside(geometry: BaseGeometry, boxes: npt.NDArray[np.float64]
     return out
 
 
-def _first_index(values: pa.Array, value_set: pa.Array) -> npt.NDArray[np.int64]:
-    """Position in ``value_set`` of each value's first occurrence (-1 where absent)."""
+def _keys(raw: RawLayer) -> npt.NDArray[np.uint64]:
+    """Hash of each row's bbox and WKB length (equal for byte-equal WKB values)."""
+    bits = np.ascontiguousarray(raw.bbox).view(np.uint64)
+    lengths = np.diff(np.frombuffer(raw.wkb.buffers()[1], dtype=np.int32)[
+        raw.wkb.offset:raw.wkb.offset + len(raw.wkb) + 1]).astype(np.uint64)
+    with np.errstate(over="ignore"):
+        return ((bits[:, 0] * _K1) ^ (bits[:, 1] * _K2) ^ (bits[:, 2] * _K3)
+                ^ ((bits[:, 3] ^ lengths) * _K1 * _K2))
+
+
+def _unique_matches(raw_from: RawLayer, raw_to: RawLayer
+                    ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+    """Pairs ``(i, j)`` of byte-equal WKB values, each present exactly once in its layer.
+
+    Candidates share a key (bbox and WKB length) that is unique in each layer; each candidate
+    is then compared byte for byte, so a key collision never pairs different polygons.
+    """
+    key_from, key_to = pd.Series(_keys(raw_from)), pd.Series(_keys(raw_to))
+    uniq_from = np.flatnonzero(~key_from.duplicated(keep=False).to_numpy())
+    uniq_to = np.flatnonzero(~key_to.duplicated(keep=False).to_numpy())
+    found = pd.Index(key_to.to_numpy()[uniq_to]).get_indexer(key_from.to_numpy()[uniq_from])
+    hit = found >= 0
+    i, j = uniq_from[hit].astype(np.int64), uniq_to[found[hit]].astype(np.int64)
+    if len(i) == 0:
+        return i, j
     import pyarrow.compute as pc
 
-    found = pc.index_in(values, value_set=value_set)
-    return found.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64)
-
-
-def _once(values: pa.Array) -> npt.NDArray[np.bool_]:
-    """Whether each value occurs exactly once in ``values``."""
-    first = _first_index(values, values)
-    return np.bincount(first[first >= 0], minlength=len(values))[np.maximum(first, 0)] == 1
-
-
-def _unique_matches(wkb_from: pa.Array, wkb_to: pa.Array
-                    ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
-    """Pairs ``(i, j)`` of byte-equal values, each present exactly once in its array.
-
-    >>> [x.tolist() for x in _unique_matches(pa.array([b"a", b"b", b"b", b"c"]),
-    ...                                      pa.array([b"c", b"b", b"a", b"a"]))]
-    [[3], [0]]
-    """
-    j = _first_index(wkb_from, wkb_to)
-    i = np.flatnonzero(j >= 0)
-    j = j[i]
-    keep = _once(wkb_from)[i] & _once(wkb_to)[j]
-    return i[keep], j[keep]
+    same = pc.equal(raw_from.wkb.take(pa.array(i)), raw_to.wkb.take(pa.array(j)))
+    same = same.fill_null(False).to_numpy(zero_copy_only=False)
+    return i[same], j[same]
 
 
 def _decode_clip(wkb: pa.Array, rows: np.ndarray, territory: BaseGeometry
@@ -373,8 +381,8 @@ def transitions_from_store(store: Any, territory: Any, year_from: int, year_to: 
         return None
     if progress:
         progress(0.1, "couches lues")
-    # 2. WKB present once in each layer (hash lookups in Arrow, no copy of the values).
-    i_same, j_same = _unique_matches(raw_from.wkb, raw_to.wkb)
+    # 2. WKB present once in each layer (keyed on the bbox column, confirmed byte for byte).
+    i_same, j_same = _unique_matches(raw_from, raw_to)
     # 3. Single-ring polygons whose box is properly inside the territory: whole pieces.
     simple, area, box = wkb_polygon_area_bounds(raw_from.wkb, i_same)
     geometry = _copy(territory.geometry)
