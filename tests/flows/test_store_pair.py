@@ -97,3 +97,21 @@ def test_boxes_properly_inside_is_conservative() -> None:
     assert boxes_properly_inside(territory, np.array([[50., 50, 60, 60], [500, 500, 510, 510],
                                                       [0, 10, 5, 20]]), grid=256).tolist() == [
         True, False, False]
+
+
+def test_unique_matches_needs_equal_bytes_and_unique_values() -> None:
+    from ocsge_engine.flows.store_pair import RawLayer, _unique_matches
+
+    square = shapely.box(0, 0, 2, 2)
+    turned = shapely.Polygon([(0, 0), (2, 0), (2, 2), (0, 2), (0, 0)])  # same bbox and length
+    other = shapely.box(5, 5, 6, 6)
+    twice = shapely.box(8, 8, 9, 9)
+
+    def raw(geoms: list[shapely.Geometry]) -> RawLayer:
+        codes = pd.Categorical(["CS1"] * len(geoms))
+        return RawLayer(codes, codes, pa.array([g.wkb for g in geoms], type=pa.binary()),
+                        shapely.bounds(np.array(geoms)))
+
+    i, j = _unique_matches(raw([square, other, twice, twice]), raw([other, turned, twice]))
+    # other ↔ other; square vs turned share the key but not the bytes; twice is not unique.
+    assert (i.tolist(), j.tolist()) == ([1], [0])
