@@ -49,7 +49,7 @@ logger = logging.getLogger(__name__)
 
 Progress = Callable[[float, str], None]
 _REQUIRED = ("code_cs", "code_us")
-PAIR_CHUNK = 50_000  # first-layer polygons whose candidate pairs are computed together
+PAIR_CHUNK = 25_000  # first-layer polygons whose candidate pairs are computed together
 _K1, _K2, _K3 = (np.uint64(0x9E3779B97F4A7C15), np.uint64(0xC2B2AE3D27D4EB4F),
                  np.uint64(0x165667B19E3779F9))  # 64-bit odd multipliers of the key hash
 
@@ -174,6 +174,7 @@ def _intersect_rest(geoms_from: np.ndarray, geoms_to: np.ndarray, progress: Prog
     n_chunks = -(-len(geoms_from) // PAIR_CHUNK)
     parts: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
     counts: dict[str, int] = {}
+    n_pairs = 0
     # Chunks of the first layer (rows in storage order, hence spatially compact): the candidate
     # pairs and their temporaries are bounded by the chunk, not by the layer.
     for k, start in enumerate(range(0, len(geoms_from), PAIR_CHUNK)):
@@ -193,11 +194,15 @@ def _intersect_rest(geoms_from: np.ndarray, geoms_to: np.ndarray, progress: Prog
         areas, chunk_counts = pair_areas(chunk, geoms_to, i, j, report)
         for name, value in chunk_counts.items():
             counts[name] = counts.get(name, 0) + value
-        parts.append(((start + i).astype(np.int64), j.astype(np.int64), areas))
+        n_pairs += len(i)
+        positive = areas > 0.0  # only pieces are kept (overlay_pieces drops the others too)
+        parts.append(((start + i[positive]).astype(np.int64), j[positive].astype(np.int64),
+                      areas[positive]))
+        del i, j, areas, positive, box_from, overlap
     logger.debug("overlay pairs: %s", counts)
     i = np.concatenate([p[0] for p in parts])
     j = np.concatenate([p[1] for p in parts])
-    return i, j, np.concatenate([p[2] for p in parts]), int(len(i))
+    return i, j, np.concatenate([p[2] for p in parts]), n_pairs
 
 
 def _valid(geoms: np.ndarray) -> np.ndarray:

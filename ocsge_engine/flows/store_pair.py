@@ -57,7 +57,7 @@ METROPOLE_EPSG = 2154
 _CODES = ("code_cs", "code_us")
 _WKB_POLYGON = 3
 GRID = 1024
-PARSE_CHUNK = 32_768
+PARSE_CHUNK = 16_384
 _HEADER = 13  # byte order (1) + type (4) + number of rings (4) + points of the ring (4)
 
 
