@@ -144,7 +144,7 @@ def _with_diff_disagreement(matrix: ExchangeMatrix, layers: _Layers,
 
 def exchange_matrix(store: StoreLike, territory: Any, year_from: int, year_to: int,
                     by: By = "anf", source: SourceChoice = "auto",
-                    progress: Progress | None = None) -> ExchangeMatrix:
+                    progress: Progress | None = None, fast: bool = False) -> ExchangeMatrix:
     """Exchange matrix of a territory between two millésimes of the store.
 
     Args:
@@ -156,6 +156,11 @@ def exchange_matrix(store: StoreLike, territory: Any, year_from: int, year_to: i
         by: level of the classes (see :mod:`ocsge_engine.flows.levels`).
         source: ``"overlay"``, ``"diff"`` or ``"auto"`` (see the module docstring).
         progress: optional callback ``(fraction, message)``.
+        fast: overlay through :mod:`ocsge_engine.flows.store_pair` (polygons byte-identical in
+            both millésimes and inside the territory are never decoded): the same transitions
+            up to ~1e-12 relative, but not bit for bit (areas summed in another order), so the
+            dashboard and the batch, whose figures must agree exactly, keep the default; the
+            ``flows`` command uses it.
 
     Returns:
         A checked :class:`ExchangeMatrix`: rows sum to the ``year_from`` class stocks in the
@@ -168,7 +173,7 @@ def exchange_matrix(store: StoreLike, territory: Any, year_from: int, year_to: i
     """
     validate_by(by)
     resolved = resolve_territory(territory)
-    return _pair(_Layers(store, resolved, fast=True), int(year_from), int(year_to), by, source, progress)
+    return _pair(_Layers(store, resolved, fast=fast), int(year_from), int(year_to), by, source, progress)
 
 
 def exchange_chain(store: StoreLike, territory: Any, years: list[int], by: By = "anf",

@@ -55,8 +55,8 @@ def test_fast_path_equals_general_path(tmp_path: Path, changed: float) -> None:
     assert _compare(fast.table, general.table, KEYS) <= 1e-12
     assert _compare(fast.stocks_from, general.stocks_from, ["code_cs", "code_us"]) <= 1e-12
     assert _compare(fast.stocks_to, general.stocks_to, ["code_cs", "code_us"]) <= 1e-12
-    # exchange_matrix takes the fast path; the matrix is checked (rows and columns = stocks).
-    matrix = exchange_matrix(store, territory, 2015, 2018, by="cs4")
+    # exchange_matrix(fast=True) (the flows command) takes it; the matrix is checked.
+    matrix = exchange_matrix(store, territory, 2015, 2018, by="cs4", fast=True)
     assert matrix.source == "overlay" and matrix.table["area_ha"].sum() > 0
 
 
