@@ -257,7 +257,8 @@ def cmd_flows(args: argparse.Namespace) -> int:
         return _flows_by_process(args)
     matrix = exchange_matrix(Store.open(_store_dir(args)), args.territory, args.year_from,
                              args.year_to, by=args.by, source=args.source,
-                             progress=None if args.quiet else _tqdm_progress("flows"))
+                             progress=None if args.quiet else _tqdm_progress("flows"),
+                             fast=True)
     if args.format == "xlsx":
         matrix_xlsx(matrix, args.out)
     elif args.format == "json":
@@ -288,7 +289,8 @@ def _flows_by_process(args: argparse.Namespace) -> int:
     table = read_process_table(args.processes) if args.processes else default_process_table()
     matrix = exchange_matrix(Store.open(_store_dir(args)), args.territory, args.year_from,
                              args.year_to, by="cs_us", source=args.source,
-                             progress=None if args.quiet else _tqdm_progress("flows"))
+                             progress=None if args.quiet else _tqdm_progress("flows"),
+                             fast=True)
     totals = process_totals(matrix, table)
     if args.format == "xlsx":
         import io

@@ -555,11 +555,55 @@ def _read_polygon_file(path: Path) -> gpd.GeoDataFrame:
         raise GeometryError(f"unsupported polygon file format {path.suffix!r}: {path}",
                             f"Format de contour non pris en charge ({path.suffix}) : "
                             "utilisez un GeoJSON ou un GeoPackage.")
+    if path.suffix.lower() in (".geojson", ".json"):
+        simple = _read_simple_geojson(path)
+        if simple is not None:
+            return simple
     try:
         return gpd.read_file(path)
     except Exception as err:  # pyogrio raises DataSourceError and friends for corrupt files
         raise GeometryError(f"cannot read polygon file {path}: {err}",
                             f"Le fichier de contour {path.name} est illisible.") from err
+
+
+def _read_simple_geojson(path: Path) -> gpd.GeoDataFrame | None:
+    """Read a plain GeoJSON FeatureCollection without GDAL (``None``: let GDAL read it).
+
+    Loading GDAL costs ~0.1 s and ~60 MB of memory in a command-line run; a contour file is
+    small. The result is what :func:`geopandas.read_file` gives for such a file: the features'
+    properties, their geometries, and the CRS of the ``crs`` member (GDAL honours it) or
+    EPSG:4326 without one. Anything else (other GeoJSON shapes, unreadable text, an unknown
+    CRS, a file over 20 MB) is left to GDAL, whose errors the caller maps.
+    """
+    import pyproj
+
+    try:
+        if path.stat().st_size > 20_000_000:
+            return None
+        data = json.loads(path.read_text(encoding="utf-8"))
+        if not isinstance(data, dict) or data.get("type") != "FeatureCollection":
+            return None
+        features = data.get("features")
+        if not isinstance(features, list) or not all(
+                isinstance(f, dict) and f.get("type") == "Feature"
+                and isinstance(f.get("properties") or {}, dict) for f in features):
+            return None
+        crs: Any = "EPSG:4326"
+        if "crs" in data:
+            member = data["crs"]
+            if not (isinstance(member, dict) and member.get("type") == "name"
+                    and isinstance(member.get("properties"), dict)
+                    and isinstance(member["properties"].get("name"), str)):
+                return None
+            crs = pyproj.CRS.from_user_input(member["properties"]["name"])
+        geoms = [None if f.get("geometry") is None else
+                 shapely.from_geojson(json.dumps(f["geometry"])) for f in features]
+        props = pd.DataFrame([f.get("properties") or {} for f in features],
+                             index=pd.RangeIndex(len(features)))
+    except (OSError, ValueError, TypeError, shapely.errors.GEOSException,
+            pyproj.exceptions.CRSError):
+        return None
+    return gpd.GeoDataFrame(props, geometry=geoms, crs=crs)
 
 
 def territory_from_file(path: Path | str) -> Territory:
@@ -657,7 +701,28 @@ def check_projected(geometry: BaseGeometry, label: str) -> None:
 
 
 def _departements_of(geometry: BaseGeometry) -> tuple[str, ...]:
-    """Départements of the embedded communes that intersect ``geometry``."""
-    polygons = _commune_polygons()
-    hits = polygons.sindex.query(geometry, predicate="intersects")
-    return tuple(sorted(set(polygons.index[hits].str[:2])))
+    """Départements of the embedded communes that intersect ``geometry``.
+
+    Reads the communes' codes and bbox column with pyarrow and decodes only the polygons whose
+    bbox meets the geometry's (the commune table is not loaded: a ``polygon:`` territory on the
+    command line then costs a few milliseconds).
+    """
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    table = pq.read_table(_territories_dir() / "communes.parquet",
+                          columns=["code", "bbox", "geometry"])
+    box = table.column("bbox").combine_chunks()
+    xmin, ymin, xmax, ymax = (box.field(c).to_numpy(zero_copy_only=False)
+                              for c in ("xmin", "ymin", "xmax", "ymax"))
+    gx0, gy0, gx1, gy1 = geometry.bounds
+    near = np.flatnonzero((xmin <= gx1) & (xmax >= gx0) & (ymin <= gy1) & (ymax >= gy0))
+    if len(near) == 0:
+        return ()
+    wkb = table.column("geometry").take(near).combine_chunks()
+    if isinstance(wkb, pa.ExtensionArray):
+        wkb = wkb.storage
+    wkb = wkb.to_numpy(zero_copy_only=False)
+    hits = near[shapely.intersects(shapely.from_wkb(wkb), geometry)]
+    codes = np.asarray(table.column("code").take(hits).to_pylist(), dtype=object)
+    return tuple(sorted({str(code)[:2] for code in codes}))

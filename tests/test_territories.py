@@ -188,3 +188,54 @@ def test_commune_polygons_bulk_accessor() -> None:
     assert T.commune_polygons(["99"]).empty
     gironde.loc[0, "name"] = "changed"  # a copy: the cache is not touched
     assert T.commune_polygons(["33"]).loc[0, "name"] == "Abzac"
+
+
+def test_departements_of_matches_commune_polygons() -> None:
+    # _departements_of reads only the bbox column and the polygons near the geometry; its answer
+    # must be that of intersecting every embedded commune polygon (the former implementation,
+    # recomputed here by brute force on data/territories/communes.parquet).
+    polygons = gpd.read_parquet(T.get_settings().data_dir / "territories" / "communes.parquet")
+    geoms = polygons.geometry.to_numpy()
+
+    def brute(geometry: shapely.Geometry) -> tuple[str, ...]:
+        return tuple(sorted(set(polygons["code"][shapely.intersects(geoms, geometry)].str[:2])))
+
+    samples = [geoms[k] for k in range(0, len(geoms), 37)]  # 44 communes of the 4 départements
+    samples += [g.buffer(2_000) for g in samples[::4]]       # grown across their neighbours
+    gironde, gers = polygons.set_index("code").geometry.loc[["33005", "32013"]]
+    samples += [shapely.box(*gironde.bounds), shapely.box(*gers.bounds),
+                shapely.box(300_000, 6_200_000, 600_000, 6_500_000),  # 32 and 33 (and more)
+                shapely.box(100_000, 6_000_000, 110_000, 6_010_000),  # the Atlantic: none
+                shapely.Point(*gironde.representative_point().coords[0]).buffer(10)]
+    for geometry in samples:
+        assert T._departements_of(geometry) == brute(geometry)
+    assert T._departements_of(samples[-2]) == ()
+    assert T._departements_of(shapely.box(300_000, 6_200_000, 600_000, 6_500_000))[:2] == (
+        "32", "33")
+
+
+def test_simple_geojson_reader_matches_gdal(tmp_path: Path) -> None:
+    # Plain GeoJSON contours are read without GDAL; the frame must be what gpd.read_file gives.
+    square = shapely.box(380_000, 6_400_000, 381_000, 6_401_000)
+    lambert = tmp_path / "lambert.geojson"
+    gpd.GeoDataFrame({"nom": ["Secteur"], "n": [3]}, geometry=[square],
+                     crs="EPSG:2154").to_file(lambert)
+    wgs84 = tmp_path / "wgs84.geojson"  # no crs member: RFC 7946 longitudes/latitudes
+    wgs84.write_text(json.dumps({"type": "FeatureCollection", "features": [
+        {"type": "Feature", "properties": {"name": "a"},
+         "geometry": shapely.geometry.mapping(shapely.box(-1.2, 44.6, -1.1, 44.7))},
+        {"type": "Feature", "properties": {"name": "b"}, "geometry": None}]}))
+    for path in (lambert, wgs84):
+        ours, gdal = T._read_simple_geojson(path), gpd.read_file(path)
+        assert ours is not None and ours.crs == gdal.crs
+        assert list(ours.columns) == list(gdal.columns) and len(ours) == len(gdal)
+        assert all((a is None and b is None) or a.equals(b)
+                   for a, b in zip(ours.geometry, gdal.geometry))
+        assert (ours.drop(columns="geometry").to_dict(orient="records")
+                == gdal.drop(columns="geometry").to_dict(orient="records"))  # values, not dtypes
+    single = tmp_path / "single.geojson"  # a bare Feature: left to GDAL
+    single.write_text(json.dumps({"type": "Feature", "properties": {},
+                                  "geometry": shapely.geometry.mapping(square)}))
+    assert T._read_simple_geojson(single) is None
+    (tmp_path / "broken.geojson").write_text("{not json")
+    assert T._read_simple_geojson(tmp_path / "broken.geojson") is None

@@ -25,6 +25,7 @@ from ocsge_engine.flows.diff import DIFF_COLUMNS, transitions_from_diff
 from ocsge_engine.flows.levels import By, validate_by
 from ocsge_engine.flows.matrix import ExchangeMatrix, Transitions, build_matrix, couple_stocks
 from ocsge_engine.flows.overlay import transitions_from_layers
+from ocsge_engine.flows.store_pair import transitions_from_store
 from ocsge_engine.store.protocols import StoreLike
 from ocsge_engine.territories import resolve_territory  # noqa: F401 (re-exported)
 
@@ -39,8 +40,8 @@ _OCS_COLUMNS = ["code_cs", "code_us"]
 class _Layers:
     """Reads each layer of one territory once (a chain reuses the middle millésimes)."""
 
-    def __init__(self, store: StoreLike, territory: Any) -> None:
-        self.store, self.territory = store, territory
+    def __init__(self, store: StoreLike, territory: Any, fast: bool = False) -> None:
+        self.store, self.territory, self.fast = store, territory, fast
         self.years = set(store.millesimes(territory))
         self.periods = {str(p) for p in store.millesimes(territory, layer="diff")}
         self._cache: dict[Any, gpd.GeoDataFrame] = {}
@@ -109,7 +110,13 @@ def _pair(layers: _Layers, year_from: int, year_to: int, by: By, source: SourceC
           progress: Progress | None) -> ExchangeMatrix:
     primary = _check_years(layers, year_from, year_to, source)
     if primary == "overlay":
-        transitions = transitions_from_layers(*layers.ocs_pair(year_from, year_to), progress)
+        transitions = None
+        if layers.fast:  # one pair: identical polygons matched on their WKB, not decoded
+            transitions = transitions_from_store(layers.store, layers.territory, year_from,
+                                                 year_to, progress)
+        if transitions is None:
+            transitions = transitions_from_layers(*layers.ocs_pair(year_from, year_to),
+                                                  progress)
         matrix = build_matrix(transitions, by, year_from, year_to)
         if source == "auto" and layers.has_diff(year_from, year_to):
             matrix = _with_diff_disagreement(matrix, layers, transitions)
@@ -137,7 +144,7 @@ def _with_diff_disagreement(matrix: ExchangeMatrix, layers: _Layers,
 
 def exchange_matrix(store: StoreLike, territory: Any, year_from: int, year_to: int,
                     by: By = "anf", source: SourceChoice = "auto",
-                    progress: Progress | None = None) -> ExchangeMatrix:
+                    progress: Progress | None = None, fast: bool = False) -> ExchangeMatrix:
     """Exchange matrix of a territory between two millésimes of the store.
 
     Args:
@@ -149,6 +156,11 @@ def exchange_matrix(store: StoreLike, territory: Any, year_from: int, year_to: i
         by: level of the classes (see :mod:`ocsge_engine.flows.levels`).
         source: ``"overlay"``, ``"diff"`` or ``"auto"`` (see the module docstring).
         progress: optional callback ``(fraction, message)``.
+        fast: overlay through :mod:`ocsge_engine.flows.store_pair` (polygons byte-identical in
+            both millésimes and inside the territory are never decoded): the same transitions
+            up to ~1e-12 relative, but not bit for bit (areas summed in another order), so the
+            dashboard and the batch, whose figures must agree exactly, keep the default; the
+            ``flows`` command uses it.
 
     Returns:
         A checked :class:`ExchangeMatrix`: rows sum to the ``year_from`` class stocks in the
@@ -161,7 +173,7 @@ def exchange_matrix(store: StoreLike, territory: Any, year_from: int, year_to: i
     """
     validate_by(by)
     resolved = resolve_territory(territory)
-    return _pair(_Layers(store, resolved), int(year_from), int(year_to), by, source, progress)
+    return _pair(_Layers(store, resolved, fast=fast), int(year_from), int(year_to), by, source, progress)
 
 
 def exchange_chain(store: StoreLike, territory: Any, years: list[int], by: By = "anf",

@@ -187,8 +187,19 @@ def couple_stocks(gdf: pd.DataFrame) -> pd.DataFrame:
     Returns:
         Columns ``code_cs, code_us, area_ha``; one row per couple present.
     """
-    area_ha = np.asarray(gdf.geometry.area, dtype=float) / 1e4
-    ids, couples = _factorize_couples(gdf)
+    return couple_stocks_from_areas(gdf, np.asarray(gdf.geometry.area, dtype=float))
+
+
+def couple_stocks_from_areas(codes: pd.DataFrame, area_m2: np.ndarray) -> pd.DataFrame:
+    """Stock (ha) of each CS×US couple, from the codes and the area (m²) of each polygon.
+
+    >>> couple_stocks_from_areas(pd.DataFrame({"code_cs": ["CS1", "CS1"],
+    ...                                        "code_us": ["US1", "US1"]}), np.array([5e3, 1e4]))
+      code_cs code_us  area_ha
+    0     CS1     US1      1.5
+    """
+    area_ha = np.asarray(area_m2, dtype=float) / 1e4
+    ids, couples = _factorize_couples(codes)
     known = ids >= 0  # a missing code has no couple (as groupby drops it)
     sums = np.bincount(ids[known], weights=area_ha[known], minlength=len(couples))
     frame = couples.assign(area_ha=sums)

@@ -49,6 +49,7 @@ logger = logging.getLogger(__name__)
 
 Progress = Callable[[float, str], None]
 _REQUIRED = ("code_cs", "code_us")
+PAIR_CHUNK = 25_000  # first-layer polygons whose candidate pairs are computed together
 _K1, _K2, _K3 = (np.uint64(0x9E3779B97F4A7C15), np.uint64(0xC2B2AE3D27D4EB4F),
                  np.uint64(0x165667B19E3779F9))  # 64-bit odd multipliers of the key hash
 
@@ -169,21 +170,39 @@ def _intersect_rest(geoms_from: np.ndarray, geoms_to: np.ndarray, progress: Prog
         return empty, empty, np.empty(0), 0
     geoms_from, geoms_to = _valid(geoms_from), _valid(geoms_to)
     tree = shapely.STRtree(geoms_to)
-    i, j = tree.query(geoms_from)  # boxes only: the area computation is the exact test
-    box_from, box_to = shapely.bounds(geoms_from), shapely.bounds(geoms_to)
-    overlap = (np.minimum(box_from[i, 2], box_to[j, 2])
-               > np.maximum(box_from[i, 0], box_to[j, 0]))
-    overlap &= (np.minimum(box_from[i, 3], box_to[j, 3])
-                > np.maximum(box_from[i, 1], box_to[j, 1]))
-    i, j = i[overlap], j[overlap]  # boxes that only touch cannot share any area
+    box_to = shapely.bounds(geoms_to)
+    n_chunks = -(-len(geoms_from) // PAIR_CHUNK)
+    parts: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+    counts: dict[str, int] = {}
+    n_pairs = 0
+    # Chunks of the first layer (rows in storage order, hence spatially compact): the candidate
+    # pairs and their temporaries are bounded by the chunk, not by the layer.
+    for k, start in enumerate(range(0, len(geoms_from), PAIR_CHUNK)):
+        chunk = geoms_from[start:start + PAIR_CHUNK]
+        i, j = tree.query(chunk)  # boxes only: the area computation is the exact test
+        box_from = shapely.bounds(chunk)
+        overlap = (np.minimum(box_from[i, 2], box_to[j, 2])
+                   > np.maximum(box_from[i, 0], box_to[j, 0]))
+        overlap &= (np.minimum(box_from[i, 3], box_to[j, 3])
+                    > np.maximum(box_from[i, 1], box_to[j, 1]))
+        i, j = i[overlap], j[overlap]  # boxes that only touch cannot share any area
 
-    def report(fraction: float) -> None:
-        if progress:
-            progress(0.3 + 0.7 * fraction, f"{len(i)} paires")
+        def report(fraction: float, k: int = k, n_pairs: int = len(i)) -> None:
+            if progress:
+                progress(0.3 + 0.7 * (k + fraction) / n_chunks, f"{n_pairs} paires")
 
-    areas, counts = pair_areas(geoms_from, geoms_to, i, j, report)
+        areas, chunk_counts = pair_areas(chunk, geoms_to, i, j, report)
+        for name, value in chunk_counts.items():
+            counts[name] = counts.get(name, 0) + value
+        n_pairs += len(i)
+        positive = areas > 0.0  # only pieces are kept (overlay_pieces drops the others too)
+        parts.append(((start + i[positive]).astype(np.int64), j[positive].astype(np.int64),
+                      areas[positive]))
+        del i, j, areas, positive, box_from, overlap
     logger.debug("overlay pairs: %s", counts)
-    return i.astype(np.int64), j.astype(np.int64), areas, int(len(i))
+    i = np.concatenate([p[0] for p in parts])
+    j = np.concatenate([p[1] for p in parts])
+    return i, j, np.concatenate([p[2] for p in parts]), n_pairs
 
 
 def _valid(geoms: np.ndarray) -> np.ndarray:

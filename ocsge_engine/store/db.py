@@ -567,6 +567,25 @@ class Store:
         out = pd.concat([f.to_crs(crs) if f.crs != crs else f for f in frames], ignore_index=True)
         return gpd.GeoDataFrame(out, geometry="geometry", crs=crs)
 
+    def partition_files(self, territory: TerritoryLike, millesime: int | str | tuple[int, int],
+                        layer: str = "occupation_sol") -> list[tuple[Path, str]]:
+        """Files and CRS of the partitions :meth:`polygons` would read (readers that decode
+        the GeoParquet themselves, such as the exchange-matrix fast path).
+
+        Raises:
+            MillesimeError: the layer/millésime is absent for every département of the territory.
+        """
+        key = millesime_key(layer, millesime)
+        parts = self._partitions(layer, territory.departements, key)
+        if parts.empty:
+            raise MillesimeError(
+                f"{layer} {key} absent for departements {territory.departements}",
+                f"Le millésime {key.replace('_', '-')} ({layer}) n'est pas disponible pour ce "
+                "territoire.",
+            )
+        return [(partition_path(self.path, row.layer, row.departement, row.millesime),
+                 str(row.crs)) for row in parts.itertuples(index=False)]
+
     def _read_clipped(self, row: Any, geometry: BaseGeometry, clip: bool,
                       columns: list[str] | None) -> gpd.GeoDataFrame:
         crs = pyproj.CRS.from_user_input(row.crs)
