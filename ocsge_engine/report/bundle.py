@@ -26,17 +26,22 @@ import json
 import logging
 import zipfile
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime
 from hashlib import sha256
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 import plotly.graph_objects as go
 
 from ocsge_engine.errors import MillesimeError
 from ocsge_engine.io.atomic import atomic_write_bytes
+
+if TYPE_CHECKING:
+    from ocsge_engine.charts.render import ImageJob
+    from ocsge_engine.report.portrait_report import ReportPlan
 
 logger = logging.getLogger(__name__)
 
@@ -145,6 +150,10 @@ def build_bundle(store: Any, territory: Any, year_from: int, year_to: int,
     from ocsge_engine.portrait import portrait_figures
 
     entries = _Entries()
+    if options.images or (options.report and options.pdf):
+        from ocsge_engine.charts.render import prewarm
+
+        prewarm()  # Chromium starts while the figures are computed
     report(0.0, "chiffres du territoire")
     figures = portrait_figures(store, resolved, int(year_from), int(year_to))
     source = figures.provenance.source
@@ -152,31 +161,55 @@ def build_bundle(store: Any, territory: Any, year_from: int, year_to: int,
     entries.text("tables/chiffres.json", json.dumps(figures.as_dict(), ensure_ascii=False,
                                                     indent=2, sort_keys=True) + "\n")
     report(0.05, "flux et processus")
-    charts, tables = _contents(store, resolved, int(year_from), int(year_to), options, report)
+    green = _vegetation(store, resolved, int(year_from), int(year_to))
+    charts, tables = _contents(store, resolved, int(year_from), int(year_to), options, report,
+                               green)
     charts = {name: (with_source(fig, source), with_source_column(table, source))
               for name, (fig, table) in charts.items()}
     for name, table in tables.items():
         entries.csv(f"tables/{name}.csv", with_source_column(table, source))
     for name, (fig, table) in charts.items():
         entries.csv(f"graphiques/{name}.csv", table)
-    report(0.6, "couche des changements")
-    entries.files[f"couches/changements_{year_from}_{year_to}.gpkg"] = _changes_gpkg(
-        store, resolved, int(year_from), int(year_to))
-    if options.images:
-        from ocsge_engine.charts.export import figure_bytes
-
-        for k, (name, (fig, _)) in enumerate(sorted(charts.items())):
-            report(0.65 + 0.2 * k / max(len(charts), 1), f"image {name}")
-            for fmt in ("png", "svg"):
-                entries.files[f"graphiques/{name}.{fmt}"] = figure_bytes(fig, fmt)  # type: ignore[arg-type]
-    if options.report:
+    plan = _report_plan(store, resolved, int(year_from), int(year_to), options, figures, green)
+    report(0.6, "images et couche des changements")
+    with ThreadPoolExecutor(max_workers=1) as pool:  # Chromium renders while the layer is built
+        images = pool.submit(_images, charts if options.images else {},
+                             plan.jobs() if plan else [])
+        entries.files[f"couches/changements_{year_from}_{year_to}.gpkg"] = _changes_gpkg(
+            store, resolved, int(year_from), int(year_to))
+        report(0.7, "images des graphiques")
+        chart_images, report_images = images.result()
+    entries.files.update(chart_images)
+    if plan is not None:
         report(0.85, "rapport")
-        _add_report(entries, store, resolved, int(year_from), int(year_to), options)
+        _add_report(entries, plan, report_images, options)
     entries.text("metadata.json", json.dumps(
         _metadata(store, resolved, int(year_from), int(year_to), options, entries),
         ensure_ascii=False, indent=2, sort_keys=True) + "\n")
     report(1.0, "archive prête")
     return entries.zip_bytes()
+
+
+IMAGE_FORMATS: tuple[str, ...] = ("png", "svg")
+
+
+def chart_image_jobs(charts: dict[str, tuple[go.Figure, pd.DataFrame]]
+                     ) -> dict[str, ImageJob]:
+    """The bundle's chart images, entry name → render job (the export's default size)."""
+    from ocsge_engine.charts.render import ImageJob
+
+    return {f"graphiques/{name}.{fmt}": ImageJob(fig, fmt, 1100, 650, 2.0)  # type: ignore[arg-type]
+            for name, (fig, _) in sorted(charts.items()) for fmt in IMAGE_FORMATS}
+
+
+def _images(charts: dict[str, tuple[go.Figure, pd.DataFrame]], report_jobs: list[ImageJob]
+            ) -> tuple[dict[str, bytes], list[bytes]]:
+    """Render the charts' PNG and SVG and the report's SVG images in one batch."""
+    from ocsge_engine.charts.export import figures_bytes
+
+    named = chart_image_jobs(charts)
+    rendered = figures_bytes(list(named.values()) + list(report_jobs))
+    return dict(zip(named, rendered)), rendered[len(named):]
 
 
 def write_bundle(store: Any, territory: Any, year_from: int, year_to: int, path: Path | str,
@@ -189,7 +222,7 @@ def write_bundle(store: Any, territory: Any, year_from: int, year_to: int, path:
 
 
 def _contents(store: Any, territory: Any, year_from: int, year_to: int, options: BundleOptions,
-              report: Progress) -> tuple[dict[str, tuple[go.Figure, pd.DataFrame]],
+              report: Progress, green: Any) -> tuple[dict[str, tuple[go.Figure, pd.DataFrame]],
                                          dict[str, pd.DataFrame]]:
     from ocsge_engine.charts.processes import process_bars, process_sankey
     from ocsge_engine.charts.sankey import sankey_figure
@@ -201,6 +234,7 @@ def _contents(store: Any, territory: Any, year_from: int, year_to: int, options:
         process_totals,
         read_process_table,
     )
+    from ocsge_engine.indicators.pair import load_pair
     from ocsge_engine.indicators.pseudo_change import area_to_check_by_process, pseudo_change
     from ocsge_engine.indicators.sdg import territory_sdg
     from ocsge_engine.indicators.typology import TypologyOptions, territory_typology
@@ -217,8 +251,9 @@ def _contents(store: Any, territory: Any, year_from: int, year_to: int, options:
                                               for p in totals["process"]])
     report(0.3, "typologie du bâti")
     typ_options = TypologyOptions(resolution_m=options.typology_resolution_m)
-    typologies = {y: territory_typology(store, territory, y, typ_options)
-                  for y in (year_from, year_to)}
+    pair = load_pair(store, territory, year_from, year_to)  # cached: the figures' pair
+    typologies = {y: territory_typology(store, territory, y, typ_options, layer=layer)
+                  for y, layer in ((year_from, pair.layer_from), (year_to, pair.layer_to))}
     areas = {y: t.areas() for y, t in typologies.items()}
     charts = {
         "flux_familles": (sankey_figure(anf, hide_unchanged=True), _sorted(anf.table)),
@@ -227,10 +262,10 @@ def _contents(store: Any, territory: Any, year_from: int, year_to: int, options:
         "processus_barres": (process_bars(totals, to_check, table), totals_out),
         "typologie": (typology_bars(areas), typology_table(areas)),
     }
-    charts.update(_vegetation_charts(store, territory, year_from, year_to))
+    charts.update(_vegetation_charts(green))
     sdg = territory_sdg(store, territory, year_from, year_to)
     tables = {
-        "vegetation_chiffres": _vegetation_figures(store, territory, year_from, year_to),
+        "vegetation_chiffres": _vegetation_figures(green),
         "flux_cs_us": _sorted(matrix.table),
         "changements_a_verifier": _sorted(suspect.implausible),
         "desaccord_diff_overlay": _sorted(suspect.disagreement),
@@ -242,22 +277,22 @@ def _contents(store: Any, territory: Any, year_from: int, year_to: int, options:
     return charts, tables
 
 
-def _vegetation_charts(store: Any, territory: Any, year_from: int, year_to: int
-                       ) -> dict[str, tuple[go.Figure, pd.DataFrame]]:
-    """The Végétation page's charts (stocks, gains and losses, Sankey) with their data."""
+def _vegetation(store: Any, territory: Any, year_from: int, year_to: int) -> Any:
+    """The territory's vegetation result, computed once for the charts, table and report."""
     from ocsge_engine.indicators.vegetation import vegetation
+
+    return vegetation(store, territory, year_from, year_to)
+
+
+def _vegetation_charts(result: Any) -> dict[str, tuple[go.Figure, pd.DataFrame]]:
+    """The Végétation page's charts (stocks, gains and losses, Sankey) with their data."""
     from ocsge_engine.report.vegetation import vegetation_charts
 
-    result = vegetation(store, territory, year_from, year_to)
     return {name: (fig, _sorted(data)) for name, _, fig, data in vegetation_charts(result)}
 
 
-def _vegetation_figures(store: Any, territory: Any, year_from: int, year_to: int
-                        ) -> pd.DataFrame:
+def _vegetation_figures(result: Any) -> pd.DataFrame:
     """Every vegetation figure: key, value, unit, French label, display, source line."""
-    from ocsge_engine.indicators.vegetation import vegetation
-
-    result = vegetation(store, territory, year_from, year_to)  # the pair is cached
     return pd.DataFrame([{"key": f.key, "value": f.value, "unit": f.unit, "label": f.label,
                           "display": f.display(), "synthetic": f.synthetic,
                           "source": f.source_line()} for f in result.figures()])
@@ -275,22 +310,38 @@ def _sorted(table: pd.DataFrame) -> pd.DataFrame:
 
 
 def _changes_gpkg(store: Any, territory: Any, year_from: int, year_to: int) -> bytes:
+    """The change layer (:func:`ocsge_engine.report.layers.territory_layers`' third layer) as
+    a GeoPackage, from the figures' pair (already read and clipped) instead of a new read."""
+    from ocsge_engine.indicators.pair import load_pair
     from ocsge_engine.io.gpkg import gpkg_bytes
-    from ocsge_engine.report.layers import territory_layers
+    from ocsge_engine.maps.changes import stored_changes
 
-    layers = territory_layers(store, territory, year_from, year_to)
+    pair = load_pair(store, territory, year_from, year_to)  # cached: the figures' pair
+    columns = ["code_cs", "code_us", pair.layer_from.geometry.name]
     name = f"changements_{year_from}_{year_to}"
-    return gpkg_bytes({name: layers[name]})
+    return gpkg_bytes({name: stored_changes(store, territory, year_from, year_to,
+                                            (pair.layer_from[columns], pair.layer_to[columns]))})
 
 
-def _add_report(entries: _Entries, store: Any, territory: Any, year_from: int, year_to: int,
-                options: BundleOptions) -> None:
-    from ocsge_engine.report.portrait_report import build_portrait_report, pdf_bytes
+def _report_plan(store: Any, territory: Any, year_from: int, year_to: int,
+                 options: BundleOptions, figures: Any, green: Any) -> ReportPlan | None:
+    """The report's contents, from the bundle's figures and vegetation (``None``: no report)."""
+    from ocsge_engine.report.portrait_report import plan_portrait_report
 
+    if not options.report:
+        return None
     when = datetime.combine(date.fromisoformat(options.date), datetime.min.time()) \
         if options.date else datetime(1970, 1, 1)
-    document = build_portrait_report(store, territory, (year_from, year_to),
-                                     dict(options.sections) or None, generated_at=when)
+    return plan_portrait_report(store, territory, (year_from, year_to),
+                                dict(options.sections) or None, generated_at=when,
+                                figures=figures, vegetation_result=green)
+
+
+def _add_report(entries: _Entries, plan: ReportPlan, images: list[bytes],
+                options: BundleOptions) -> None:
+    from ocsge_engine.report.portrait_report import pdf_bytes
+
+    document = plan.html(images)
     if not options.date:  # no date asked: do not print the placeholder
         document = document.replace("01/01/1970 à 00:00", "non datée")
     entries.text("rapport/portrait.html", document)
