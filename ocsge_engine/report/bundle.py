@@ -24,7 +24,10 @@ from __future__ import annotations
 import io
 import json
 import logging
+import threading
+import weakref
 import zipfile
+from collections import OrderedDict
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
@@ -234,10 +237,9 @@ def _contents(store: Any, territory: Any, year_from: int, year_to: int, options:
         process_totals,
         read_process_table,
     )
-    from ocsge_engine.indicators.pair import load_pair
     from ocsge_engine.indicators.pseudo_change import area_to_check_by_process, pseudo_change
     from ocsge_engine.indicators.sdg import territory_sdg
-    from ocsge_engine.indicators.typology import TypologyOptions, territory_typology
+    from ocsge_engine.indicators.typology import TypologyOptions
 
     table = (read_process_table(options.processes_csv.encode("utf-8")) if options.processes_csv
              else default_process_table())
@@ -250,11 +252,8 @@ def _contents(store: Any, territory: Any, year_from: int, year_to: int, options:
     totals_out = totals.assign(a_verifier_ha=[float(to_check.get(p, 0.0))
                                               for p in totals["process"]])
     report(0.3, "typologie du bâti")
-    typ_options = TypologyOptions(resolution_m=options.typology_resolution_m)
-    pair = load_pair(store, territory, year_from, year_to)  # cached: the figures' pair
-    typologies = {y: territory_typology(store, territory, y, typ_options, layer=layer)
-                  for y, layer in ((year_from, pair.layer_from), (year_to, pair.layer_to))}
-    areas = {y: t.areas() for y, t in typologies.items()}
+    areas = _typology_areas(store, territory, year_from, year_to,
+                            TypologyOptions(resolution_m=options.typology_resolution_m))
     charts = {
         "flux_familles": (sankey_figure(anf, hide_unchanged=True), _sorted(anf.table)),
         "processus_sankey": (process_sankey(flows, table, year_from=year_from, year_to=year_to),
@@ -275,6 +274,42 @@ def _contents(store: Any, territory: Any, year_from: int, year_to: int, options:
                                     | {"population_years": _years(sdg.population_years)}]),
     }
     return charts, tables
+
+
+_TYPOLOGY_CACHE_SIZE = 8
+_typology_cache: OrderedDict[tuple[int, Any], tuple[weakref.ref[Any], dict[int, pd.Series]]] \
+    = OrderedDict()
+_typology_lock = threading.Lock()
+
+
+def _typology_areas(store: Any, territory: Any, year_from: int, year_to: int, options: Any
+                    ) -> dict[int, pd.Series]:
+    """Typology areas of both millésimes, from the figures' pair (no new read of the layers).
+
+    The two rasters are classified in parallel (rasterising and FFTs release the GIL); the
+    result is kept for the pair (the pair cache's object: a store written since gives a new
+    pair, hence a new entry), so a second bundle of the territory does not redo it.
+    """
+    from ocsge_engine.indicators.pair import load_pair
+    from ocsge_engine.indicators.typology import territory_typology
+
+    pair = load_pair(store, territory, year_from, year_to)  # cached: the figures' pair
+    key = (id(pair), options)
+    with _typology_lock:
+        hit = _typology_cache.get(key)
+        if hit is not None and hit[0]() is pair:
+            _typology_cache.move_to_end(key)
+            return {y: table.copy() for y, table in hit[1].items()}
+    years = ((year_from, pair.layer_from), (year_to, pair.layer_to))
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        typologies = list(pool.map(lambda item: territory_typology(
+            store, territory, item[0], options, layer=item[1]), years))
+    areas = {y: t.areas() for (y, _), t in zip(years, typologies)}
+    with _typology_lock:
+        _typology_cache[key] = (weakref.ref(pair), areas)
+        while len(_typology_cache) > _TYPOLOGY_CACHE_SIZE:
+            _typology_cache.popitem(last=False)
+    return {y: table.copy() for y, table in areas.items()}
 
 
 def _vegetation(store: Any, territory: Any, year_from: int, year_to: int) -> Any:

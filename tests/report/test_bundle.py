@@ -227,3 +227,17 @@ def test_bundle_change_layer_is_the_layer_export(bundle_with_images, store, tmp_
     key = [c for c in want.columns if c != want.geometry.name]
     pd.testing.assert_frame_equal(got[key].reset_index(drop=True),
                                   want[key].reset_index(drop=True), check_dtype=False)
+
+
+def test_typology_is_the_store_typology(two_bundles, store):
+    """The typology read from the figures' pair (and cached for it) equals the one computed
+    from the store's layers: same areas per class, to the pixel (20 m pixels = 0.04 ha)."""
+    from ocsge_engine.indicators.typology import TypologyOptions, territory_typology
+
+    table = pd.read_csv(two_bundles[1].open("graphiques/typologie.csv"))  # the cached one
+    for year in (2015, 2018):
+        want = territory_typology(store, TERRITORY, year, TypologyOptions(resolution_m=20.0))
+        got = table[table["millesime"] == year].set_index("classe")["area_ha"]
+        assert got.sum() > 0
+        for code, area in want.areas().items():
+            assert got[code] == pytest.approx(area, abs=1e-9), (year, code)
