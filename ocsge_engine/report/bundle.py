@@ -153,7 +153,7 @@ def build_bundle(store: Any, territory: Any, year_from: int, year_to: int,
     from ocsge_engine.portrait import portrait_figures
 
     entries = _Entries()
-    if options.images or (options.report and options.pdf):
+    if options.images or options.report:
         from ocsge_engine.charts.render import prewarm
 
         prewarm()  # Chromium starts while the figures are computed
@@ -174,18 +174,19 @@ def build_bundle(store: Any, territory: Any, year_from: int, year_to: int,
     for name, (fig, table) in charts.items():
         entries.csv(f"graphiques/{name}.csv", table)
     plan = _report_plan(store, resolved, int(year_from), int(year_to), options, figures, green)
-    report(0.6, "images et couche des changements")
-    with ThreadPoolExecutor(max_workers=1) as pool:  # Chromium renders while the layer is built
-        images = pool.submit(_images, charts if options.images else {},
-                             plan.jobs() if plan else [])
+    report(0.6, "images, rapport et couche des changements")
+    # Chromium renders the charts and, at the same time, the report's images and PDF, while
+    # this thread builds the change layer
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        chart_images = pool.submit(_chart_images, charts if options.images else {})
+        report_files = pool.submit(_report_files, plan, options) if plan is not None else None
         entries.files[f"couches/changements_{year_from}_{year_to}.gpkg"] = _changes_gpkg(
             store, resolved, int(year_from), int(year_to))
         report(0.7, "images des graphiques")
-        chart_images, report_images = images.result()
-    entries.files.update(chart_images)
-    if plan is not None:
-        report(0.85, "rapport")
-        _add_report(entries, plan, report_images, options)
+        entries.files.update(chart_images.result())
+        if report_files is not None:
+            report(0.85, "rapport")
+            entries.files.update(report_files.result())
     entries.text("metadata.json", json.dumps(
         _metadata(store, resolved, int(year_from), int(year_to), options, entries),
         ensure_ascii=False, indent=2, sort_keys=True) + "\n")
@@ -205,14 +206,12 @@ def chart_image_jobs(charts: dict[str, tuple[go.Figure, pd.DataFrame]]
             for name, (fig, _) in sorted(charts.items()) for fmt in IMAGE_FORMATS}
 
 
-def _images(charts: dict[str, tuple[go.Figure, pd.DataFrame]], report_jobs: list[ImageJob]
-            ) -> tuple[dict[str, bytes], list[bytes]]:
-    """Render the charts' PNG and SVG and the report's SVG images in one batch."""
+def _chart_images(charts: dict[str, tuple[go.Figure, pd.DataFrame]]) -> dict[str, bytes]:
+    """The charts' PNG and SVG images, entry name → bytes (one batch)."""
     from ocsge_engine.charts.export import figures_bytes
 
     named = chart_image_jobs(charts)
-    rendered = figures_bytes(list(named.values()) + list(report_jobs))
-    return dict(zip(named, rendered)), rendered[len(named):]
+    return dict(zip(named, figures_bytes(list(named.values()))))
 
 
 def write_bundle(store: Any, territory: Any, year_from: int, year_to: int, path: Path | str,
@@ -372,16 +371,18 @@ def _report_plan(store: Any, territory: Any, year_from: int, year_to: int,
                                 figures=figures, vegetation_result=green)
 
 
-def _add_report(entries: _Entries, plan: ReportPlan, images: list[bytes],
-                options: BundleOptions) -> None:
+def _report_files(plan: ReportPlan, options: BundleOptions) -> dict[str, bytes]:
+    """The report's HTML (its images in one batch) and, if asked, its PDF."""
+    from ocsge_engine.charts.export import figures_bytes
     from ocsge_engine.report.portrait_report import pdf_bytes
 
-    document = plan.html(images)
+    document = plan.html(figures_bytes(plan.jobs()))
     if not options.date:  # no date asked: do not print the placeholder
         document = document.replace("01/01/1970 à 00:00", "non datée")
-    entries.text("rapport/portrait.html", document)
+    files = {"rapport/portrait.html": document.encode("utf-8")}
     if options.pdf:
-        entries.files["rapport/portrait.pdf"] = pdf_bytes(document)
+        files["rapport/portrait.pdf"] = pdf_bytes(document)
+    return files
 
 
 def _metadata(store: Any, territory: Any, year_from: int, year_to: int, options: BundleOptions,

@@ -167,18 +167,20 @@ def bundle_with_images(store):
 
 
 def test_each_figure_is_computed_and_rendered_once(bundle_with_images):
-    """One figures layer, one vegetation result, one render batch for every image of the ZIP."""
+    """One figures layer, one vegetation result; one render batch for the charts' images and
+    one for the report's (rendered at the same time), no image rendered twice."""
     z, calls = bundle_with_images
     assert calls["figures"] == 1 and calls["vegetation"] == 1
-    assert len(calls["batches"]) == 1
-    jobs = calls["batches"][0]
+    batches = sorted(calls["batches"], key=len)
+    assert [len(b) for b in batches] == [6, 2 * 7]
+    report_jobs, chart_jobs = batches
     charts = sorted(n for n in z.namelist() if n.startswith("graphiques/") and n.endswith(".png"))
-    # 7 charts: 4 flow/process/typology charts and the Végétation page's 3
+    # 7 charts: 4 flow/process/typology charts and the Végétation page's 3, PNG + SVG each
     assert len(charts) == 7
-    # PNG + SVG of each chart, then the report's SVGs: 2 family donuts, the family Sankey and
-    # the 3 vegetation charts (one job per image, no chart rendered twice in the same size)
-    assert len(jobs) == 2 * 7 + 6
-    keys = [(id(j.fig), j.fmt, j.width, j.height) for j in jobs]
+    assert [j.fmt for j in chart_jobs] == ["png", "svg"] * 7
+    # the report: 2 family donuts, the family Sankey and the 3 vegetation charts, in SVG
+    assert {j.fmt for j in report_jobs} == {"svg"}
+    keys = [(id(j.fig), j.fmt, j.width, j.height) for j in chart_jobs + report_jobs]
     assert len(set(keys)) == len(keys)
     # the layers were read once per millésime for the pair, once for the flows (no re-read for
     # the typology or the change layer)
@@ -191,7 +193,7 @@ def test_bundle_images_are_the_renders_of_its_charts(bundle_with_images):
     from ocsge_engine.charts.export import figure_bytes
 
     z, calls = bundle_with_images
-    jobs = calls["batches"][0]
+    jobs = max(calls["batches"], key=len)  # the charts' batch
     pngs = [j for j in jobs if j.fmt == "png"]
     names = sorted(n for n in z.namelist() if n.startswith("graphiques/") and n.endswith(".png"))
     for name, job in zip(names, pngs):  # jobs in the sorted order of the chart names
