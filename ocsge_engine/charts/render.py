@@ -17,6 +17,7 @@ failed is dropped and the next call starts a fresh one.
 from __future__ import annotations
 
 import asyncio
+import atexit
 import base64
 import logging
 import os
@@ -108,6 +109,7 @@ class Renderer:
         self.thread.start()
         self.kaleido: Any = None
         self.ready: Future[Any] = asyncio.run_coroutine_threadsafe(self._open(), self.loop)
+        atexit.register(self.close)  # Chromium ends with the process
 
     async def _open(self) -> Any:
         with warnings.catch_warnings():
@@ -158,10 +160,13 @@ class Renderer:
         return self._run(run(), timeout_s)
 
     def close(self) -> None:
-        """Close the browser and stop the loop (best effort)."""
+        """Close the browser and stop the loop (best effort, once)."""
+        atexit.unregister(self.close)
+        if not self.loop.is_running():
+            return
         try:
-            if self.kaleido is not None:
-                asyncio.run_coroutine_threadsafe(self.kaleido.close(), self.loop).result(20)
+            self.ready.result(timeout=START_TIMEOUT_S)
+            asyncio.run_coroutine_threadsafe(self.kaleido.close(), self.loop).result(20)
         except Exception as err:  # closing a broken browser: nothing more to do
             logger.debug("renderer close: %s", err)
         self.loop.call_soon_threadsafe(self.loop.stop)
@@ -200,8 +205,8 @@ def render_images(jobs: Sequence[ImageJob]) -> list[bytes]:
     """Render images with the warm renderer, concurrently, in the order given.
 
     Raises:
-        Exception: kaleido's or Chromium's error (the renderer is then restarted on next use,
-            unless only the figure was at fault).
+        Exception: kaleido's or Chromium's error (the renderer is then closed, and the next
+            call starts a fresh one).
     """
     if not jobs:
         return []
@@ -209,10 +214,7 @@ def render_images(jobs: Sequence[ImageJob]) -> list[bytes]:
     try:
         return current.render(jobs)
     except Exception:
-        if not current.ready.done() or current.ready.exception() is not None:
-            _drop(current)
-        elif not current.thread.is_alive():
-            _drop(current)
+        _drop(current)  # a crashed or hung browser is not reused: the next call starts one
         raise
 
 
