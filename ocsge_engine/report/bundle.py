@@ -17,6 +17,13 @@ entries' names and dates): rows are sorted, floats printed by pandas/json (``rep
 except the optional ``date`` parameter, ZIP entries dated 1980-01-01. Rendered images, the PDF and
 the GeoPackage embed renderer ids and SQLite timestamps, so their bytes may differ between runs;
 their content does not.
+
+Speed: everything is computed once per bundle. The figures layer, the vegetation result and the
+pair (both layers read and overlaid once, :func:`~ocsge_engine.indicators.pair.load_pair`) feed
+the tables, the charts, the typology, the change layer and the report. Chromium is started at
+the beginning (:func:`ocsge_engine.charts.render.prewarm`) and stays warm for the process; the
+charts' PNG and SVG render in one batch on its tabs while the report's images and PDF render in
+another and this thread writes the GeoPackage.
 """
 
 from __future__ import annotations
