@@ -13,9 +13,7 @@ import html
 import io
 import json
 import logging
-import os
-import threading
-import warnings
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -29,44 +27,16 @@ from ocsge_engine.io.cells import csv_text
 if TYPE_CHECKING:
     import plotly.graph_objects as go
 
+    from ocsge_engine.charts.render import ImageJob
+
 logger = logging.getLogger(__name__)
 
-DEFAULT_BROWSER = Path("/usr/bin/chromium")
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
-
-
-_SERVER_LOCK = threading.Lock()
-_server_started = False
-
-
-def _ensure_browser() -> None:
-    """Point kaleido at Chromium and keep one kaleido server (one Chromium) alive per process.
-
-    Starting Chromium costs about 5 s per render; a persistent server brings a render down to
-    about 0.2 s. The server is a process-wide singleton that kaleido serialises internally, and
-    it ends with the process.
-    """
-    global _server_started
-    if not os.environ.get("BROWSER_PATH") and DEFAULT_BROWSER.exists():
-        os.environ["BROWSER_PATH"] = str(DEFAULT_BROWSER)
-    with _SERVER_LOCK:
-        if _server_started:
-            return
-        import kaleido
-
-        with warnings.catch_warnings():
-            warnings.filterwarnings("ignore", message="The kopts argument is ignored")
-            try:
-                kaleido.start_sync_server(silence_warnings=True)
-            except Exception as err:  # no browser: to_image will raise, turned into ExportError
-                logger.warning("could not start a persistent kaleido server: %s", err)
-                return
-        _server_started = True
 
 
 def figure_bytes(fig: go.Figure, fmt: Literal["png", "svg"], width: int = 1100,
                  height: int = 650, scale: float = 2.0, path: Path | str | None = None) -> bytes:
-    """Render a figure to PNG or SVG with kaleido.
+    """Render a figure to PNG or SVG with kaleido (the warm renderer, :mod:`.render`).
 
     Args:
         fig: the plotly figure.
@@ -82,17 +52,34 @@ def figure_bytes(fig: go.Figure, fmt: Literal["png", "svg"], width: int = 1100,
     Raises:
         ExportError: kaleido or Chromium failed.
     """
-    if fmt not in ("png", "svg"):
-        raise ValueError(f"fmt must be png or svg, got {fmt!r}")
-    _ensure_browser()
-    try:
-        data = fig.to_image(format=fmt, width=width, height=height, scale=scale)
-    except Exception as err:  # kaleido raises its own exception family (browser, timeout)
-        logger.error("static export to %s failed: %s", fmt, err)
-        raise ExportError(f"kaleido could not render {fmt}: {err}") from err
+    from ocsge_engine.charts.render import ImageJob
+
+    data = figures_bytes([ImageJob(fig, fmt, width, height, scale)])[0]
     if path is not None:
         atomic_write_bytes(path, data)
     return data
+
+
+def figures_bytes(jobs: Sequence[ImageJob]) -> list[bytes]:
+    """Render many images at once (concurrently, one warm Chromium), in the order given.
+
+    One call for all the images of an export: the browser's tabs render them in parallel
+    (:func:`ocsge_engine.charts.render.render_images`).
+
+    Raises:
+        ValueError: a format other than PNG or SVG.
+        ExportError: kaleido or Chromium failed.
+    """
+    from ocsge_engine.charts.render import render_images
+
+    for job in jobs:
+        if job.fmt not in ("png", "svg"):
+            raise ValueError(f"fmt must be png or svg, got {job.fmt!r}")
+    try:
+        return render_images(jobs)
+    except Exception as err:  # kaleido raises its own exception family (browser, timeout)
+        logger.error("static export of %d image(s) failed: %s", len(jobs), err)
+        raise ExportError(f"kaleido could not render the images: {err}") from err
 
 
 def with_source(fig: go.Figure, source: str | None) -> go.Figure:

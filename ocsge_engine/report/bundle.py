@@ -17,6 +17,13 @@ entries' names and dates): rows are sorted, floats printed by pandas/json (``rep
 except the optional ``date`` parameter, ZIP entries dated 1980-01-01. Rendered images, the PDF and
 the GeoPackage embed renderer ids and SQLite timestamps, so their bytes may differ between runs;
 their content does not.
+
+Speed: everything is computed once per bundle. The figures layer, the vegetation result and the
+pair (both layers read and overlaid once, :func:`~ocsge_engine.indicators.pair.load_pair`) feed
+the tables, the charts, the typology, the change layer and the report. Chromium is started at
+the beginning (:func:`ocsge_engine.charts.render.prewarm`) and stays warm for the process; the
+charts' PNG and SVG render in one batch on its tabs while the report's images and PDF render in
+another and this thread writes the GeoPackage.
 """
 
 from __future__ import annotations
@@ -24,13 +31,17 @@ from __future__ import annotations
 import io
 import json
 import logging
+import threading
+import weakref
 import zipfile
+from collections import OrderedDict
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime
 from hashlib import sha256
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 import plotly.graph_objects as go
@@ -38,6 +49,10 @@ import plotly.graph_objects as go
 from ocsge_engine.errors import MillesimeError
 from ocsge_engine.io.atomic import atomic_write_bytes
 from ocsge_engine.io.cells import csv_text
+
+if TYPE_CHECKING:
+    from ocsge_engine.charts.render import ImageJob
+    from ocsge_engine.report.portrait_report import ReportPlan
 
 logger = logging.getLogger(__name__)
 
@@ -146,6 +161,10 @@ def build_bundle(store: Any, territory: Any, year_from: int, year_to: int,
     from ocsge_engine.portrait import portrait_figures
 
     entries = _Entries()
+    if options.images or options.report:
+        from ocsge_engine.charts.render import prewarm
+
+        prewarm()  # Chromium starts while the figures are computed
     report(0.0, "chiffres du territoire")
     figures = portrait_figures(store, resolved, int(year_from), int(year_to))
     source = figures.provenance.source
@@ -153,31 +172,54 @@ def build_bundle(store: Any, territory: Any, year_from: int, year_to: int,
     entries.text("tables/chiffres.json", json.dumps(figures.as_dict(), ensure_ascii=False,
                                                     indent=2, sort_keys=True) + "\n")
     report(0.05, "flux et processus")
-    charts, tables = _contents(store, resolved, int(year_from), int(year_to), options, report)
+    green = _vegetation(store, resolved, int(year_from), int(year_to))
+    charts, tables = _contents(store, resolved, int(year_from), int(year_to), options, report,
+                               green)
     charts = {name: (with_source(fig, source), with_source_column(table, source))
               for name, (fig, table) in charts.items()}
     for name, table in tables.items():
         entries.csv(f"tables/{name}.csv", with_source_column(table, source))
     for name, (fig, table) in charts.items():
         entries.csv(f"graphiques/{name}.csv", table)
-    report(0.6, "couche des changements")
-    entries.files[f"couches/changements_{year_from}_{year_to}.gpkg"] = _changes_gpkg(
-        store, resolved, int(year_from), int(year_to))
-    if options.images:
-        from ocsge_engine.charts.export import figure_bytes
-
-        for k, (name, (fig, _)) in enumerate(sorted(charts.items())):
-            report(0.65 + 0.2 * k / max(len(charts), 1), f"image {name}")
-            for fmt in ("png", "svg"):
-                entries.files[f"graphiques/{name}.{fmt}"] = figure_bytes(fig, fmt)  # type: ignore[arg-type]
-    if options.report:
-        report(0.85, "rapport")
-        _add_report(entries, store, resolved, int(year_from), int(year_to), options)
+    plan = _report_plan(store, resolved, int(year_from), int(year_to), options, figures, green)
+    report(0.6, "images, rapport et couche des changements")
+    # Chromium renders the charts and, at the same time, the report's images and PDF, while
+    # this thread builds the change layer
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        chart_images = pool.submit(_chart_images, charts if options.images else {})
+        report_files = pool.submit(_report_files, plan, options) if plan is not None else None
+        entries.files[f"couches/changements_{year_from}_{year_to}.gpkg"] = _changes_gpkg(
+            store, resolved, int(year_from), int(year_to))
+        report(0.7, "images des graphiques")
+        entries.files.update(chart_images.result())
+        if report_files is not None:
+            report(0.85, "rapport")
+            entries.files.update(report_files.result())
     entries.text("metadata.json", json.dumps(
         _metadata(store, resolved, int(year_from), int(year_to), options, entries),
         ensure_ascii=False, indent=2, sort_keys=True) + "\n")
     report(1.0, "archive prête")
     return entries.zip_bytes()
+
+
+IMAGE_FORMATS: tuple[str, ...] = ("png", "svg")
+
+
+def chart_image_jobs(charts: dict[str, tuple[go.Figure, pd.DataFrame]]
+                     ) -> dict[str, ImageJob]:
+    """The bundle's chart images, entry name → render job (the export's default size)."""
+    from ocsge_engine.charts.render import ImageJob
+
+    return {f"graphiques/{name}.{fmt}": ImageJob(fig, fmt, 1100, 650, 2.0)  # type: ignore[arg-type]
+            for name, (fig, _) in sorted(charts.items()) for fmt in IMAGE_FORMATS}
+
+
+def _chart_images(charts: dict[str, tuple[go.Figure, pd.DataFrame]]) -> dict[str, bytes]:
+    """The charts' PNG and SVG images, entry name → bytes (one batch)."""
+    from ocsge_engine.charts.export import figures_bytes
+
+    named = chart_image_jobs(charts)
+    return dict(zip(named, figures_bytes(list(named.values()))))
 
 
 def write_bundle(store: Any, territory: Any, year_from: int, year_to: int, path: Path | str,
@@ -190,7 +232,7 @@ def write_bundle(store: Any, territory: Any, year_from: int, year_to: int, path:
 
 
 def _contents(store: Any, territory: Any, year_from: int, year_to: int, options: BundleOptions,
-              report: Progress) -> tuple[dict[str, tuple[go.Figure, pd.DataFrame]],
+              report: Progress, green: Any) -> tuple[dict[str, tuple[go.Figure, pd.DataFrame]],
                                          dict[str, pd.DataFrame]]:
     from ocsge_engine.charts.processes import process_bars, process_sankey
     from ocsge_engine.charts.sankey import sankey_figure
@@ -204,7 +246,7 @@ def _contents(store: Any, territory: Any, year_from: int, year_to: int, options:
     )
     from ocsge_engine.indicators.pseudo_change import area_to_check_by_process, pseudo_change
     from ocsge_engine.indicators.sdg import territory_sdg
-    from ocsge_engine.indicators.typology import TypologyOptions, territory_typology
+    from ocsge_engine.indicators.typology import TypologyOptions
 
     table = (read_process_table(options.processes_csv.encode("utf-8")) if options.processes_csv
              else default_process_table())
@@ -217,10 +259,8 @@ def _contents(store: Any, territory: Any, year_from: int, year_to: int, options:
     totals_out = totals.assign(a_verifier_ha=[float(to_check.get(p, 0.0))
                                               for p in totals["process"]])
     report(0.3, "typologie du bâti")
-    typ_options = TypologyOptions(resolution_m=options.typology_resolution_m)
-    typologies = {y: territory_typology(store, territory, y, typ_options)
-                  for y in (year_from, year_to)}
-    areas = {y: t.areas() for y, t in typologies.items()}
+    areas = _typology_areas(store, territory, year_from, year_to,
+                            TypologyOptions(resolution_m=options.typology_resolution_m))
     charts = {
         "flux_familles": (sankey_figure(anf, hide_unchanged=True), _sorted(anf.table)),
         "processus_sankey": (process_sankey(flows, table, year_from=year_from, year_to=year_to),
@@ -228,10 +268,10 @@ def _contents(store: Any, territory: Any, year_from: int, year_to: int, options:
         "processus_barres": (process_bars(totals, to_check, table), totals_out),
         "typologie": (typology_bars(areas), typology_table(areas)),
     }
-    charts.update(_vegetation_charts(store, territory, year_from, year_to))
+    charts.update(_vegetation_charts(green))
     sdg = territory_sdg(store, territory, year_from, year_to)
     tables = {
-        "vegetation_chiffres": _vegetation_figures(store, territory, year_from, year_to),
+        "vegetation_chiffres": _vegetation_figures(green),
         "flux_cs_us": _sorted(matrix.table),
         "changements_a_verifier": _sorted(suspect.implausible),
         "desaccord_diff_overlay": _sorted(suspect.disagreement),
@@ -243,22 +283,58 @@ def _contents(store: Any, territory: Any, year_from: int, year_to: int, options:
     return charts, tables
 
 
-def _vegetation_charts(store: Any, territory: Any, year_from: int, year_to: int
-                       ) -> dict[str, tuple[go.Figure, pd.DataFrame]]:
-    """The Végétation page's charts (stocks, gains and losses, Sankey) with their data."""
+_TYPOLOGY_CACHE_SIZE = 8
+_typology_cache: OrderedDict[tuple[int, Any], tuple[weakref.ref[Any], dict[int, pd.Series]]] \
+    = OrderedDict()
+_typology_lock = threading.Lock()
+
+
+def _typology_areas(store: Any, territory: Any, year_from: int, year_to: int, options: Any
+                    ) -> dict[int, pd.Series]:
+    """Typology areas of both millésimes, from the figures' pair (no new read of the layers).
+
+    The two rasters are classified in parallel (rasterising and FFTs release the GIL); the
+    result is kept for the pair (the pair cache's object: a store written since gives a new
+    pair, hence a new entry), so a second bundle of the territory does not redo it.
+    """
+    from ocsge_engine.indicators.pair import load_pair
+    from ocsge_engine.indicators.typology import territory_typology
+
+    pair = load_pair(store, territory, year_from, year_to)  # cached: the figures' pair
+    key = (id(pair), options)
+    with _typology_lock:
+        hit = _typology_cache.get(key)
+        if hit is not None and hit[0]() is pair:
+            _typology_cache.move_to_end(key)
+            return {y: table.copy() for y, table in hit[1].items()}
+    years = ((year_from, pair.layer_from), (year_to, pair.layer_to))
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        typologies = list(pool.map(lambda item: territory_typology(
+            store, territory, item[0], options, layer=item[1]), years))
+    areas = {y: t.areas() for (y, _), t in zip(years, typologies)}
+    with _typology_lock:
+        _typology_cache[key] = (weakref.ref(pair), areas)
+        while len(_typology_cache) > _TYPOLOGY_CACHE_SIZE:
+            _typology_cache.popitem(last=False)
+    return {y: table.copy() for y, table in areas.items()}
+
+
+def _vegetation(store: Any, territory: Any, year_from: int, year_to: int) -> Any:
+    """The territory's vegetation result, computed once for the charts, table and report."""
     from ocsge_engine.indicators.vegetation import vegetation
+
+    return vegetation(store, territory, year_from, year_to)
+
+
+def _vegetation_charts(result: Any) -> dict[str, tuple[go.Figure, pd.DataFrame]]:
+    """The Végétation page's charts (stocks, gains and losses, Sankey) with their data."""
     from ocsge_engine.report.vegetation import vegetation_charts
 
-    result = vegetation(store, territory, year_from, year_to)
     return {name: (fig, _sorted(data)) for name, _, fig, data in vegetation_charts(result)}
 
 
-def _vegetation_figures(store: Any, territory: Any, year_from: int, year_to: int
-                        ) -> pd.DataFrame:
+def _vegetation_figures(result: Any) -> pd.DataFrame:
     """Every vegetation figure: key, value, unit, French label, display, source line."""
-    from ocsge_engine.indicators.vegetation import vegetation
-
-    result = vegetation(store, territory, year_from, year_to)  # the pair is cached
     return pd.DataFrame([{"key": f.key, "value": f.value, "unit": f.unit, "label": f.label,
                           "display": f.display(), "synthetic": f.synthetic,
                           "source": f.source_line()} for f in result.figures()])
@@ -276,27 +352,45 @@ def _sorted(table: pd.DataFrame) -> pd.DataFrame:
 
 
 def _changes_gpkg(store: Any, territory: Any, year_from: int, year_to: int) -> bytes:
+    """The change layer (:func:`ocsge_engine.report.layers.territory_layers`' third layer) as
+    a GeoPackage, from the figures' pair (already read and clipped) instead of a new read."""
+    from ocsge_engine.indicators.pair import load_pair
     from ocsge_engine.io.gpkg import gpkg_bytes
-    from ocsge_engine.report.layers import territory_layers
+    from ocsge_engine.maps.changes import stored_changes
 
-    layers = territory_layers(store, territory, year_from, year_to)
+    pair = load_pair(store, territory, year_from, year_to)  # cached: the figures' pair
+    columns = ["code_cs", "code_us", pair.layer_from.geometry.name]
     name = f"changements_{year_from}_{year_to}"
-    return gpkg_bytes({name: layers[name]})
+    return gpkg_bytes({name: stored_changes(store, territory, year_from, year_to,
+                                            (pair.layer_from[columns], pair.layer_to[columns]))})
 
 
-def _add_report(entries: _Entries, store: Any, territory: Any, year_from: int, year_to: int,
-                options: BundleOptions) -> None:
-    from ocsge_engine.report.portrait_report import build_portrait_report, pdf_bytes
+def _report_plan(store: Any, territory: Any, year_from: int, year_to: int,
+                 options: BundleOptions, figures: Any, green: Any) -> ReportPlan | None:
+    """The report's contents, from the bundle's figures and vegetation (``None``: no report)."""
+    from ocsge_engine.report.portrait_report import plan_portrait_report
 
+    if not options.report:
+        return None
     when = datetime.combine(date.fromisoformat(options.date), datetime.min.time()) \
         if options.date else datetime(1970, 1, 1)
-    document = build_portrait_report(store, territory, (year_from, year_to),
-                                     dict(options.sections) or None, generated_at=when)
+    return plan_portrait_report(store, territory, (year_from, year_to),
+                                dict(options.sections) or None, generated_at=when,
+                                figures=figures, vegetation_result=green)
+
+
+def _report_files(plan: ReportPlan, options: BundleOptions) -> dict[str, bytes]:
+    """The report's HTML (its images in one batch) and, if asked, its PDF."""
+    from ocsge_engine.charts.export import figures_bytes
+    from ocsge_engine.report.portrait_report import pdf_bytes
+
+    document = plan.html(figures_bytes(plan.jobs()))
     if not options.date:  # no date asked: do not print the placeholder
         document = document.replace("01/01/1970 à 00:00", "non datée")
-    entries.text("rapport/portrait.html", document)
+    files = {"rapport/portrait.html": document.encode("utf-8")}
     if options.pdf:
-        entries.files["rapport/portrait.pdf"] = pdf_bytes(document)
+        files["rapport/portrait.pdf"] = pdf_bytes(document)
+    return files
 
 
 def _metadata(store: Any, territory: Any, year_from: int, year_to: int, options: BundleOptions,

@@ -28,7 +28,8 @@ from typing import Any
 import pandas as pd
 import plotly.graph_objects as go
 
-from ocsge_engine.charts.export import figure_bytes, with_source
+from ocsge_engine.charts.export import figures_bytes, with_source
+from ocsge_engine.charts.render import ImageJob, prewarm, print_pdf
 from ocsge_engine.charts.sankey import sankey_figure
 from ocsge_engine.charts.stocks import stock_donut
 from ocsge_engine.errors import MillesimeError, ReportError
@@ -126,22 +127,33 @@ def portrait_charts(figures: PortraitFigures, matrix: ExchangeMatrix, synthetic:
     return charts
 
 
+def chart_jobs(charts: Sequence[tuple[str, go.Figure]]) -> list[ImageJob]:
+    """The SVG images of the report's charts: full width, or half width for a donut."""
+    jobs = []
+    for _, fig in charts:
+        wide = not any(isinstance(trace, go.Pie) for trace in fig.data)
+        jobs.append(ImageJob(fig, "svg", width=900 if wide else 480,
+                             height=520 if wide else 420, scale=1.0))
+    return jobs
+
+
+def rendered_charts(charts: Sequence[tuple[str, go.Figure]], images: Sequence[bytes]
+                    ) -> list[ReportChart]:
+    """Pair the charts with their rendered SVG images (:func:`chart_jobs`' order)."""
+    return [ReportChart(title, svg, job.width == 900)
+            for (title, _), job, svg in zip(charts, chart_jobs(charts), images)]
+
+
 def render_charts(charts: Sequence[tuple[str, go.Figure]],
                   progress: Progress | None = None) -> list[ReportChart]:
-    """Render figures to SVG (one persistent Chromium per process: ≈0.2 s a chart once warm).
+    """Render figures to SVG, all at once (one warm Chromium, its tabs in parallel).
 
     Raises:
         ExportError: kaleido or Chromium failed.
     """
-    out = []
-    for k, (title, fig) in enumerate(charts):
-        if progress:
-            progress(k / max(len(charts), 1), f"graphique « {title} »")
-        wide = not any(isinstance(trace, go.Pie) for trace in fig.data)
-        svg = figure_bytes(fig, "svg", width=900 if wide else 480,
-                           height=520 if wide else 420, scale=1.0)
-        out.append(ReportChart(title, svg, wide))
-    return out
+    if progress:
+        progress(0.0, f"{len(charts)} graphiques")
+    return rendered_charts(charts, figures_bytes(chart_jobs(charts)))
 
 
 REPORT_FIGURES: tuple[str, ...] = (
@@ -209,11 +221,88 @@ def portrait_html(figures: PortraitFigures, *, sources: Sequence[ReportSource],
         sources=source_rows, date=when.strftime("%d/%m/%Y à %H:%M"), vegetation=vegetation)
 
 
+@dataclass(frozen=True)
+class ReportPlan:
+    """A report computed but not yet rendered: its chart images to render, then :meth:`html`.
+
+    Lets an export render the report's images together with its own (one batch).
+    """
+
+    figures: PortraitFigures
+    charts: tuple[tuple[str, go.Figure], ...]
+    green_charts: tuple[tuple[str, go.Figure], ...]
+    vegetation: Any
+    territory_kind: str | None
+    sources: tuple[ReportSource, ...]
+    sections: Mapping[str, str] | None
+    synthetic: bool
+    generated_at: datetime | None
+
+    def jobs(self) -> list[ImageJob]:
+        """The SVG images to render, report charts then vegetation charts."""
+        return chart_jobs(self.charts) + chart_jobs(self.green_charts)
+
+    def html(self, images: Sequence[bytes]) -> str:
+        """The HTML document, given the rendered :meth:`jobs` (same order)."""
+        from ocsge_engine.report.vegetation import section_html
+
+        charts = rendered_charts(self.charts, images[:len(self.charts)])
+        green = rendered_charts(self.green_charts, images[len(self.charts):])
+        figures = [f"<figure class='wide'><img alt='{html.escape(c.title)}' "
+                   f"src='data:image/svg+xml;base64,{base64.b64encode(c.svg).decode('ascii')}'>"
+                   "</figure>" for c in green]
+        return portrait_html(self.figures, sources=self.sources, charts=charts,
+                             sections=self.sections, synthetic=self.synthetic,
+                             generated_at=self.generated_at,
+                             vegetation=section_html(self.vegetation, self.territory_kind,
+                                                     figures))
+
+
+def plan_portrait_report(store: Any, territory: Any, years: tuple[int, int] | None,
+                         sections: Mapping[str, str] | None = None,
+                         generated_at: datetime | None = None, *,
+                         figures: PortraitFigures | None = None,
+                         vegetation_result: Any = None) -> ReportPlan:
+    """Compute the report's contents (figures, charts, sources), not its images.
+
+    Args:
+        figures: the territory's figures when already computed (an export reuses them).
+        vegetation_result: the territory's vegetation result when already computed.
+
+    Raises:
+        MillesimeError: see :func:`build_portrait_report`.
+    """
+    from ocsge_engine.indicators.vegetation import vegetation
+    from ocsge_engine.report.vegetation import vegetation_charts
+
+    if not years or len(years) != 2:
+        raise MillesimeError("portrait report without a millesime pair",
+                             "Le rapport compare deux millésimes : ce territoire n'en a pas deux "
+                             "dans la base, choisissez-en un autre.")
+    year_from, year_to = int(years[0]), int(years[1])
+    if figures is None:
+        figures = portrait_figures(store, territory, year_from, year_to)
+    matrix = figures.family_matrix()  # official status, as the home page's families
+    catalog = store.catalog()
+    synthetic = bool(catalog["synthetic"].any()) if not catalog.empty else False
+    green = (vegetation_result if vegetation_result is not None
+             else vegetation(store, territory, year_from, year_to))
+    sources = report_sources(catalog, territory.departements, (year_from, year_to),
+                             list(figures.population))
+    return ReportPlan(figures, tuple(portrait_charts(figures, matrix, synthetic)),
+                      tuple((title, fig) for _, title, fig, _ in vegetation_charts(green)),
+                      green, getattr(territory, "kind", None), tuple(sources), sections,
+                      synthetic, generated_at)
+
+
 def build_portrait_report(store: Any, territory: Any, years: tuple[int, int] | None,
                           sections: Mapping[str, str] | None = None,
                           progress: Progress | None = None,
                           generated_at: datetime | None = None) -> str:
     """Compute, render and assemble the portrait report of a territory.
+
+    The charts (report and vegetation) are rendered in one batch by the warm renderer
+    (:mod:`ocsge_engine.charts.render`), whose start-up overlaps the figures' computation.
 
     Args:
         store: an open :class:`~ocsge_engine.store.Store`.
@@ -230,39 +319,15 @@ def build_portrait_report(store: Any, territory: Any, years: tuple[int, int] | N
         MillesimeError: no millésime pair, or a millésime absent for the territory.
         ExportError: the charts could not be rendered.
     """
-    if not years or len(years) != 2:
-        raise MillesimeError("portrait report without a millesime pair",
-                             "Le rapport compare deux millésimes : ce territoire n'en a pas deux "
-                             "dans la base, choisissez-en un autre.")
-    year_from, year_to = int(years[0]), int(years[1])
     report = progress or (lambda fraction, message: None)
     report(0.0, "calcul des chiffres")
-    figures = portrait_figures(store, territory, year_from, year_to)
-    matrix = figures.family_matrix()  # official status, as the home page's families
-    catalog = store.catalog()
-    synthetic = bool(catalog["synthetic"].any()) if not catalog.empty else False
-    charts = render_charts(portrait_charts(figures, matrix, synthetic),
-                           lambda f, m: report(0.1 + 0.8 * f, m))
-    report(0.9, "végétation")
-    green = _vegetation_section(store, territory, year_from, year_to)
-    sources = report_sources(catalog, territory.departements, (year_from, year_to),
-                             list(figures.population))
+    if years and len(years) == 2:
+        prewarm()
+    plan = plan_portrait_report(store, territory, years, sections, generated_at)
+    report(0.5, "graphiques")
+    document = plan.html(figures_bytes(plan.jobs()))
     report(1.0, "rapport assemblé")
-    return portrait_html(figures, sources=sources, charts=charts, sections=sections,
-                         synthetic=synthetic, generated_at=generated_at, vegetation=green)
-
-
-def _vegetation_section(store: Any, territory: Any, year_from: int, year_to: int) -> str:
-    """The « Végétation » section: sentence, figures and charts (one shared overlay)."""
-    from ocsge_engine.indicators.vegetation import vegetation
-    from ocsge_engine.report.vegetation import section_html, vegetation_charts
-
-    result = vegetation(store, territory, year_from, year_to)
-    rendered = render_charts([(title, fig) for _, title, fig, _ in vegetation_charts(result)])
-    images = [f"<figure class='wide'><img alt='{html.escape(c.title)}' "
-              f"src='data:image/svg+xml;base64,{base64.b64encode(c.svg).decode('ascii')}'>"
-              "</figure>" for c in rendered]
-    return section_html(result, getattr(territory, "kind", None), images)
+    return document
 
 
 # --- files ---------------------------------------------------------------------------------------
@@ -277,10 +342,15 @@ def pdf_bytes(document: str, timeout_s: float = PDF_TIMEOUT_S,
               chromium: Path | str = CHROMIUM) -> bytes:
     """Print the HTML report to PDF with headless Chromium and return the PDF bytes.
 
+    The page is printed by the warm renderer's browser (:func:`ocsge_engine.charts.render.
+    print_pdf`: A4 from the page's CSS, backgrounds, no header or footer, as Chromium's
+    ``--print-to-pdf``), which saves Chromium's start-up; if that browser cannot print, by a
+    Chromium run of its own.
+
     Args:
         document: the HTML (self-contained: nothing is fetched from the network).
         timeout_s: Chromium is killed after this many seconds.
-        chromium: the Chromium executable.
+        chromium: the Chromium executable (another than the default: always a run of its own).
 
     Returns:
         The PDF, starting with ``%PDF``.
@@ -289,8 +359,8 @@ def pdf_bytes(document: str, timeout_s: float = PDF_TIMEOUT_S,
         ReportError: Chromium is missing, fails, times out or writes no PDF.
 
     Notes:
-        Chromium starts in about 1–3 s; a throw-away profile folder avoids clashing with another
-        Chromium of the same user.
+        A Chromium run starts in about 1–3 s; a throw-away profile folder avoids clashing with
+        another Chromium of the same user.
     """
     chromium = Path(chromium)
     if not chromium.exists():
@@ -298,6 +368,15 @@ def pdf_bytes(document: str, timeout_s: float = PDF_TIMEOUT_S,
     with tempfile.TemporaryDirectory(prefix="ocsge_report_") as folder:
         page = Path(folder) / "portrait.html"
         page.write_text(document, encoding="utf-8")
+        if chromium == CHROMIUM:
+            try:
+                data = print_pdf(page.as_uri(), timeout_s)
+                if data.startswith(b"%PDF"):
+                    logger.info("printed PDF report (%d bytes, warm browser)", len(data))
+                    return data
+            except Exception as err:  # the warm browser failed: a Chromium run of its own
+                logger.warning("warm browser could not print the PDF (%s): one Chromium run",
+                               err)
         pdf = Path(folder) / "portrait.pdf"
         command = [str(chromium), *CHROMIUM_FLAGS, f"--user-data-dir={folder}/profile",
                    f"--print-to-pdf={pdf}", page.as_uri()]

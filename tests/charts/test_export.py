@@ -38,7 +38,7 @@ def test_failed_render_raises_and_writes_nothing(matrix_anf, tmp_path, monkeypat
     def broken(*args, **kwargs):
         raise RuntimeError("no browser")
 
-    monkeypatch.setattr(type(fig), "to_image", broken)
+    monkeypatch.setattr("ocsge_engine.charts.render.render_images", broken)
     with pytest.raises(ExportError, match="no browser") as info:
         figure_bytes(fig, "png", path=tmp_path / "x.png")
     assert "Chromium" in info.value.user_message

@@ -20,6 +20,7 @@ from ocsge_engine.indicators.typology import (
     built_share,
     classify_typology,
     disc_kernel,
+    near_mask,
     rasterize_built,
     typology_change,
 )
@@ -102,3 +103,29 @@ def test_rasterize_built_and_change():
     change = typology_change(a, b).set_index(["code_from", "code_to"])["area_ha"]
     assert change.sum() == pytest.approx(4.0)
     assert change[("rural", "ouvert_rural")] == pytest.approx(1.0)
+
+
+@pytest.mark.parametrize(("shape", "share", "radius_m", "resolution_m"), [
+    ((120, 90), 0.01, 100.0, 10.0),   # the fringe at 10 m: a 21 x 21 disc
+    ((157, 311), 0.2, 55.0, 10.0),    # a radius between pixel rings
+    ((50, 60), 0.05, 30.0, 20.0),     # coarse pixels
+    ((64, 64), 0.001, 7.5, 2.5),      # r² / res² = 9: a disc with its four tips
+])
+def test_near_mask_is_the_disc_dilation(shape, share, radius_m, resolution_m):
+    """The distance-transform fringe is pixel for pixel scipy's dilation by the disc kernel."""
+    from scipy import ndimage
+
+    mask = np.random.default_rng(7).random(shape) < share
+    expected = ndimage.binary_dilation(mask, structure=disc_kernel(radius_m, resolution_m) > 0)
+    assert mask.any()
+    np.testing.assert_array_equal(near_mask(mask, radius_m, resolution_m), expected)
+
+
+def test_near_mask_by_hand():
+    """One pixel, radius 2 px: the 13 pixels with x² + y² <= 4 (a cross of 5, plus 8)."""
+    mask = np.zeros((7, 7), dtype=bool)
+    mask[3, 3] = True
+    near = near_mask(mask, 20.0, 10.0)
+    assert int(near.sum()) == 13
+    assert near[3, 1] and near[1, 3] and near[2, 2] and not near[1, 2]
+    assert not near_mask(np.zeros((3, 3), dtype=bool), 20.0, 10.0).any()

@@ -114,6 +114,34 @@ def test_pdf_without_chromium_fails_cleanly(tmp_path: Path) -> None:
     assert pdf_bytes("<html><body>ok</body></html>").startswith(b"%PDF")
 
 
+A4_PAGE = ("<html><head><style>@page { size: A4; margin: 16mm 14mm; }</style></head>"
+           "<body><h1 style='background:#f5f5fe'>Rapport é</h1><p>ok</p></body></html>")
+
+
+def _media_boxes(pdf: bytes) -> list[tuple[float, float]]:
+    return [(float(w), float(h)) for w, h in
+            re.findall(rb"/MediaBox\s*\[\s*0\s+0\s+([\d.]+)\s+([\d.]+)\s*\]", pdf)]
+
+
+@pytest.mark.parametrize("warm", [True, False])
+def test_pdf_is_a4_from_the_warm_browser_or_a_chromium_run(warm: bool, monkeypatch) -> None:
+    """The PDF honours the page's CSS A4 (210 x 297 mm = 595.3 x 841.9 pt) whichever browser
+    prints it: the warm renderer's, or a Chromium run when the warm one fails."""
+    import ocsge_engine.report.portrait_report as module
+
+    if not warm:
+        def broken(*args, **kwargs):
+            raise RuntimeError("warm browser gone")
+
+        monkeypatch.setattr(module, "print_pdf", broken)
+    pdf = pdf_bytes(A4_PAGE)
+    assert pdf.startswith(b"%PDF")
+    boxes = _media_boxes(pdf)
+    assert len(boxes) == 1  # one page
+    width, height = boxes[0]
+    assert width == pytest.approx(595.3, abs=1.0) and height == pytest.approx(841.9, abs=1.0)
+
+
 def test_vegetation_section(store: Store, report: str) -> None:
     """The report's « Végétation » section: the page's sentence and figures, synthetic stated."""
     from ocsge_engine.indicators.vegetation import vegetation
