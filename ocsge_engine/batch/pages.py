@@ -11,7 +11,11 @@ functions on that overlay (one figure, one definition; nothing is re-implemented
 * ``matrix_cs_us``: :meth:`Pair.matrix` at the couple level, which
   :func:`ocsge_engine.flows.exchange_matrix` returns too (Flux regroups it to every level);
 * ``indicators``: :func:`ocsge_engine.indicators.summary.territory_indicators` with the default
-  options (Artificialisation page, decree thresholds on).
+  options (Artificialisation page, decree thresholds on);
+* map layers (:func:`ocsge_engine.maps.light_polygons`, dissolved, simplified, EPSG:4326):
+  ``light_from`` / ``light_to`` (CS × US, Cartes), ``light_artif_to`` (CS × US × official status
+  at ``year_to``, the home map) and ``light_changes`` (:func:`ocsge_engine.maps.stored_changes`,
+  the changes drawn over both).
 
 Payloads are :mod:`ocsge_engine.store.codec` JSON (exact floats, no pickle). Readers
 (:func:`stored_object`) use a commune's row only when its partition is **fresh**: the manifest's
@@ -39,8 +43,10 @@ from ocsge_engine.store import codec
 logger = logging.getLogger(__name__)
 
 PAGES_TABLE = "pages"
-PAGES_VERSION = 1  # bump when the objects or their encoding change: partitions recompute
-PAGE_KINDS: tuple[str, ...] = ("figures", "matrix_cs_us", "indicators")
+PAGES_VERSION = 2  # bump when the objects or their encoding change: partitions recompute
+PAGE_KINDS: tuple[str, ...] = ("figures", "matrix_cs_us", "indicators", "light_from",
+                               "light_to", "light_artif_to", "light_changes")
+ARTIF_KEYS: tuple[str, ...] = ("code_cs", "code_us", "artif")  # the home map's colouring
 PAGE_COLUMNS: tuple[str, ...] = ("commune", "kind", "payload")
 ROW_GROUP_ROWS = 64  # one commune's rows read alone (row-group statistics on ``commune``)
 
@@ -76,7 +82,24 @@ def commune_objects(store: Any, code: str, pair: Any, artif: Any) -> dict[str, A
     indicators = territory_indicators(store, territory, y1, y2, pair=pair)
     figures = (indicators.portrait if artif is None or indicators.portrait is None
                else portrait_figures(store, territory, y1, y2, pair=pair, artif=artif))
-    return {"figures": figures, "matrix_cs_us": pair.matrix("cs_us"), "indicators": indicators}
+    return {"figures": figures, "matrix_cs_us": pair.matrix("cs_us"), "indicators": indicators,
+            **map_layers(store, territory, pair)}
+
+
+def map_layers(store: Any, territory: Any, pair: Any) -> dict[str, Any]:
+    """The light map layers of a commune's pair (what Cartes and the home map draw)."""
+    from ocsge_engine.maps import light_polygons, stored_changes
+    from ocsge_engine.maps.changes import CHANGE_COLUMNS
+
+    couples = ["code_cs", "code_us"]
+    changes = stored_changes(store, territory, int(pair.year_from), int(pair.year_to),
+                             layers=(pair.layer_from[[*couples, "geometry"]],
+                                     pair.layer_to[[*couples, "geometry"]]))
+    return {"light_from": light_polygons(pair.layer_from[[*couples, "geometry"]]),
+            "light_to": light_polygons(pair.layer_to[[*couples, "geometry"]]),
+            "light_artif_to": light_polygons(pair.layer_to[[*ARTIF_KEYS, "geometry"]],
+                                             keys=ARTIF_KEYS),
+            "light_changes": light_polygons(changes, keys=CHANGE_COLUMNS)}
 
 
 def commune_rows(store: Any, code: str, pair: Any, artif: Any) -> list[dict[str, str]]:
@@ -231,3 +254,27 @@ def stored_matrix(store: Any, territory: Any, year_from: int, year_to: int) -> A
     if f"{int(year_from)}_{int(year_to)}" in periods:
         return None
     return stored_object(store, territory, year_from, year_to, "matrix_cs_us")
+
+
+def stored_light(store: Any, territory: Any, year: int, pair: tuple[int, int] | None,
+                 keys: tuple[str, ...] = ("code_cs", "code_us")) -> Any | None:
+    """A commune's light layer of one millésime from the pair's partition, or ``None``.
+
+    Args:
+        store: an open store.
+        territory: a resolved territory.
+        year: the millésime drawn.
+        pair: the selected pair (its partition holds both millésimes' layers).
+        keys: ``("code_cs", "code_us")`` (Cartes) or :data:`ARTIF_KEYS` (home map, ``year_to``).
+    """
+    if pair is None or int(year) not in (int(pair[0]), int(pair[1])):
+        return None
+    if tuple(keys) == ARTIF_KEYS:
+        if int(year) != int(pair[1]):
+            return None
+        kind = "light_artif_to"
+    elif tuple(keys) == ("code_cs", "code_us"):
+        kind = "light_from" if int(year) == int(pair[0]) else "light_to"
+    else:
+        return None
+    return stored_object(store, territory, pair[0], pair[1], kind)

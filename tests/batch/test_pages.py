@@ -9,6 +9,7 @@ import shutil
 from pathlib import Path
 from typing import Any
 
+import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pytest
@@ -20,6 +21,8 @@ from ocsge_engine.batch.manifest import manifest_path
 from ocsge_engine.flows import exchange_matrix
 from ocsge_engine.indicators.pair import load_pair
 from ocsge_engine.indicators.summary import territory_indicators
+from ocsge_engine.maps import light_polygons, stored_changes
+from ocsge_engine.maps.changes import CHANGE_COLUMNS
 from ocsge_engine.portrait import portrait_figures
 from ocsge_engine.store import Store, codec
 from ocsge_engine.territories import resolve_territory
@@ -36,6 +39,12 @@ def assert_same(a: Any, b: Any, where: str = "obj") -> None:
         for f in dataclasses.fields(a):
             if f.init:
                 assert_same(getattr(a, f.name), getattr(b, f.name), f"{where}.{f.name}")
+    elif isinstance(a, gpd.GeoDataFrame):
+        assert isinstance(b, gpd.GeoDataFrame) and a.crs == b.crs, where
+        assert bool(shapely.equals_exact(a.geometry.to_numpy(), b.geometry.to_numpy(),
+                                         tolerance=0.0).all()), f"{where}.geometry"
+        assert_same(pd.DataFrame(a.drop(columns=a.geometry.name)),
+                    pd.DataFrame(b.drop(columns=b.geometry.name)), where)
     elif isinstance(a, pd.DataFrame):
         pd.testing.assert_frame_equal(a.reset_index(drop=isinstance(a.index, pd.RangeIndex)),
                                       b.reset_index(drop=isinstance(b.index, pd.RangeIndex)),
@@ -91,6 +100,17 @@ def test_stored_objects_equal_the_engine_computed_on_the_fly(pages_store: Path,
     assert_same(stored_ind, territory_indicators(store, territory, 2015, 2018, pair=pair),
                 "indicators")
     assert territory_indicators(store, territory, 2015, 2018) is stored_ind
+    # the map layers, as Cartes and the home map compute them on the fly
+    for year, kind in ((2015, "light_from"), (2018, "light_to")):
+        assert_same(P.stored_light(store, territory, year, (2015, 2018)),
+                    light_polygons(store.polygons(territory, year,
+                                                  columns=["code_cs", "code_us"])), kind)
+    assert_same(P.stored_light(store, territory, 2018, (2015, 2018), P.ARTIF_KEYS),
+                light_polygons(store.polygons(territory, 2018, columns=list(P.ARTIF_KEYS)),
+                               keys=P.ARTIF_KEYS), "light_artif_to")
+    assert_same(P.stored_object(store, territory, 2015, 2018, "light_changes"),
+                light_polygons(stored_changes(store, territory, 2015, 2018),
+                               keys=CHANGE_COLUMNS), "light_changes")
 
 
 def test_arcachon_stored_figures_hold_the_golden_population(pages_store: Path) -> None:
