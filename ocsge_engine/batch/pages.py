@@ -37,7 +37,12 @@ from typing import Any
 
 import pandas as pd
 
-from ocsge_engine.batch.manifest import PartitionKey, national_root, read_manifest, manifest_path
+from ocsge_engine.batch.manifest import (
+    PartitionKey,
+    manifest_path,
+    national_root,
+    read_manifest,
+)
 from ocsge_engine.store import codec
 
 logger = logging.getLogger(__name__)

@@ -156,3 +156,30 @@ def test_codec_refuses_types_outside_the_engine() -> None:
     assert list(back) == [2015, "a", "g"] and back[2015] == 0.25
     assert back["a"][0] == 1 and math.isnan(back["a"][1])
     assert shapely.equals_exact(back["g"][0], shapely.Point(1, 2), tolerance=0.0)
+
+
+# additive figures: hectares of the same clipped polygons and overlay pieces, so an EPCI's figure
+# is the sum of its communes' (per-polygon official status, decided at département scale)
+ADDITIVE = ("artificialisation.stock_from_ha", "artificialisation.stock_to_ha",
+            "artificialisation.gross_gain_ha", "artificialisation.gross_loss_ha",
+            "artificialisation.net_ha", "impermeabilisation.stock_to_ha",
+            "impermeabilisation.net_ha", "changes.any_ha",
+            *(f"artificialisation.origin.{f}_ha" for f in ("agricole", "forestier", "naturel")),
+            *(f"stocks.{f}.to_ha" for f in ("agricole", "forestier", "naturel", "artificialise")))
+
+
+def test_epci_figures_are_the_sums_of_its_stored_communes(national_store_dir: Path) -> None:
+    store = Store.open(national_store_dir)
+    # CA Bassin d'Arcachon Sud (COBAS): Arcachon, Gujan-Mestras, Le Teich, La Teste-de-Buch
+    epci = resolve_territory("epci:243300563")
+    communes = ["33009", "33199", "33527", "33529"]
+    stored = [P.stored_object(store, resolve_territory(f"commune:{c}"), 2015, 2018, "figures")
+              for c in communes]
+    assert all(f is not None for f in stored)
+    assert P.stored_object(store, epci, 2015, 2018, "figures") is None  # EPCI: on the fly
+    computed = portrait_figures(store, epci, 2015, 2018)
+    for key in ADDITIVE:
+        total = sum(f[key].value for f in stored)
+        assert computed[key].value == pytest.approx(total, rel=1e-9, abs=1e-6), key
+    assert computed["identity.area_ha"].value == pytest.approx(
+        sum(f["identity.area_ha"].value for f in stored), rel=1e-9)
