@@ -277,8 +277,13 @@ def family(cs: pd.Series, us: pd.Series, artificial: pd.Series | np.ndarray | No
     return out
 
 
+@lru_cache(maxsize=8192)
 def label(code: str) -> str:
-    """French label of any CS/US code, family or binary class code."""
+    """French label of any CS/US code, family or binary class code.
+
+    Memoised: map cards and tooltips ask for the same few hundred codes thousands of times (a
+    DataFrame lookup each, ~0.5 ms).
+    """
     if code in FAMILY_LABELS:
         return FAMILY_LABELS[code]
     for labels in BINARY_LABELS.values():

@@ -174,9 +174,19 @@ def synthetic_banner() -> None:
 @st.cache_data(max_entries=256, show_spinner=False)
 def cached_coverage(territory_id: str, year_from: int, year_to: int,
                     stamp: tuple[int, ...] = ()) -> float:
-    """Lowest share of the territory covered by OCCUPATION_SOL at the two millésimes (0..1)."""
+    """Lowest share of the territory covered by OCCUPATION_SOL at the two millésimes (0..1).
+
+    A commune precomputed by the national batch answers from its stored figures (the figures
+    layer's ``coverage``: same definition, covered area / territory area capped at 1, on the
+    same clipped polygons) instead of clipping both millésimes again.
+    """
+    from ocsge_engine.batch.pages import stored_object
+
     territory = cached_territory(territory_id)
     store = get_store()
+    stored = stored_object(store, territory, year_from, year_to, "figures")
+    if stored is not None:
+        return float(min(stored.coverage.values()))
     try:
         return min(float(store.coverage(territory, y).share) for y in (year_from, year_to))
     except OcsgeError as err:  # a millésime absent for the territory: not covered

@@ -11,6 +11,7 @@ from __future__ import annotations
 import geopandas as gpd
 import streamlit as st
 
+from ocsge_engine.batch.pages import stored_light, stored_object
 from ocsge_engine.maps import (
     COLOURINGS,
     light_polygons,
@@ -26,19 +27,29 @@ MAP_HEIGHT = 620
 
 
 @st.cache_data(max_entries=32, show_spinner="Préparation de la carte…")
-def light_layer(territory_id: str, millesime: int) -> gpd.GeoDataFrame:
-    """Dissolved, simplified polygons of one millésime (EPSG:4326), cached per territory/year."""
+def light_layer(territory_id: str, millesime: int,
+                pair: tuple[int, int] | None = None) -> gpd.GeoDataFrame:
+    """Dissolved, simplified polygons of one millésime (EPSG:4326), cached per territory/year.
+
+    Read from the national batch when it holds the commune's ``pair`` (fresh), else computed.
+    """
     territory = shared.cached_territory(territory_id)
-    gdf = shared.get_store().polygons(territory, millesime, columns=["code_cs", "code_us"])
-    return light_polygons(gdf)
+    store = shared.get_store()
+    light = stored_light(store, territory, millesime, pair)
+    if light is not None:
+        return light
+    return light_polygons(store.polygons(territory, millesime, columns=["code_cs", "code_us"]))
 
 
 @st.cache_data(max_entries=32, show_spinner="Calcul des changements…")
 def light_changes(territory_id: str, year_from: int, year_to: int) -> gpd.GeoDataFrame:
     """Parts whose CS or US changed: IGN's diff layer when stored, else an overlay."""
-    changes = stored_changes(shared.get_store(), shared.cached_territory(territory_id),
-                             year_from, year_to)
-    return light_polygons(changes, keys=CHANGE_COLUMNS)
+    store, territory = shared.get_store(), shared.cached_territory(territory_id)
+    light = stored_object(store, territory, year_from, year_to, "light_changes")
+    if light is not None:  # precomputed by the batch
+        return light
+    return light_polygons(stored_changes(store, territory, year_from, year_to),
+                          keys=CHANGE_COLUMNS)
 
 
 @st.cache_data(max_entries=16, show_spinner="Dessin de la carte…")
@@ -49,7 +60,7 @@ def map_html(territory_id: str, year: int, by: str, pair: tuple[int, int] | None
     Rendered once per key: a rerun re-sends the cached string instead of rebuilding the folium
     objects (about 1 s for 3,000 polygons on 2 cores).
     """
-    light = light_layer(territory_id, year)
+    light = light_layer(territory_id, year, shared.years())
     changes = light_changes(territory_id, *pair) if pair else None
     report = f"/signaler?territoire={territory_id}&de={pair[0]}&a={pair[1]}" if pair else None
     fmap = territory_map(light, by, changes=changes, years=pair, ortho=ortho,  # type: ignore[arg-type]
@@ -119,7 +130,7 @@ def main() -> None:
         _side_by_side(territory.id, by, both, ortho)
         return
     pair = shared.years() if show_changes else None
-    light = shared.run_safely(light_layer, territory.id, year)
+    light = shared.run_safely(light_layer, territory.id, year, shared.years())
     changes = shared.run_safely(light_changes, territory.id, *pair) if pair else None
     if light is None:
         return

@@ -10,6 +10,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
+from ocsge_engine.batch.pages import stored_matrix
 from ocsge_engine.charts import matrix_heatmap, matrix_xlsx, sankey_figure
 from ocsge_engine.charts.style import class_label, fr_ha, fr_percent, level_title
 from ocsge_engine.charts.surroundings import surroundings_bars, surroundings_table
@@ -38,9 +39,16 @@ ZONE_LABELS = {"territoire": "Territoire", "couronne": "Couronne", "epci": "EPCI
 
 @st.cache_data(max_entries=32, show_spinner="Calcul des flux…")
 def couple_matrix(territory_id: str, year_from: int, year_to: int) -> ExchangeMatrix:
-    """CS×US exchange matrix of a pair (the finest level; every other level regroups it)."""
-    return exchange_matrix(shared.get_store(), shared.cached_territory(territory_id), year_from,
-                           year_to, by="cs_us")
+    """CS×US exchange matrix of a pair (the finest level; every other level regroups it).
+
+    A commune's matrix is read from the national batch when it is fresh (same overlay, same
+    function), else computed.
+    """
+    store, territory = shared.get_store(), shared.cached_territory(territory_id)
+    stored = stored_matrix(store, territory, year_from, year_to)
+    if stored is not None:
+        return stored
+    return exchange_matrix(store, territory, year_from, year_to, by="cs_us")
 
 
 @st.cache_data(max_entries=128, show_spinner="Calcul des flux…")

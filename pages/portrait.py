@@ -12,6 +12,7 @@ import pandas as pd
 import streamlit as st
 
 from ocsge_engine import fmt
+from ocsge_engine.batch.pages import ARTIF_KEYS, stored_light, stored_object
 from ocsge_engine.charts.indicators import METHOD_LABELS
 from ocsge_engine.charts.stocks import stock_donut
 from ocsge_engine.charts.style import PLOTLY_CONFIG
@@ -34,10 +35,14 @@ def home_map_html(territory_id: str, year_from: int, year_to: int) -> str:
     """Map of the territory: artificialised status at ``year_to``, changes outlined on top."""
     territory = shared.cached_territory(territory_id)
     store = shared.get_store()
-    layer = store.polygons(territory, year_to, columns=["code_cs", "code_us", "artif"])
-    light = light_polygons(layer, keys=("code_cs", "code_us", "artif"))
-    changes = light_polygons(stored_changes(store, territory, year_from, year_to),
-                             keys=CHANGE_COLUMNS)
+    light = stored_light(store, territory, year_to, (year_from, year_to), ARTIF_KEYS)
+    if light is None:  # not precomputed by the batch (contour, EPCI, stale partition)
+        layer = store.polygons(territory, year_to, columns=list(ARTIF_KEYS))
+        light = light_polygons(layer, keys=ARTIF_KEYS)
+    changes = stored_object(store, territory, year_from, year_to, "light_changes")
+    if changes is None:
+        changes = light_polygons(stored_changes(store, territory, year_from, year_to),
+                                 keys=CHANGE_COLUMNS)
     fmap = territory_map(light, "artif", changes=changes, years=(year_from, year_to),
                          height=MAP_HEIGHT)
     return str(fmap.get_root().render())

@@ -39,6 +39,8 @@ from ocsge_engine.indicators.sprawl import SprawlOptions, sprawl_from_pair
 logger = logging.getLogger(__name__)
 
 Progress = Callable[[float, str], None]
+# (code, pair, decree artificialisation) -> rows of the pages table (ocsge_engine.batch.pages)
+PagesHook = Callable[[str, Pair, FluxResult], list[dict[str, Any]]]
 # The dashboard's levels; ``cs_us`` (couples) lets a reader regroup to any other level.
 DEFAULT_LEVELS: tuple[str, ...] = ("anf", "artif", "imper", "cs4", "us3", "cs_us")
 NAF_FAMILIES: tuple[str, ...] = ("agricole", "forestier", "naturel")
@@ -78,6 +80,7 @@ class BatchOptions:
         sprawl_options: their distances.
         communes: compute only these INSEE codes (partial runs, tests); ``None`` = all. Part of
             the fingerprint: a partial partition is stale for a full run.
+        pages: also store the objects the pages read (:mod:`ocsge_engine.batch.pages`).
     """
 
     levels: tuple[str, ...] = DEFAULT_LEVELS
@@ -85,6 +88,7 @@ class BatchOptions:
     sprawl: bool = True
     sprawl_options: SprawlOptions = SprawlOptions()
     communes: tuple[str, ...] | None = None
+    pages: bool = True
 
     def __post_init__(self) -> None:
         for by in self.levels:
@@ -106,6 +110,7 @@ class DepartementTables:
         indicators: :data:`INDICATOR_COLUMNS`.
         n_polygons: polygons of the two partitions read (first, second millésime).
         n_failed: communes whose ``error`` is set.
+        pages: rows of the pages table (``commune, kind, payload``) when a pages hook was given.
     """
 
     flows: pd.DataFrame = field(repr=False)
@@ -113,6 +118,7 @@ class DepartementTables:
     indicators: pd.DataFrame = field(repr=False)
     n_polygons: tuple[int, int] = (0, 0)
     n_failed: int = 0
+    pages: list[dict[str, Any]] = field(default_factory=list, repr=False)
 
 
 def _flux_fields(prefix: str, flux: FluxResult) -> dict[str, Any]:
@@ -159,7 +165,8 @@ def _population_fields(artif: FluxResult, series: dict[int, int], year_from: int
 def departement_tables(layer_from: gpd.GeoDataFrame, layer_to: gpd.GeoDataFrame,
                        communes: CommuneSet, year_from: int, year_to: int,
                        options: BatchOptions = BatchOptions(),
-                       progress: Progress | None = None) -> DepartementTables:
+                       progress: Progress | None = None,
+                       pages: PagesHook | None = None) -> DepartementTables:
     """Flows, stocks and indicators of every commune touched by the two département layers.
 
     Args:
@@ -171,6 +178,9 @@ def departement_tables(layer_from: gpd.GeoDataFrame, layer_to: gpd.GeoDataFrame,
         year_to: second millésime.
         options: levels and indicator options.
         progress: optional callback ``(fraction, message)``.
+        pages: optional hook run on each commune's pair and artificialisation (the batch task
+            passes :func:`ocsge_engine.batch.pages.commune_rows` bound to the store); its rows
+            go to :attr:`DepartementTables.pages`.
 
     Returns:
         The tables; communes that no polygon of either layer reaches are left out. Each
@@ -192,6 +202,7 @@ def departement_tables(layer_from: gpd.GeoDataFrame, layer_to: gpd.GeoDataFrame,
     flows: list[pd.DataFrame] = []
     stocks: list[pd.DataFrame] = []
     rows: list[dict[str, Any]] = []
+    page_rows: list[dict[str, Any]] = []
     for n, i in enumerate(todo, start=1):
         code, geometry = communes.codes[i], communes.geometries[i]
         lf = clip_layer(layer_from, idx_from[i], geometry)
@@ -210,6 +221,8 @@ def departement_tables(layer_from: gpd.GeoDataFrame, layer_to: gpd.GeoDataFrame,
             f, s, fields = _commune_tables(pair, code, options)
             artif = fields.pop("_artif")
             row |= fields | _population_fields(artif, communes.populations[i], year_from, year_to)
+            if pages is not None:
+                page_rows += pages(code, pair, artif)
             flows += f
             stocks += s
         except OcsgeError as err:  # one inconsistent commune must not sink the département
@@ -223,7 +236,7 @@ def departement_tables(layer_from: gpd.GeoDataFrame, layer_to: gpd.GeoDataFrame,
         stocks=_frame(stocks, STOCK_COLUMNS, {"stock_from_ha": float, "stock_to_ha": float}),
         indicators=_indicator_frame(rows),
         n_polygons=(len(layer_from), len(layer_to)),
-        n_failed=sum(1 for r in rows if r.get("error")))
+        n_failed=sum(1 for r in rows if r.get("error")), pages=page_rows)
 
 
 def _indicator_frame(rows: list[dict[str, Any]]) -> pd.DataFrame:

@@ -118,8 +118,8 @@ def _current_inputs(store: Any, key: PartitionKey) -> dict[str, str] | None:
 
 def _accepted_fingerprints(thresholds: Thresholds) -> set[str]:
     """Options whose indicators hold these thresholds for every commune (sprawl on or off)."""
-    return {BatchOptions(thresholds=thresholds, sprawl=sprawl).fingerprint()
-            for sprawl in (True, False)}
+    return {BatchOptions(thresholds=thresholds, sprawl=sprawl, pages=pages).fingerprint()
+            for sprawl in (True, False) for pages in (True, False)}
 
 
 def partition_freshness(store: Any, thresholds: Thresholds = Thresholds()) -> pd.DataFrame:

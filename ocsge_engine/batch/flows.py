@@ -198,6 +198,11 @@ def run_partition(store_dir: str, key: PartitionKey, options: BatchOptions = Bat
     communes = departement_communes(key.departement)
     inputs = _inputs(store, key, communes.sha256())
     state, reason = partition_state(store_dir, key, inputs, options.fingerprint())
+    if state == "ok" and options.pages:
+        from ocsge_engine.batch.pages import pages_current
+
+        if not pages_current(store_dir, key):
+            state, reason = "stale", "page objects missing or of an older format"
     if state == "ok" and not force:
         logger.info("partition D%s %s up to date: skipped", key.departement, key.pair)
         return PartitionOutcome(key, "skipped", elapsed_s=time.perf_counter() - t0)
@@ -207,8 +212,14 @@ def run_partition(store_dir: str, key: PartitionKey, options: BatchOptions = Bat
         reason = f"corrupt: {reason}"
     layer_from, _ = _read_layer(store, key.departement, key.year_from)
     layer_to, _ = _read_layer(store, key.departement, key.year_to)
+    hook = None
+    if options.pages:
+        from ocsge_engine.batch.pages import commune_rows
+
+        def hook(code: str, pair: Any, artif: Any) -> list[dict[str, Any]]:
+            return commune_rows(store, code, pair, artif)
     tables = departement_tables(layer_from, layer_to, communes, key.year_from, key.year_to,
-                                options)
+                                options, pages=hook)
     outputs: dict[str, Any] = {}
     sorts = {"flows": ["commune", "by"], "stocks": ["commune", "by"], "indicators": ["commune"]}
     for name, frame in (("flows", tables.flows), ("stocks", tables.stocks),
@@ -218,6 +229,17 @@ def run_partition(store_dir: str, key: PartitionKey, options: BatchOptions = Bat
         path = table_path(store_dir, name, key)
         _write_parquet(frame, path, sorts[name])
         outputs[name] = output_record(store_dir, path, len(frame))
+    if options.pages:  # the objects the pages read (ocsge_engine.batch.pages)
+        from ocsge_engine.batch.pages import PAGES_TABLE, PAGES_VERSION
+        from ocsge_engine.batch.pages import ROW_GROUP_ROWS as PAGE_ROWS
+        from ocsge_engine.batch.pages import pages_frame, pages_path
+
+        path = pages_path(store_dir, key)
+        frame = pages_frame(tables.pages).sort_values(["commune", "kind"], kind="stable")
+        with atomic_path(path, suffix=".parquet") as tmp:
+            frame.to_parquet(tmp, index=False, compression="zstd", row_group_size=PAGE_ROWS)
+        outputs[PAGES_TABLE] = output_record(store_dir, path, len(frame)) | {
+            "version": PAGES_VERSION}
     elapsed = time.perf_counter() - t0
     write_manifest(store_dir, key, {
         "batch_version": BATCH_VERSION, "departement": key.departement, "pair": key.pair,

@@ -24,7 +24,7 @@ from ocsge_engine.indicators.artif import (
     artificialisation,
 )
 from ocsge_engine.indicators.compare import comparison_table
-from ocsge_engine.indicators.pair import load_pair
+from ocsge_engine.indicators.pair import Pair, load_pair
 from ocsge_engine.indicators.population import PerInhabitant
 from ocsge_engine.indicators.sprawl import SprawlOptions, SprawlResult, sprawl_from_pair
 from ocsge_engine.indicators.vegetation import VegetationResult, vegetation
@@ -151,7 +151,8 @@ def _flatten(value: Any, prefix: str, rows: list[tuple[str, Any]]) -> None:
 
 
 def territory_indicators(store: Any, territory: Any, year_from: int, year_to: int,
-                         options: IndicatorOptions = IndicatorOptions()) -> TerritoryIndicators:
+                         options: IndicatorOptions = IndicatorOptions(), *,
+                         pair: Pair | None = None) -> TerritoryIndicators:
     """Compute every indicator of a territory between two millésimes.
 
     Args:
@@ -160,6 +161,7 @@ def territory_indicators(store: Any, territory: Any, year_from: int, year_to: in
         year_from: first millésime.
         year_to: second millésime, strictly later.
         options: methods and parameters.
+        pair: the territory's already loaded pair (the national batch passes its overlay).
 
     Returns:
         The :class:`TerritoryIndicators`.
@@ -169,7 +171,13 @@ def territory_indicators(store: Any, territory: Any, year_from: int, year_to: in
         MillesimeError: inverted years or a millésime absent from the store.
     """
     resolved = resolve_territory(territory)
-    pair = load_pair(store, resolved, year_from, year_to)
+    if pair is None and options == IndicatorOptions():
+        from ocsge_engine.batch.pages import stored_object
+
+        stored = stored_object(store, resolved, year_from, year_to, "indicators")
+        if stored is not None:
+            return stored
+    pair = pair if pair is not None else load_pair(store, resolved, year_from, year_to)
     stocks = {}
     for by in STOCK_LEVELS:
         matrix = pair.matrix(by)  # type: ignore[arg-type]

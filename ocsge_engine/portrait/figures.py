@@ -305,6 +305,10 @@ def portrait_figures(store: Any, territory: Territory | str, year_from: int, yea
         pair: the already loaded pair (saves the overlay).
         artif: the already computed artificialisation of the pair.
 
+    Without ``pair`` and ``artif``, a commune's figures come from the national batch's
+    precomputed rows when its partition is fresh (:mod:`ocsge_engine.batch.pages`: the same
+    function run on the same overlay, so the same numbers), else they are computed here.
+
     Returns:
         The :class:`PortraitFigures`.
 
@@ -315,6 +319,12 @@ def portrait_figures(store: Any, territory: Territory | str, year_from: int, yea
     """
     territory = resolve_territory(territory)
     year_from, year_to = int(year_from), int(year_to)
+    if pair is None and artif is None:  # a commune's figures precomputed by the national batch
+        from ocsge_engine.batch.pages import stored_object
+
+        stored = stored_object(store, territory, year_from, year_to, "figures")
+        if stored is not None:
+            return stored
     pair = pair if pair is not None else load_pair(store, territory, year_from, year_to)
     artif = artif if artif is not None else artificialisation(store, territory, year_from,
                                                                year_to, pair=pair)

@@ -1,0 +1,285 @@
+"""Figures the pages show, precomputed per commune and millésime pair where the data lives.
+
+The national batch (:func:`ocsge_engine.batch.run_partition`) already clips and overlays every
+commune of a département once per pair. For each commune it also stores, in
+``STORE/national/pages/departement=<dep>/pair=<y1>_<y2>/data.parquet`` (one row per commune and
+kind, sorted by commune), the **very objects** the pages read, built by the engine's own
+functions on that overlay (one figure, one definition; nothing is re-implemented here):
+
+* ``figures``: :func:`ocsge_engine.portrait.portrait_figures` (Portrait, headline metrics of every
+  page, CLI, report);
+* ``matrix_cs_us``: :meth:`Pair.matrix` at the couple level, which
+  :func:`ocsge_engine.flows.exchange_matrix` returns too (Flux regroups it to every level);
+* ``indicators``: :func:`ocsge_engine.indicators.summary.territory_indicators` with the default
+  options (Artificialisation page, decree thresholds on);
+* map layers (:func:`ocsge_engine.maps.light_polygons`, dissolved, simplified, EPSG:4326):
+  ``light_from`` / ``light_to`` (CS × US, Cartes), ``light_artif_to`` (CS × US × official status
+  at ``year_to``, the home map) and ``light_changes`` (:func:`ocsge_engine.maps.stored_changes`,
+  the changes drawn over both).
+
+Payloads are :mod:`ocsge_engine.store.codec` JSON (exact floats, no pickle). Readers
+(:func:`stored_object`) use a commune's row only when its partition is **fresh**: the manifest's
+inputs (SHA-256 of both OCCUPATION_SOL partitions and of the département's reference data) equal
+the store's current ones, the batch version is this code's, and the pages file has the size the
+manifest recorded (the objects do not depend on the batch options: they are always computed
+with the official thresholds, and a commune outside a partial run simply has no row). Otherwise they return ``None`` and the caller computes on the fly
+(custom contours, EPCI, départements, a store changed since the batch, no batch run).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import threading
+from collections import OrderedDict
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from ocsge_engine.batch.manifest import (
+    PartitionKey,
+    manifest_path,
+    national_root,
+    read_manifest,
+)
+from ocsge_engine.store import codec
+
+logger = logging.getLogger(__name__)
+
+PAGES_TABLE = "pages"
+PAGES_VERSION = 2  # bump when the objects or their encoding change: partitions recompute
+PAGE_KINDS: tuple[str, ...] = ("figures", "matrix_cs_us", "indicators", "light_from",
+                               "light_to", "light_artif_to", "light_changes")
+ARTIF_KEYS: tuple[str, ...] = ("code_cs", "code_us", "artif")  # the home map's colouring
+PAGE_COLUMNS: tuple[str, ...] = ("commune", "kind", "payload")
+ROW_GROUP_ROWS = 64  # one commune's rows read alone (row-group statistics on ``commune``)
+
+
+def pages_path(store_dir: Path | str, key: PartitionKey) -> Path:
+    """Parquet file of the precomputed page objects of one partition."""
+    return national_root(store_dir) / PAGES_TABLE / key.relative_dir() / "data.parquet"
+
+
+def commune_objects(store: Any, code: str, pair: Any, artif: Any) -> dict[str, Any]:
+    """The page objects of one commune, computed by the engine on the batch's overlay.
+
+    Args:
+        store: the open store (catalogue for the provenance, IGN layers when ingested).
+        code: INSEE code.
+        pair: the commune's :class:`~ocsge_engine.indicators.pair.Pair` (batch clip and overlay,
+            the same as :func:`load_pair` reads).
+        artif: the decree-matrix artificialisation of that pair (official thresholds).
+
+    Returns:
+        ``kind → object`` for every kind of :data:`PAGE_KINDS`.
+    """
+    from ocsge_engine.indicators.artif import Thresholds, ign_available
+    from ocsge_engine.indicators.summary import territory_indicators
+    from ocsge_engine.portrait.figures import portrait_figures
+    from ocsge_engine.territories import resolve_territory
+
+    territory = resolve_territory(f"commune:{code}")
+    pair = dataclasses.replace(pair, territory=territory)  # coverage needs the polygon
+    y1, y2 = int(pair.year_from), int(pair.year_to)
+    if ign_available(store, territory, y1, y2) or artif.thresholds != Thresholds():
+        artif = None  # computed as on the fly: IGN's own layers, or the official thresholds
+    indicators = territory_indicators(store, territory, y1, y2, pair=pair)
+    figures = (indicators.portrait if artif is None or indicators.portrait is None
+               else portrait_figures(store, territory, y1, y2, pair=pair, artif=artif))
+    return {"figures": figures, "matrix_cs_us": pair.matrix("cs_us"), "indicators": indicators,
+            **map_layers(store, territory, pair)}
+
+
+def map_layers(store: Any, territory: Any, pair: Any) -> dict[str, Any]:
+    """The light map layers of a commune's pair (what Cartes and the home map draw)."""
+    from ocsge_engine.maps import light_polygons, stored_changes
+    from ocsge_engine.maps.changes import CHANGE_COLUMNS
+
+    couples = ["code_cs", "code_us"]
+    changes = stored_changes(store, territory, int(pair.year_from), int(pair.year_to),
+                             layers=(pair.layer_from[[*couples, "geometry"]],
+                                     pair.layer_to[[*couples, "geometry"]]))
+    return {"light_from": light_polygons(pair.layer_from[[*couples, "geometry"]]),
+            "light_to": light_polygons(pair.layer_to[[*couples, "geometry"]]),
+            "light_artif_to": light_polygons(pair.layer_to[[*ARTIF_KEYS, "geometry"]],
+                                             keys=ARTIF_KEYS),
+            "light_changes": light_polygons(changes, keys=CHANGE_COLUMNS)}
+
+
+def commune_rows(store: Any, code: str, pair: Any, artif: Any) -> list[dict[str, str]]:
+    """:func:`commune_objects` as rows of the pages table (``commune, kind, payload``)."""
+    return [{"commune": code, "kind": kind, "payload": codec.dumps(obj)}
+            for kind, obj in commune_objects(store, code, pair, artif).items()]
+
+
+def pages_frame(rows: list[dict[str, str]]) -> pd.DataFrame:
+    """The pages table with fixed dtypes."""
+    frame = pd.DataFrame(rows, columns=list(PAGE_COLUMNS))
+    return frame.astype({c: "string" for c in PAGE_COLUMNS})
+
+
+def pages_current(store_dir: Path | str, key: PartitionKey) -> bool:
+    """Whether a finished partition's page objects exist in this code's format (same size)."""
+    manifest = read_manifest(store_dir, key) or {}
+    record = manifest.get("outputs", {}).get(PAGES_TABLE)
+    if not record or record.get("version") != PAGES_VERSION:
+        return False
+    path = Path(store_dir) / record["path"]
+    return path.is_file() and path.stat().st_size == record.get("bytes")
+
+
+# --- readers ----------------------------------------------------------------------------------
+
+_fresh_lock = threading.Lock()
+_fresh_cache: OrderedDict[tuple[Any, ...], Path | None] = OrderedDict()
+_object_cache: OrderedDict[tuple[Any, ...], Any] = OrderedDict()
+_OBJECTS = 32
+
+
+def _stat_key(path: Path) -> tuple[int, int] | None:
+    try:
+        stat = path.stat()
+    except FileNotFoundError:
+        return None
+    return stat.st_size, stat.st_mtime_ns
+
+
+def fresh_pages_file(store: Any, key: PartitionKey) -> Path | None:
+    """The pages file of a partition when it is fresh for the store as it is now, else ``None``.
+
+    Cached on the size and modification time of the manifest, the pages file and both input
+    partitions (the SHA-256 of an input is computed once per version of the file).
+    """
+    from ocsge_engine.batch.figures import _current_inputs
+    from ocsge_engine.batch.flows import LAYER
+    from ocsge_engine.batch.manifest import BATCH_VERSION
+    from ocsge_engine.store.parquet import partition_path
+
+    store_dir = Path(store.path)
+    path = pages_path(store_dir, key)
+    stamp = (str(store_dir), key, _stat_key(manifest_path(store_dir, key)), _stat_key(path),
+             *(_stat_key(partition_path(store_dir, LAYER, key.departement, str(y)))
+               for y in (key.year_from, key.year_to)))
+    with _fresh_lock:
+        if stamp in _fresh_cache:
+            return _fresh_cache[stamp]
+    result: Path | None = None
+    manifest = read_manifest(store_dir, key)
+    record = (manifest or {}).get("outputs", {}).get(PAGES_TABLE)
+    if (manifest is not None and record and stamp[3] is not None
+            and record.get("version") == PAGES_VERSION
+            and manifest.get("batch_version") == BATCH_VERSION
+            and stamp[3][0] == record.get("bytes")
+            and manifest.get("inputs") == _current_inputs(store, key)):
+        result = path
+    elif manifest is not None:
+        logger.info("precomputed pages D%s %s not fresh: computing on the fly",
+                    key.departement, key.pair)
+    with _fresh_lock:
+        _fresh_cache[stamp] = result
+        while len(_fresh_cache) > 256:
+            _fresh_cache.popitem(last=False)
+    return result
+
+
+def stored_object(store: Any, territory: Any, year_from: int, year_to: int,
+                  kind: str) -> Any | None:
+    """The precomputed ``kind`` object of a commune and pair, or ``None`` (compute it then).
+
+    Args:
+        store: an open store (anything without a ``path`` gets ``None``).
+        territory: a resolved territory; only communes are stored.
+        year_from: first millésime.
+        year_to: second millésime.
+        kind: one of :data:`PAGE_KINDS`.
+
+    Returns:
+        The object, equal to what the engine computes on the fly; ``None`` when the territory is
+        not a commune, its département's partition is missing or not fresh, or it has no row
+        (a commune the batch could not compute).
+    """
+    if kind not in PAGE_KINDS:
+        raise ValueError(f"kind must be one of {PAGE_KINDS}; got {kind!r}")
+    if getattr(territory, "kind", None) != "commune" or getattr(store, "path", None) is None:
+        return None
+    deps = tuple(getattr(territory, "departements", ()) or ())
+    if len(deps) != 1:
+        return None
+    key = PartitionKey(str(deps[0]), int(year_from), int(year_to))
+    try:
+        path = fresh_pages_file(store, key)
+    except (OSError, ValueError) as err:  # an unreadable input: compute on the fly
+        logger.warning("precomputed pages D%s %s unusable: %s", key.departement, key.pair, err)
+        return None
+    if path is None:
+        return None
+    cache_key = (str(path), _stat_key(path), territory.code, kind)
+    with _fresh_lock:
+        if cache_key in _object_cache:
+            _object_cache.move_to_end(cache_key)
+            return _object_cache[cache_key]
+    obj = _read_object(path, territory.code, kind)
+    if obj is not None:
+        with _fresh_lock:
+            _object_cache[cache_key] = obj
+            while len(_object_cache) > _OBJECTS:
+                _object_cache.popitem(last=False)
+    return obj
+
+
+def _read_object(path: Path, code: str, kind: str) -> Any | None:
+    import pyarrow.parquet as pq
+
+    try:
+        table = pq.read_table(path, columns=["payload"],
+                              filters=[("commune", "=", str(code)), ("kind", "=", kind)])
+    except Exception as err:  # noqa: BLE001 - a damaged file must never break a page
+        logger.warning("precomputed pages %s unreadable (%s): computing on the fly", path, err)
+        return None
+    if table.num_rows == 0:
+        return None
+    try:
+        return codec.loads(table.column("payload")[0].as_py())
+    except (codec.CodecError, ValueError, TypeError) as err:
+        logger.warning("precomputed %s of %s unreadable (%s): computing on the fly", kind, code,
+                       err)
+        return None
+
+
+def stored_matrix(store: Any, territory: Any, year_from: int, year_to: int) -> Any | None:
+    """The commune's couple-level matrix (``exchange_matrix(..., by="cs_us")``), or ``None``.
+
+    ``None`` also when the store holds IGN's DIFF layer for the pair: ``exchange_matrix`` then
+    attaches the overlay/DIFF disagreement, which the batch does not compute.
+    """
+    if getattr(territory, "kind", None) != "commune":
+        return None
+    periods = {str(p) for p in store.millesimes(territory, layer="diff")}
+    if f"{int(year_from)}_{int(year_to)}" in periods:
+        return None
+    return stored_object(store, territory, year_from, year_to, "matrix_cs_us")
+
+
+def stored_light(store: Any, territory: Any, year: int, pair: tuple[int, int] | None,
+                 keys: tuple[str, ...] = ("code_cs", "code_us")) -> Any | None:
+    """A commune's light layer of one millésime from the pair's partition, or ``None``.
+
+    Args:
+        store: an open store.
+        territory: a resolved territory.
+        year: the millésime drawn.
+        pair: the selected pair (its partition holds both millésimes' layers).
+        keys: ``("code_cs", "code_us")`` (Cartes) or :data:`ARTIF_KEYS` (home map, ``year_to``).
+    """
+    if pair is None or int(year) not in (int(pair[0]), int(pair[1])):
+        return None
+    if tuple(keys) == ARTIF_KEYS:
+        if int(year) != int(pair[1]):
+            return None
+        kind = "light_artif_to"
+    elif tuple(keys) == ("code_cs", "code_us"):
+        kind = "light_from" if int(year) == int(pair[0]) else "light_to"
+    else:
+        return None
+    return stored_object(store, territory, pair[0], pair[1], kind)

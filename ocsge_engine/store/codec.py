@@ -1,0 +1,185 @@
+"""Exact, code-free serialisation of the engine's result objects (precomputed page figures).
+
+The national batch stores, per commune and millésime pair, the very objects the pages read
+(:class:`~ocsge_engine.portrait.PortraitFigures`, exchange matrices, indicators, light map
+layers), so that a page reads them instead of recomputing. :func:`dumps` turns such an object
+into UTF-8 JSON and :func:`loads` rebuilds an equal object:
+
+* floats are written with ``repr`` precision (JSON round trip is exact; NaN and infinities kept);
+* ``DataFrame`` / ``Series`` / ``GeoDataFrame`` travel as Parquet bytes (dtypes, index and CRS
+  kept), base64 in the JSON;
+* numpy arrays keep their dtype; arrays of shapely geometries travel as WKB (exact coordinates);
+* dataclasses are rebuilt **only** when they are defined in an ``ocsge_engine`` module (an
+  allow-list by module name): nothing in a stored file can make the reader run other code, unlike
+  pickle.
+
+Dict keys keep their type (``{2015: 0.99}`` comes back with an ``int`` key).
+"""
+
+from __future__ import annotations
+
+import base64
+import dataclasses
+import importlib
+import io
+import json
+import math
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+_PACKAGE = "ocsge_engine."
+
+
+class CodecError(ValueError):
+    """An object the codec cannot write, or a payload it refuses to read."""
+
+
+def _parquet_bytes(frame: pd.DataFrame) -> dict[str, Any]:
+    """Parquet bytes (base64) and the object-dtype columns Parquet would turn into strings."""
+    buf = io.BytesIO()
+    frame.to_parquet(buf, compression="zstd")
+    objects = [str(c) for c in frame.columns if frame[c].dtype == object
+               and c != getattr(frame, "_geometry_column_name", None)]
+    return {"parquet": base64.b64encode(buf.getvalue()).decode("ascii"), "objects": objects,
+            "object_index": bool(frame.index.dtype == object)}
+
+
+def _frame(data: dict[str, Any], geo: bool) -> pd.DataFrame:
+    raw = io.BytesIO(base64.b64decode(data["parquet"]))
+    if geo:
+        import geopandas as gpd
+
+        frame = gpd.read_parquet(raw)
+    else:
+        frame = pd.read_parquet(raw)
+    for column in data["objects"]:
+        frame[column] = frame[column].astype(object)
+    if data["object_index"]:
+        frame.index = frame.index.astype(object)
+    return frame
+
+
+def encode(obj: Any) -> Any:
+    """JSON-ready structure of ``obj`` (see the module docstring for what is supported)."""
+    import geopandas as gpd
+    import shapely
+
+    if obj is None or isinstance(obj, (bool, str)):
+        return obj
+    if isinstance(obj, (int, np.integer)) and not isinstance(obj, np.bool_):
+        return int(obj)
+    if isinstance(obj, np.bool_):
+        return bool(obj)
+    if isinstance(obj, (float, np.floating)):
+        value = float(obj)
+        return value if math.isfinite(value) else {"__float__": repr(value)}
+    if isinstance(obj, tuple):
+        return {"__tuple__": [encode(v) for v in obj]}
+    if isinstance(obj, list):
+        return [encode(v) for v in obj]
+    if isinstance(obj, (dict,)):
+        return {"__dict__": [[encode(k), encode(v)] for k, v in obj.items()]}
+    if isinstance(obj, (set, frozenset)):
+        return {"__set__": [encode(v) for v in sorted(obj, key=repr)],
+                "frozen": isinstance(obj, frozenset)}
+    if isinstance(obj, gpd.GeoDataFrame):
+        return {"__gdf__": _parquet_bytes(obj)}
+    if isinstance(obj, pd.DataFrame):
+        return {"__df__": _parquet_bytes(obj)}
+    if isinstance(obj, pd.Series):
+        name = obj.name
+        frame = obj.to_frame("__values__")
+        return {"__series__": _parquet_bytes(frame), "name": encode(name)}
+    if isinstance(obj, np.ndarray):
+        if obj.dtype == object and obj.size and all(
+                isinstance(v, shapely.Geometry) or v is None for v in obj.ravel()):
+            wkb = shapely.to_wkb(obj, hex=True)
+            return {"__geoms__": [None if w is None else str(w) for w in wkb.ravel()],
+                    "shape": list(obj.shape)}
+        if obj.dtype == object:
+            return {"__ndobj__": [encode(v) for v in obj.ravel().tolist()],
+                    "shape": list(obj.shape)}
+        return {"__nd__": base64.b64encode(np.ascontiguousarray(obj).tobytes()).decode("ascii"),
+                "dtype": obj.dtype.str, "shape": list(obj.shape)}
+    if isinstance(obj, shapely.Geometry):
+        return {"__geom__": shapely.to_wkb(obj, hex=True)}
+    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+        cls = type(obj)
+        if not cls.__module__.startswith(_PACKAGE):
+            raise CodecError(f"dataclass {cls.__module__}.{cls.__qualname__} is not an engine type")
+        return {"__dc__": f"{cls.__module__}:{cls.__qualname__}",
+                "fields": {f.name: encode(getattr(obj, f.name))
+                           for f in dataclasses.fields(obj) if f.init}}
+    raise CodecError(f"cannot encode {type(obj).__module__}.{type(obj).__qualname__}")
+
+
+def decode(data: Any) -> Any:
+    """Inverse of :func:`encode`.
+
+    Raises:
+        CodecError: a dataclass outside ``ocsge_engine`` or an unknown tag.
+    """
+    import shapely
+
+    if data is None or isinstance(data, (bool, int, float, str)):
+        return data
+    if isinstance(data, list):
+        return [decode(v) for v in data]
+    if not isinstance(data, dict):
+        raise CodecError(f"unexpected {type(data).__name__} in a payload")
+    if "__float__" in data:
+        return float(data["__float__"])
+    if "__tuple__" in data:
+        return tuple(decode(v) for v in data["__tuple__"])
+    if "__dict__" in data:
+        return {_hashable(decode(k)): decode(v) for k, v in data["__dict__"]}
+    if "__set__" in data:
+        values = {_hashable(decode(v)) for v in data["__set__"]}
+        return frozenset(values) if data.get("frozen") else values
+    if "__gdf__" in data:
+        return _frame(data["__gdf__"], geo=True)
+    if "__df__" in data:
+        return _frame(data["__df__"], geo=False)
+    if "__series__" in data:
+        return _frame(data["__series__"], geo=False)["__values__"].rename(decode(data["name"]))
+    if "__geoms__" in data:
+        wkb = np.asarray(data["__geoms__"], dtype=object)
+        return np.asarray(shapely.from_wkb(wkb), dtype=object).reshape(data["shape"])
+    if "__ndobj__" in data:
+        out = np.empty(len(data["__ndobj__"]), dtype=object)
+        out[:] = [decode(v) for v in data["__ndobj__"]]
+        return out.reshape(data["shape"])
+    if "__nd__" in data:
+        raw = base64.b64decode(data["__nd__"])
+        return np.frombuffer(raw, dtype=np.dtype(data["dtype"])).reshape(data["shape"]).copy()
+    if "__geom__" in data:
+        return shapely.from_wkb(data["__geom__"])
+    if "__dc__" in data:
+        return _dataclass(data["__dc__"], data["fields"])
+    raise CodecError(f"unknown payload tag {sorted(data)[:3]}")
+
+
+def _hashable(value: Any) -> Any:
+    return tuple(value) if isinstance(value, list) else value
+
+
+def _dataclass(name: str, fields: dict[str, Any]) -> Any:
+    module_name, _, qualname = name.partition(":")
+    if not module_name.startswith(_PACKAGE) or "." in qualname:
+        raise CodecError(f"refused type {name!r}: only ocsge_engine dataclasses are rebuilt")
+    cls = getattr(importlib.import_module(module_name), qualname, None)
+    if cls is None or not dataclasses.is_dataclass(cls):
+        raise CodecError(f"{name!r} is not an engine dataclass")
+    return cls(**{k: decode(v) for k, v in fields.items()})
+
+
+def dumps(obj: Any) -> str:
+    """JSON text of ``obj`` (:func:`encode`)."""
+    return json.dumps(encode(obj), separators=(",", ":"), allow_nan=False)
+
+
+def loads(text: str) -> Any:
+    """Object of a :func:`dumps` text."""
+    return decode(json.loads(text))

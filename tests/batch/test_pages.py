@@ -1,0 +1,185 @@
+"""Page objects precomputed by the national batch: identical to computing, used only when fresh."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+import shutil
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pytest
+import shapely
+
+from ocsge_engine.batch import BatchOptions, PartitionKey, run_partition
+from ocsge_engine.batch import pages as P
+from ocsge_engine.batch.manifest import manifest_path
+from ocsge_engine.flows import exchange_matrix
+from ocsge_engine.indicators.pair import load_pair
+from ocsge_engine.indicators.summary import territory_indicators
+from ocsge_engine.maps import light_polygons, stored_changes
+from ocsge_engine.maps.changes import CHANGE_COLUMNS
+from ocsge_engine.portrait import portrait_figures
+from ocsge_engine.store import Store, codec
+from ocsge_engine.territories import resolve_territory
+
+# Arcachon, Andernos-les-Bains, Biganos: three demo communes (SYBARVAL, département 33)
+CODES = ("33009", "33005", "33051")
+KEY = PartitionKey("33", 2015, 2018)
+
+
+def assert_same(a: Any, b: Any, where: str = "obj") -> None:
+    """Exact structural equality of engine results (frames, arrays, geometries, dataclasses)."""
+    if dataclasses.is_dataclass(a) and not isinstance(a, type):
+        assert type(a) is type(b), where
+        for f in dataclasses.fields(a):
+            if f.init:
+                assert_same(getattr(a, f.name), getattr(b, f.name), f"{where}.{f.name}")
+    elif isinstance(a, gpd.GeoDataFrame):
+        assert isinstance(b, gpd.GeoDataFrame) and a.crs == b.crs, where
+        assert bool(shapely.equals_exact(a.geometry.to_numpy(), b.geometry.to_numpy(),
+                                         tolerance=0.0).all()), f"{where}.geometry"
+        assert_same(pd.DataFrame(a.drop(columns=a.geometry.name)),
+                    pd.DataFrame(b.drop(columns=b.geometry.name)), where)
+    elif isinstance(a, pd.DataFrame):
+        pd.testing.assert_frame_equal(a.reset_index(drop=isinstance(a.index, pd.RangeIndex)),
+                                      b.reset_index(drop=isinstance(b.index, pd.RangeIndex)),
+                                      check_exact=True, check_index_type=False, obj=where)
+    elif isinstance(a, pd.Series):
+        pd.testing.assert_series_equal(a, b, check_exact=True, check_index_type=False, obj=where)
+    elif isinstance(a, np.ndarray):
+        assert a.shape == b.shape, where
+        if a.dtype == object and a.size and isinstance(a.ravel()[0], shapely.Geometry):
+            assert bool(shapely.equals_exact(a, b, tolerance=0.0).all()), where
+        else:
+            np.testing.assert_array_equal(a, b, err_msg=where)
+    elif isinstance(a, dict):
+        assert list(a) == list(b), where
+        for k in a:
+            assert_same(a[k], b[k], f"{where}[{k!r}]")
+    elif isinstance(a, (list, tuple)):
+        assert type(a) is type(b) and len(a) == len(b), where
+        for i, (x, y) in enumerate(zip(a, b)):
+            assert_same(x, y, f"{where}[{i}]")
+    elif isinstance(a, float) and math.isnan(a):
+        assert isinstance(b, float) and math.isnan(b), where
+    else:
+        assert a == b, f"{where}: {a!r} != {b!r}"
+
+
+@pytest.fixture(scope="module")
+def pages_store(demo_store_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A copy of the demo store whose 2015-2018 partition holds three communes' page objects."""
+    target = tmp_path_factory.mktemp("pages") / "store"
+    shutil.copytree(demo_store_dir, target, ignore=shutil.ignore_patterns("national"))
+    outcome = run_partition(str(target), KEY, BatchOptions(sprawl=False, communes=CODES))
+    assert outcome.status == "done" and outcome.n_communes == len(CODES), outcome
+    return target
+
+
+@pytest.mark.parametrize("code", CODES)
+def test_stored_objects_equal_the_engine_computed_on_the_fly(pages_store: Path,
+                                                             code: str) -> None:
+    store = Store.open(pages_store)
+    territory = resolve_territory(f"commune:{code}")
+    pair = load_pair(store, territory, 2015, 2018)  # passing the pair forces computing
+    stored = P.stored_object(store, territory, 2015, 2018, "figures")
+    assert stored is not None
+    computed = portrait_figures(store, territory, 2015, 2018, pair=pair)
+    assert_same(stored, computed, "figures")
+    assert stored.as_dict() == computed.as_dict()
+    # the figures layer itself serves the stored object when called without a pair
+    assert portrait_figures(store, territory, 2015, 2018) is stored
+    assert_same(P.stored_matrix(store, territory, 2015, 2018),
+                exchange_matrix(store, territory, 2015, 2018, by="cs_us"), "matrix")
+    stored_ind = P.stored_object(store, territory, 2015, 2018, "indicators")
+    assert_same(stored_ind, territory_indicators(store, territory, 2015, 2018, pair=pair),
+                "indicators")
+    assert territory_indicators(store, territory, 2015, 2018) is stored_ind
+    # the map layers, as Cartes and the home map compute them on the fly
+    for year, kind in ((2015, "light_from"), (2018, "light_to")):
+        assert_same(P.stored_light(store, territory, year, (2015, 2018)),
+                    light_polygons(store.polygons(territory, year,
+                                                  columns=["code_cs", "code_us"])), kind)
+    assert_same(P.stored_light(store, territory, 2018, (2015, 2018), P.ARTIF_KEYS),
+                light_polygons(store.polygons(territory, 2018, columns=list(P.ARTIF_KEYS)),
+                               keys=P.ARTIF_KEYS), "light_artif_to")
+    assert_same(P.stored_object(store, territory, 2015, 2018, "light_changes"),
+                light_polygons(stored_changes(store, territory, 2015, 2018),
+                               keys=CHANGE_COLUMNS), "light_changes")
+
+
+def test_arcachon_stored_figures_hold_the_golden_population(pages_store: Path) -> None:
+    store = Store.open(pages_store)
+    fig = P.stored_object(store, resolve_territory("commune:33009"), 2015, 2018, "figures")
+    # INSEE population municipale of Arcachon in the demo's census table (also asserted by
+    # tests/batch/test_figures.py from the Comparer rows): 11,092 inhabitants
+    assert fig.latest_population[1] == 11092
+    assert fig.territory_id == "commune:33009" and fig.year_from == 2015 and fig.year_to == 2018
+
+
+def test_other_territories_and_communes_compute_on_the_fly(pages_store: Path) -> None:
+    store = Store.open(pages_store)
+    # La Teste-de-Buch was not in the partial run; an EPCI and a département are never stored
+    for tid in ("commune:33529", "epci:243301504", "departement:33"):
+        assert P.stored_object(store, resolve_territory(tid), 2015, 2018, "figures") is None
+    with pytest.raises(ValueError):
+        P.stored_object(store, resolve_territory("commune:33009"), 2015, 2018, "nope")
+
+
+def test_stale_partition_is_not_served(pages_store: Path, tmp_path: Path) -> None:
+    store_dir = tmp_path / "store"
+    shutil.copytree(pages_store, store_dir)
+    store = Store.open(store_dir)
+    territory = resolve_territory("commune:33009")
+    assert P.stored_object(store, territory, 2015, 2018, "figures") is not None
+    path = manifest_path(store_dir, KEY)
+    manifest = json.loads(path.read_text())
+    manifest["inputs"]["occupation_sol/2018"] = "0" * 64  # as if 2018 had been re-ingested
+    path.write_text(json.dumps(manifest))
+    assert P.stored_object(store, territory, 2015, 2018, "figures") is None
+    assert portrait_figures(store, territory, 2015, 2018).territory_id == "commune:33009"
+
+
+def test_codec_refuses_types_outside_the_engine() -> None:
+    payload = json.dumps({"__dc__": "subprocess:Popen", "fields": {"args": "true"}})
+    with pytest.raises(codec.CodecError):
+        codec.loads(payload)
+    with pytest.raises(codec.CodecError):
+        codec.dumps(object())
+    value = {2015: 0.25, "a": (1, float("nan")), "g": np.array([shapely.Point(1, 2)])}
+    back = codec.loads(codec.dumps(value))
+    assert list(back) == [2015, "a", "g"] and back[2015] == 0.25
+    assert back["a"][0] == 1 and math.isnan(back["a"][1])
+    assert shapely.equals_exact(back["g"][0], shapely.Point(1, 2), tolerance=0.0)
+
+
+# additive figures: hectares of the same clipped polygons and overlay pieces, so an EPCI's figure
+# is the sum of its communes' (per-polygon official status, decided at département scale)
+ADDITIVE = ("artificialisation.stock_from_ha", "artificialisation.stock_to_ha",
+            "artificialisation.gross_gain_ha", "artificialisation.gross_loss_ha",
+            "artificialisation.net_ha", "impermeabilisation.stock_to_ha",
+            "impermeabilisation.net_ha", "changes.any_ha",
+            *(f"artificialisation.origin.{f}_ha" for f in ("agricole", "forestier", "naturel")),
+            *(f"stocks.{f}.to_ha" for f in ("agricole", "forestier", "naturel", "artificialise")))
+
+
+def test_epci_figures_are_the_sums_of_its_stored_communes(national_store_dir: Path) -> None:
+    store = Store.open(national_store_dir)
+    # CA Bassin d'Arcachon Sud (COBAS): Arcachon, Gujan-Mestras, Le Teich, La Teste-de-Buch
+    epci = resolve_territory("epci:243300563")
+    communes = ["33009", "33199", "33527", "33529"]
+    stored = [P.stored_object(store, resolve_territory(f"commune:{c}"), 2015, 2018, "figures")
+              for c in communes]
+    assert all(f is not None for f in stored)
+    assert P.stored_object(store, epci, 2015, 2018, "figures") is None  # EPCI: on the fly
+    computed = portrait_figures(store, epci, 2015, 2018)
+    for key in ADDITIVE:
+        total = sum(f[key].value for f in stored)
+        assert computed[key].value == pytest.approx(total, rel=1e-9, abs=1e-6), key
+    assert computed["identity.area_ha"].value == pytest.approx(
+        sum(f["identity.area_ha"].value for f in stored), rel=1e-9)
