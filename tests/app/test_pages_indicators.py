@@ -163,7 +163,8 @@ def test_trajectoire_deep_link_custom_target_and_missing_series(open_app: OpenAp
     # the SYBARVAL series stops in 2018: no "0 ha consumed", no projection (sparte's rule)
     assert shown["Consommé depuis 2021"] == "Pas de données après 2018"
     assert shown["Projection au 1er janvier 2030"] == "Pas de données après 2018"
-    assert any(zan.source in i.value for i in at.info)  # the data used is named
+    # the data used is named (Markdown-escaped: a label from outside is shown as typed)
+    assert any(fmt.markdown_text(zan.source) in i.value for i in at.info)
     table = at.dataframe[0].value
     columns = ["year", "observed_ha", "observed_cumulative_ha", "projected_cumulative_ha",
                "target_cumulative_ha"]

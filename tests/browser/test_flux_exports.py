@@ -16,6 +16,8 @@ import pytest
 from ocsge_engine.charts import sankey_figure
 from ocsge_engine.charts.export import figure_bytes
 from ocsge_engine.flows import exchange_matrix
+from ocsge_engine.portrait import portrait_figures
+from ocsge_engine.portrait.matrices import OFFICIAL_LEVELS, official_matrix
 from ocsge_engine.store import Store
 from ocsge_engine.territories import get_territory
 from pages._widgets import file_stem
@@ -33,8 +35,12 @@ DOWNLOAD_TIMEOUT_MS = 120_000  # first render starts kaleido's chromium in the s
 @pytest.fixture(scope="module")
 def expected_sankey(demo_store: Path) -> tuple[int, int]:
     """(nodes, links) of the page's default Sankey, computed by the engine."""
-    matrix = exchange_matrix(Store.open(demo_store), get_territory(TERRITORY), *YEARS,
-                             by="cs_us").regroup(LEVEL)
+    if LEVEL in OFFICIAL_LEVELS:  # families: the official status, as Flux shows it
+        figures = portrait_figures(Store.open(demo_store), get_territory(TERRITORY), *YEARS)
+        matrix = official_matrix(figures, LEVEL)
+    else:
+        matrix = exchange_matrix(Store.open(demo_store), get_territory(TERRITORY), *YEARS,
+                                 by="cs_us").regroup(LEVEL)
     trace = sankey_figure(matrix, MIN_FLOW_HA, True).data[0]
     return len(trace.node.label), len(trace.link.value)
 
