@@ -7,15 +7,22 @@ so that ``get_store()`` opens that folder.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 import streamlit as st
+from streamlit.components.v2 import manifest_scanner
 from streamlit.testing.v1 import AppTest
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 RUN_TIMEOUT_S = 120
+
+# A server scans the installed packages for component manifests once, at start-up; every new
+# AppTest scans them again (0.4-1 s of metadata parsing per test). Scan once per test process.
+manifest_scanner.scan_component_manifests = functools.cache(
+    manifest_scanner.scan_component_manifests)
 
 
 @pytest.fixture
