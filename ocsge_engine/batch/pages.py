@@ -85,8 +85,9 @@ def commune_objects(store: Any, code: str, pair: Any, artif: Any) -> dict[str, A
     if ign_available(store, territory, y1, y2) or artif.thresholds != Thresholds():
         artif = None  # computed as on the fly: IGN's own layers, or the official thresholds
     indicators = territory_indicators(store, territory, y1, y2, pair=pair)
-    figures = (indicators.portrait if artif is None or indicators.portrait is None
-               else portrait_figures(store, territory, y1, y2, pair=pair, artif=artif))
+    figures = indicators.portrait  # the same call on the same artif (memoised on the pair)
+    if artif is not None and figures is not None and figures.artif is not artif:
+        figures = portrait_figures(store, territory, y1, y2, pair=pair, artif=artif)
     return {"figures": figures, "matrix_cs_us": pair.matrix("cs_us"), "indicators": indicators,
             **map_layers(store, territory, pair)}
 
