@@ -29,8 +29,22 @@ if [ ! -e /usr/share/fonts/truetype/noto/NotoColorEmoji.ttf ] && [ "$(id -u)" = 
     echo "warning: fonts-noto-color-emoji not installed; emoji show as boxes in PDF reports" >&2
 fi
 
-.venv/bin/python -m ocsge_engine -q demo --store "${OCSGE_STORE_DIR:-data/store}"
+STORE="${OCSGE_STORE_DIR:-data/store}"
+.venv/bin/python -m ocsge_engine -q demo --store "$STORE"
 
-# National results of the demo (Classements page, instant Croiser/Comparer): one Dask worker,
-# ~27 s on a 2-core machine; skipped on a rerun while the store is unchanged (resumable).
-.venv/bin/python -m ocsge_engine -q batch flows --store "${OCSGE_STORE_DIR:-data/store}" --workers 1
+# National results of the demo (Classements page, instant Croiser/Comparer, every commune page's
+# figures and light map layers precomputed): one Dask worker, ~1.5 min on a 2-core machine;
+# skipped on a rerun while the store is unchanged (resumable). OCSGE_SETUP_BATCH says where:
+#   1 (default)  here, before returning;
+#   background   started detached, log in $STORE/national_batch.log (scripts/start.sh: the
+#                dashboard starts at once and computes on the fly until each partition is done,
+#                every batch file being written to a temporary name then renamed, manifest last);
+#   0            skipped (scripts/test.sh: the tests build their own stores).
+case "${OCSGE_SETUP_BATCH:-1}" in
+  0) ;;
+  background)
+    nohup .venv/bin/python -m ocsge_engine -q batch flows --store "$STORE" --workers 1 \
+      >"$STORE/national_batch.log" 2>&1 </dev/null &
+    echo "national batch of the demo running in the background (pid $!, log $STORE/national_batch.log)" ;;
+  *) .venv/bin/python -m ocsge_engine -q batch flows --store "$STORE" --workers 1 ;;
+esac
