@@ -17,7 +17,8 @@ functions on that overlay (one figure, one definition; nothing is re-implemented
   at ``year_to``, the home map) and ``light_changes`` (:func:`ocsge_engine.maps.stored_changes`,
   the changes drawn over both).
 
-Payloads are :mod:`ocsge_engine.store.codec` JSON (exact floats, no pickle). Readers
+Payloads are :mod:`ocsge_engine.store.codec` JSON (exact floats, no pickle); the ``indicators``
+row links the objects it shares with the ``figures`` row instead of a second copy. Readers
 (:func:`stored_object`) use a commune's row only when its partition is **fresh**: the manifest's
 inputs (SHA-256 of both OCCUPATION_SOL partitions and of the département's reference data) equal
 the store's current ones, the batch version is this code's, and the pages file has the size the
