@@ -6,6 +6,7 @@
 # (e.g. ``bash scripts/test.sh tests/flows -n 0``).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/setup.sh
+# No national batch of data/store: the tests build and batch their own stores (tests/conftest.py).
+OCSGE_SETUP_BATCH="${OCSGE_SETUP_BATCH:-0}" bash scripts/setup.sh
 export BROWSER_PATH="${BROWSER_PATH:-/usr/bin/chromium}"
 exec .venv/bin/python -m pytest -n "${PYTEST_WORKERS:-logical}" --dist loadfile "$@"

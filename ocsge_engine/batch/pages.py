@@ -17,7 +17,8 @@ functions on that overlay (one figure, one definition; nothing is re-implemented
   at ``year_to``, the home map) and ``light_changes`` (:func:`ocsge_engine.maps.stored_changes`,
   the changes drawn over both).
 
-Payloads are :mod:`ocsge_engine.store.codec` JSON (exact floats, no pickle). Readers
+Payloads are :mod:`ocsge_engine.store.codec` JSON (exact floats, no pickle); the ``indicators``
+row links the objects it shares with the ``figures`` row instead of a second copy. Readers
 (:func:`stored_object`) use a commune's row only when its partition is **fresh**: the manifest's
 inputs (SHA-256 of both OCCUPATION_SOL partitions and of the département's reference data) equal
 the store's current ones, the batch version is this code's, and the pages file has the size the
@@ -48,7 +49,7 @@ from ocsge_engine.store import codec
 logger = logging.getLogger(__name__)
 
 PAGES_TABLE = "pages"
-PAGES_VERSION = 2  # bump when the objects or their encoding change: partitions recompute
+PAGES_VERSION = 3  # bump when the objects or their encoding change: partitions recompute
 PAGE_KINDS: tuple[str, ...] = ("figures", "matrix_cs_us", "indicators", "light_from",
                                "light_to", "light_artif_to", "light_changes")
 ARTIF_KEYS: tuple[str, ...] = ("code_cs", "code_us", "artif")  # the home map's colouring
@@ -85,8 +86,9 @@ def commune_objects(store: Any, code: str, pair: Any, artif: Any) -> dict[str, A
     if ign_available(store, territory, y1, y2) or artif.thresholds != Thresholds():
         artif = None  # computed as on the fly: IGN's own layers, or the official thresholds
     indicators = territory_indicators(store, territory, y1, y2, pair=pair)
-    figures = (indicators.portrait if artif is None or indicators.portrait is None
-               else portrait_figures(store, territory, y1, y2, pair=pair, artif=artif))
+    figures = indicators.portrait  # the same call on the same artif (memoised on the pair)
+    if artif is not None and figures is not None and figures.artif is not artif:
+        figures = portrait_figures(store, territory, y1, y2, pair=pair, artif=artif)
     return {"figures": figures, "matrix_cs_us": pair.matrix("cs_us"), "indicators": indicators,
             **map_layers(store, territory, pair)}
 
@@ -109,8 +111,42 @@ def map_layers(store: Any, territory: Any, pair: Any) -> dict[str, Any]:
 
 def commune_rows(store: Any, code: str, pair: Any, artif: Any) -> list[dict[str, str]]:
     """:func:`commune_objects` as rows of the pages table (``commune, kind, payload``)."""
-    return [{"commune": code, "kind": kind, "payload": codec.dumps(obj)}
-            for kind, obj in commune_objects(store, code, pair, artif).items()]
+    objects = commune_objects(store, code, pair, artif)
+    return [{"commune": code, "kind": kind,
+             "payload": (_indicators_payload(obj, objects["figures"]) if kind == "indicators"
+                         else codec.dumps(obj))}
+            for kind, obj in objects.items()]
+
+
+# --- storage: the indicators row shares its figures with the figures row ---------------------
+# ``territory_indicators`` holds the very ``portrait_figures`` object (and its artif, imper,
+# ratios), the bulk of both payloads (gain geometries): the indicators row stores those fields
+# as links to the commune's ``figures`` row, and the reader puts the same objects back.
+_FIGURES_LINKS: dict[str, str | None] = {"portrait": None, "artif": "artif", "imper": "imper",
+                                         "per_inhabitant": "ratios"}
+
+
+def _indicators_payload(indicators: Any, figures: Any) -> str:
+    links = {name: attr for name, attr in _FIGURES_LINKS.items() if figures is not None
+             and getattr(indicators, name) is (figures if attr is None
+                                               else getattr(figures, attr))}
+    stripped = dataclasses.replace(indicators, **{name: None for name in links})
+    return codec.dumps({"links": links, "object": stripped})
+
+
+def _linked_indicators(store: Any, territory: Any, year_from: int, year_to: int,
+                       stored: Any) -> Any | None:
+    """The indicators object of a stored payload, its links to the figures row resolved."""
+    if not isinstance(stored, dict) or set(stored) != {"links", "object"}:
+        return None
+    links = stored["links"]
+    if not links:
+        return stored["object"]
+    figures = stored_object(store, territory, year_from, year_to, "figures")
+    if figures is None:
+        return None
+    return dataclasses.replace(stored["object"], **{
+        name: figures if attr is None else getattr(figures, attr) for name, attr in links.items()})
 
 
 def pages_frame(rows: list[dict[str, str]]) -> pd.DataFrame:
@@ -220,6 +256,8 @@ def stored_object(store: Any, territory: Any, year_from: int, year_to: int,
             _object_cache.move_to_end(cache_key)
             return _object_cache[cache_key]
     obj = _read_object(path, territory.code, kind)
+    if kind == "indicators" and obj is not None:
+        obj = _linked_indicators(store, territory, year_from, year_to, obj)
     if obj is not None:
         with _fresh_lock:
             _object_cache[cache_key] = obj

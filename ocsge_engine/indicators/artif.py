@@ -260,8 +260,14 @@ def flux_from_pair(pair: Pair, kind: Kind = "artif", rule: Rule = "decree",
     Returns:
         The :class:`FluxResult`; ``net_ha == stock_change_ha`` up to float rounding whenever
         both layers cover the same area (the overlay is exact and every figure reads the same
-        per-polygon status).
+        per-polygon status). Computed once per pair and arguments (:meth:`Pair.derived`).
     """
+    apply = kind == "artif" and rule == "decree" and thresholds.enabled
+    key = ("flux", kind, None if kind == "imper" else rule, thresholds if apply else None)
+    return pair.derived(key, lambda: _flux_from_pair(pair, kind, rule, thresholds))
+
+
+def _flux_from_pair(pair: Pair, kind: Kind, rule: Rule, thresholds: Thresholds) -> FluxResult:
     apply = kind == "artif" and rule == "decree" and thresholds.enabled
     cs_f, us_f = pair.codes("from")
     cs_t, us_t = pair.codes("to")

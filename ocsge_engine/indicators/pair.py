@@ -17,6 +17,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -73,6 +74,20 @@ class Pair:
     territory: Any = field(default=None, repr=False)
     _status: dict[str, npt.NDArray[np.bool_]] = field(default_factory=dict, repr=False,
                                                        compare=False)
+    _derived: dict[tuple[Any, ...], Any] = field(default_factory=dict, repr=False, compare=False)
+
+    def derived(self, key: tuple[Any, ...], compute: Callable[[], Any]) -> Any:
+        """The result ``compute()`` derived from this (read-only) pair, computed once per ``key``.
+
+        Matrices, fluxes and sprawl of one pair are asked for by several figures (the batch, the
+        indicators, the portrait): each is computed on the first request and shared afterwards.
+        Treat the result as read-only, like the pair.
+        """
+        try:
+            return self._derived[key]
+        except KeyError:
+            value = self._derived[key] = compute()
+            return value
 
     @cached_property
     def transitions(self) -> Transitions:
@@ -96,8 +111,9 @@ class Pair:
         return min(1.0, value)
 
     def matrix(self, by: By) -> ExchangeMatrix:
-        """Checked exchange matrix at level ``by`` (rows/columns sum to the stocks)."""
-        return build_matrix(self.transitions, by, self.year_from, self.year_to)
+        """Checked exchange matrix at level ``by`` (rows/columns sum to the stocks); once per level."""
+        return self.derived(("matrix", by), lambda: build_matrix(self.transitions, by,
+                                                                  self.year_from, self.year_to))
 
     def codes(self, side: str) -> tuple[npt.NDArray[np.object_], npt.NDArray[np.object_]]:
         """``(code_cs, code_us)`` of every piece on side ``"from"`` or ``"to"``."""

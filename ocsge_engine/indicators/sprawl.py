@@ -162,8 +162,17 @@ def sprawl_from_pair(pair: Pair, artif: FluxResult, options: SprawlOptions = Spr
             thresholds (with thresholds, the polygons' official status is used, as for the gains).
 
     Returns:
-        The :class:`SprawlResult`.
+        The :class:`SprawlResult`, computed once per pair, ``artif`` object and arguments
+        (:meth:`Pair.derived`; the memo holds ``artif``, so its ``id`` stays unique).
     """
+    key = ("sprawl", id(artif), options, None if artif.thresholds is not None else rule)
+    held, result = pair.derived(key, lambda: (artif, _sprawl_from_pair(pair, artif, options,
+                                                                        rule)))
+    return result if held is artif else _sprawl_from_pair(pair, artif, options, rule)
+
+
+def _sprawl_from_pair(pair: Pair, artif: FluxResult, options: SprawlOptions,
+                      rule: Rule) -> SprawlResult:
     layer_f, layer_t = pair.layer_from, pair.layer_to
     geoms_f, geoms_t = layer_f.geometry.to_numpy(), layer_t.geometry.to_numpy()
     if artif.thresholds is not None:  # official status, as the counted gains

@@ -183,3 +183,50 @@ def test_epci_figures_are_the_sums_of_its_stored_communes(national_store_dir: Pa
         assert computed[key].value == pytest.approx(total, rel=1e-9, abs=1e-6), key
     assert computed["identity.area_ha"].value == pytest.approx(
         sum(f["identity.area_ha"].value for f in stored), rel=1e-9)
+
+
+def test_indicators_row_links_the_figures_row(pages_store: Path) -> None:
+    store = Store.open(pages_store)
+    territory = resolve_territory("commune:33051")
+    figures = P.stored_object(store, territory, 2015, 2018, "figures")
+    indicators = P.stored_object(store, territory, 2015, 2018, "indicators")
+    # the same objects as computing gives (territory_indicators holds its portrait_figures)
+    assert indicators.portrait is figures and indicators.artif is figures.artif
+    assert indicators.imper is figures.imper and indicators.per_inhabitant is figures.ratios
+    pair = load_pair(store, territory, 2015, 2018)
+    computed = territory_indicators(store, territory, 2015, 2018, pair=pair)
+    assert computed.portrait.artif is computed.artif and computed.imper is computed.portrait.imper
+    # stored once: the indicators payload holds no gain geometries, the figures payload does
+    import pyarrow.parquet as pq
+
+    rows = pq.read_table(P.pages_path(pages_store, KEY),
+                         filters=[("commune", "=", "33051")]).to_pandas().set_index("kind")
+    assert "gain_geometries" in rows.loc["figures", "payload"]
+    assert "gain_geometries" not in rows.loc["indicators", "payload"]
+
+
+def test_codec_stores_grid_coordinates_as_integers_bit_for_bit() -> None:
+    # a light map layer: EPSG:4326, coordinates rounded to 1e-5 degree, a polygon with a hole
+    outer = shapely.Polygon([(-1.16789, 44.65432), (-1.16001, 44.65432), (-1.16001, 44.66123),
+                             (-1.16789, 44.65432)])
+    holed = shapely.Polygon([(-1.2, 44.6), (-1.1, 44.6), (-1.1, 44.7), (-1.2, 44.7)],
+                            holes=[[(-1.15, 44.65), (-1.14, 44.65), (-1.14, 44.66)]])
+    frame = gpd.GeoDataFrame({"code_cs": ["CS1.1.1.1", "CS2.2.1"], "area_ha": [1.2345, 0.5]},
+                             geometry=[outer, holed], crs="EPSG:4326", index=[7, 3])
+    text = codec.dumps(frame)
+    assert "__gdfgrid__" in text and "__gdf__" not in text
+    back = codec.loads(text)
+    assert isinstance(back, gpd.GeoDataFrame) and back.crs == frame.crs
+    assert list(back.columns) == list(frame.columns) and back.index.tolist() == [7, 3]
+    assert shapely.to_wkb(back.geometry.to_numpy()).tolist() == \
+        shapely.to_wkb(frame.geometry.to_numpy()).tolist()
+    pd.testing.assert_frame_equal(pd.DataFrame(back.drop(columns="geometry")),
+                                  pd.DataFrame(frame.drop(columns="geometry")), check_exact=True)
+    # off the grid, or a mix that the integer form would turn into MultiPolygons: WKB, exact
+    off = frame.set_geometry([shapely.affinity.translate(outer, 1e-7), holed], crs="EPSG:4326")
+    multi = frame.set_geometry([outer, shapely.MultiPolygon([holed])], crs="EPSG:4326")
+    for other in (off, multi):
+        text = codec.dumps(other)
+        assert "__gdfgrid__" not in text
+        assert shapely.to_wkb(codec.loads(text).geometry.to_numpy()).tolist() == \
+            shapely.to_wkb(other.geometry.to_numpy()).tolist()
