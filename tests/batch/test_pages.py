@@ -158,6 +158,25 @@ def test_codec_refuses_types_outside_the_engine() -> None:
     assert shapely.equals_exact(back["g"][0], shapely.Point(1, 2), tolerance=0.0)
 
 
+
+def test_codec_geodataframe_round_trip_keeps_crs_columns_index_and_geometry() -> None:
+    """GeoDataFrames decode as geopandas reads them (CRS parsed once per process, reused)."""
+    gdf = gpd.GeoDataFrame(
+        {"code_cs": ["CS1.1.1.1", "CS2.2.1"], "area_ha": [0.25, 1.5], "n": [1, 2]},
+        geometry=[shapely.box(-1.2, 44.6, -1.19, 44.61),
+                  shapely.MultiPolygon([shapely.box(0, 0, 1, 1), shapely.box(2, 2, 3, 3)])],
+        crs="EPSG:4326", index=pd.Index([7, 3], name="part"))
+    gdf = gdf[["code_cs", "geometry", "area_ha", "n"]]  # geometry not last: order kept
+    for frame in (gdf, gdf.to_crs(2154), gdf.rename_geometry("geom")):
+        back = codec.loads(codec.dumps(frame))
+        assert isinstance(back, gpd.GeoDataFrame) and back.crs == frame.crs
+        assert back.geometry.name == frame.geometry.name
+        pd.testing.assert_frame_equal(back, frame, check_exact=True)
+        again = codec.loads(codec.dumps(frame))
+        assert again.crs is back.crs  # one pyproj.CRS per CRS and process
+    empty = codec.loads(codec.dumps(gdf.iloc[:0]))
+    assert empty.empty and empty.crs == gdf.crs and list(empty.columns) == list(gdf.columns)
+
 # additive figures: hectares of the same clipped polygons and overlay pieces, so an EPCI's figure
 # is the sum of its communes' (per-polygon official status, decided at département scale)
 ADDITIVE = ("artificialisation.stock_from_ha", "artificialisation.stock_to_ha",
