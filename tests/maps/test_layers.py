@@ -210,11 +210,22 @@ def test_geojson_layer_renders_the_html_folium_renders(grid, monkeypatch):
                              years=(2015, 2018), report_url="/signaler?a=1&b=2",
                              ).get_root().render()
 
-    class FoliumGeoJson(folium.GeoJson):  # folium's own rendering and style maps
-        def __init__(self, *args, style_key=None, **kwargs):
+    class FoliumGeoJson(folium.GeoJson):  # folium's own rendering, style maps and bounds
+        def __init__(self, *args, style_key=None, bounds=None, **kwargs):
             super().__init__(*args, **kwargs)
 
     fast = render(layers.GeoJsonLayer)
     assert fast == render(FoliumGeoJson)
     assert fast.count("L.geoJson(null") == 2 and fast.count(".addData(") == 2
     assert "Peuplement de feuillus" in fast and "bindPopup(" in fast
+
+
+def test_geojson_layer_bounds_are_folium_bounds():
+    """The layers' bounds (streamlit-folium reads them) equal folium's walk over coordinates."""
+    import folium
+
+    light = _mixed_geometries().assign(code_cs="CS1.1.1.1", code_us="US5", area_ha=1.0)
+    for layer in (polygons_layer(light, "cs"), polygons_layer(light.iloc[:0], "cs")):
+        expected = folium.utilities.get_bounds(layer.data, lonlat=True)
+        assert layer.get_bounds() == expected
+    assert polygons_layer(light, "cs").get_bounds() == [[0.0, -1.25], [44.55, 11.0]]
