@@ -19,6 +19,7 @@ from ocsge_engine.batch import BatchOptions, PartitionKey, run_partition
 from ocsge_engine.batch import pages as P
 from ocsge_engine.batch.manifest import manifest_path
 from ocsge_engine.flows import exchange_matrix
+from ocsge_engine.indicators.artif import artificialisation
 from ocsge_engine.indicators.pair import load_pair
 from ocsge_engine.indicators.summary import territory_indicators
 from ocsge_engine.maps import light_polygons, stored_changes
@@ -94,6 +95,10 @@ def test_stored_objects_equal_the_engine_computed_on_the_fly(pages_store: Path,
     assert stored.as_dict() == computed.as_dict()
     # the figures layer itself serves the stored object when called without a pair
     assert portrait_figures(store, territory, 2015, 2018) is stored
+    # artificialisation() with its default arguments serves the figures' own result
+    assert artificialisation(store, territory, 2015, 2018) is stored.artif
+    assert_same(stored.artif, artificialisation(store, territory, 2015, 2018, pair=pair),
+                "artif")
     assert_same(P.stored_matrix(store, territory, 2015, 2018),
                 exchange_matrix(store, territory, 2015, 2018, by="cs_us"), "matrix")
     stored_ind = P.stored_object(store, territory, 2015, 2018, "indicators")
