@@ -48,7 +48,7 @@ from ocsge_engine.store import codec
 logger = logging.getLogger(__name__)
 
 PAGES_TABLE = "pages"
-PAGES_VERSION = 2  # bump when the objects or their encoding change: partitions recompute
+PAGES_VERSION = 3  # bump when the objects or their encoding change: partitions recompute
 PAGE_KINDS: tuple[str, ...] = ("figures", "matrix_cs_us", "indicators", "light_from",
                                "light_to", "light_artif_to", "light_changes")
 ARTIF_KEYS: tuple[str, ...] = ("code_cs", "code_us", "artif")  # the home map's colouring

@@ -6,8 +6,8 @@ layers), so that a page reads them instead of recomputing. :func:`dumps` turns s
 into UTF-8 JSON and :func:`loads` rebuilds an equal object:
 
 * floats are written with ``repr`` precision (JSON round trip is exact; NaN and infinities kept);
-* ``DataFrame`` / ``Series`` / ``GeoDataFrame`` travel as Parquet bytes (dtypes, index and CRS
-  kept), base64 in the JSON;
+* ``DataFrame`` / ``Series`` travel as Arrow IPC bytes, ``GeoDataFrame`` as GeoParquet bytes
+  (dtypes, index and CRS kept), base64 in the JSON (Parquet payloads of older batches are read);
 * numpy arrays keep their dtype; arrays of shapely geometries travel as WKB (exact coordinates);
 * dataclasses are rebuilt **only** when they are defined in an ``ocsge_engine`` module (an
   allow-list by module name): nothing in a stored file can make the reader run other code, unlike
@@ -38,21 +38,54 @@ class CodecError(ValueError):
 
 
 def _parquet_bytes(frame: pd.DataFrame) -> dict[str, Any]:
-    """Parquet bytes (base64) and the object-dtype columns Parquet would turn into strings."""
-    buf = io.BytesIO()
-    frame.to_parquet(buf, compression="zstd")
+    """Frame bytes (base64) and the object-dtype columns Parquet would turn into strings.
+
+    GeoDataFrames (and frames with ``attrs``) travel as GeoParquet / Parquet; other frames as
+    an Arrow IPC stream (``ipc``), the same Arrow table ``to_parquet`` writes, read back 2-5×
+    faster (a stored ``indicators`` object holds ~30 small frames).
+    """
+    import pyarrow as pa
+
     objects = [str(c) for c in frame.columns if frame[c].dtype == object
                and c != getattr(frame, "_geometry_column_name", None)]
-    return {"parquet": base64.b64encode(buf.getvalue()).decode("ascii"), "objects": objects,
-            "object_index": bool(frame.index.dtype == object)}
+    meta = {"objects": objects, "object_index": bool(frame.index.dtype == object)}
+    if not isinstance(frame, _geodataframe_type()) and not frame.attrs:
+        table = pa.Table.from_pandas(frame)  # as DataFrame.to_parquet builds it
+        sink = pa.BufferOutputStream()
+        with pa.ipc.new_stream(sink, table.schema,
+                               options=pa.ipc.IpcWriteOptions(compression="zstd")) as writer:
+            writer.write_table(table)
+        return {"ipc": base64.b64encode(sink.getvalue().to_pybytes()).decode("ascii"), **meta}
+    buf = io.BytesIO()
+    frame.to_parquet(buf, compression="zstd")
+    return {"parquet": base64.b64encode(buf.getvalue()).decode("ascii"), **meta}
+
+
+def _geodataframe_type() -> type:
+    import geopandas as gpd
+
+    return gpd.GeoDataFrame  # type: ignore[no-any-return]
+
+
+def _ipc_frame(raw: bytes) -> pd.DataFrame:
+    """The frame of an Arrow IPC payload, converted as ``pandas.read_parquet`` converts."""
+    import pyarrow as pa
+
+    table = pa.ipc.open_stream(raw).read_all()
+    try:
+        from pandas.io._util import arrow_table_to_pandas
+    except ImportError:  # another pandas: Arrow's own conversion
+        return table.to_pandas()
+    return arrow_table_to_pandas(table)
 
 
 def _frame(data: dict[str, Any], geo: bool) -> pd.DataFrame:
-    raw = io.BytesIO(base64.b64decode(data["parquet"]))
-    if geo:
-        frame = _geo_frame(raw)
+    if "ipc" in data:
+        frame = _ipc_frame(base64.b64decode(data["ipc"]))
+    elif geo:
+        frame = _geo_frame(io.BytesIO(base64.b64decode(data["parquet"])))
     else:
-        frame = pd.read_parquet(raw)
+        frame = pd.read_parquet(io.BytesIO(base64.b64decode(data["parquet"])))
     for column in data["objects"]:
         frame[column] = frame[column].astype(object)
     if data["object_index"]:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import base64
 import dataclasses
+import io
 import json
 import math
 import shutil
@@ -181,6 +183,33 @@ def test_codec_geodataframe_round_trip_keeps_crs_columns_index_and_geometry() ->
         assert again.crs is back.crs  # one pyproj.CRS per CRS and process
     empty = codec.loads(codec.dumps(gdf.iloc[:0]))
     assert empty.empty and empty.crs == gdf.crs and list(empty.columns) == list(gdf.columns)
+
+
+def test_codec_frames_travel_as_arrow_ipc_and_read_as_parquet_would() -> None:
+    """Non-geo frames are Arrow IPC payloads that decode to what the Parquet payloads gave
+    (dtypes, index, names, exact floats); Parquet payloads of older batches still decode."""
+    frame = pd.DataFrame({
+        "code": pd.array(["CS1.1.1.1", "CS2.2.1", None], dtype="string"),
+        "area_ha": [0.1 + 0.2, 1e-12, float("nan")], "n": pd.array([1, None, 3], dtype="Int64"),
+        "flag": [True, False, True], "objet": np.array(["a", "b", None], dtype=object),
+        "when": pd.to_datetime(["2015-01-01", "2018-06-30", None]).tz_localize("UTC"),
+        "fam": pd.Categorical(["agricole", "naturel", "agricole"])},
+        index=pd.Index(["x", "y", "z"], name="cle", dtype=object))
+    pivot = pd.DataFrame([[1.5, 2.0], [0.0, 3.25]], index=pd.Index(["CS1", "CS2"], name="from"),
+                         columns=pd.Index(["CS1", "CS2"], name="to"))
+    series = pd.Series([2.5, 0.5], index=pd.Index([2015, 2018], name="year"), name="ha")
+    # (an empty categorical column would lose its categories: no engine object has one)
+    for value in (frame, pivot, frame.drop(columns="fam").iloc[:0], pd.DataFrame({"a": [1, 2]})):
+        payload = json.loads(codec.dumps(value))
+        assert set(payload["__df__"]) == {"ipc", "objects", "object_index"}
+        back = codec.loads(codec.dumps(value))
+        pd.testing.assert_frame_equal(back, value, check_exact=True)
+        buf = io.BytesIO()
+        value.to_parquet(buf, compression="zstd")  # what the previous payloads held
+        payload["__df__"] = {"parquet": base64.b64encode(buf.getvalue()).decode("ascii"),
+                             **{k: v for k, v in payload["__df__"].items() if k != "ipc"}}
+        pd.testing.assert_frame_equal(codec.decode(payload), back, check_exact=True)
+    pd.testing.assert_series_equal(codec.loads(codec.dumps(series)), series, check_exact=True)
 
 # additive figures: hectares of the same clipped polygons and overlay pieces, so an EPCI's figure
 # is the sum of its communes' (per-polygon official status, decided at département scale)
