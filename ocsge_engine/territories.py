@@ -515,12 +515,30 @@ def population(code: str) -> dict[int, int]:
         raise TerritoryNotFoundError(f"no population for {kind} {code!r}",
                                      "La population n'est pas disponible pour un contour libre.")
     code = _resolve_code(kind, code)
+    if kind == "commune":  # one dict lookup (a comparison table asks for 9-17 communes)
+        return dict(_commune_populations().get(code, {}))
     table = _communes_by_code().loc[_member_codes(kind, code)]
     result: dict[int, int] = {}
     for year in POPULATION_YEARS:
         values = table[f"pop_{year}"]
         if len(values) and values.notna().all():
             result[year] = int(values.sum())
+    return result
+
+
+@lru_cache(maxsize=1)
+def _commune_populations() -> dict[str, dict[int, int]]:
+    """``{code: {year: population}}`` of every commune, the years with a value only."""
+    table = communes_table()
+    codes = table["code"].astype(str).tolist()
+    result: dict[str, dict[int, int]] = {code: {} for code in codes}
+    for year in POPULATION_YEARS:
+        values = table[f"pop_{year}"]
+        known = values.notna().to_numpy()
+        counts = values.to_numpy(dtype="int64", na_value=0).tolist()
+        for code, value, ok in zip(codes, counts, known.tolist()):
+            if ok:
+                result[code][year] = value
     return result
 
 

@@ -14,6 +14,7 @@ import pandas as pd
 import streamlit as st
 from streamlit_folium import st_folium
 
+from ocsge_engine.batch.pages import stored_light
 from ocsge_engine.charts.style import class_label
 from ocsge_engine.config import get_settings
 from ocsge_engine.fmt import french_table
@@ -46,8 +47,17 @@ def territory_polygons(territory_id: str, millesime: int) -> gpd.GeoDataFrame:
 
 
 @st.cache_data(max_entries=16, show_spinner="Préparation de la carte…")
-def map_layer(territory_id: str, millesime: int) -> gpd.GeoDataFrame:
-    """Light polygons for the map (dissolved by couple, simplified, EPSG:4326)."""
+def map_layer(territory_id: str, millesime: int,
+              pair: tuple[int, int] | None = None) -> gpd.GeoDataFrame:
+    """Light polygons for the map (dissolved by couple, simplified, EPSG:4326).
+
+    The layer Cartes draws: read from the national batch when it holds the commune's ``pair``
+    (fresh), else dissolved from the polygons read for the table.
+    """
+    light = stored_light(shared.get_store(), shared.cached_territory(territory_id), millesime,
+                         pair)
+    if light is not None:
+        return light
     return light_polygons(territory_polygons(territory_id, millesime)[["code_cs", "code_us",
                                                                        "geometry"]])
 
@@ -66,8 +76,10 @@ def nomenclature_table() -> pd.DataFrame:
 
 def _pick(polygons: gpd.GeoDataFrame, territory_id: str, year: int) -> None:
     """Map click and table selection both write the chosen id into the id field."""
-    clicked = st_folium(territory_map(map_layer(territory_id, year), "cs", height=MAP_HEIGHT),
-                        height=MAP_HEIGHT, use_container_width=True,
+    # render=False: st_folium renders the map itself once more anyway (Map.render)
+    clicked = st_folium(territory_map(map_layer(territory_id, year, shared.years()), "cs",
+                                      height=MAP_HEIGHT),
+                        height=MAP_HEIGHT, use_container_width=True, render=False,
                         returned_objects=["last_clicked"], key=f"signal_map_{territory_id}_{year}")
     point = (clicked or {}).get("last_clicked")
     if point and point != st.session_state.get("_signal_last_click"):

@@ -415,6 +415,14 @@ def artificialisation(store: Any, territory: Any, year_from: int, year_to: int,
         diff = store.polygons(resolved, (year_from, year_to), layer="artif_diff",
                               columns=["artificialisation"])
         return flux_from_ign(layers[0], layers[1], diff, year_from, year_to)
+    if pair is None and source == "auto" and rule == "decree" and thresholds == OFFICIAL_THRESHOLDS:
+        # a commune precomputed by the national batch: its figures hold this very result
+        # (portrait_figures computes it with these arguments on the same overlay)
+        from ocsge_engine.batch.pages import stored_object
+
+        stored = stored_object(store, resolved, year_from, year_to, "figures")
+        if stored is not None:
+            return stored.artif  # type: ignore[no-any-return]
     pair = pair if pair is not None else load_pair(store, resolved, year_from, year_to)
     return flux_from_pair(pair, "artif", rule, thresholds)
 

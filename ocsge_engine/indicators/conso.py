@@ -51,6 +51,8 @@ EXPECTED_COLUMNS = ("idcom, puis pour chaque année nafAAartBB (total, m²) et a
                     "m²), par exemple naf11art12, art11hab12")
 _NAF_RE = re.compile(r"^naf(\d{2})art(\d{2})$")
 _INSEE_RE = r"\d[\dAB]\d{3}"
+_NOT_IMPORTED = ("Aucun fichier de consommation d'espaces n'a été importé (python -m "
+                 "ocsge_engine ingest-conso FICHIER.csv).")
 TABLE_COLUMNS: tuple[str, ...] = ("idcom", "year", "total_m2", *[f"{d}_m2" for d in DESTINATIONS],
                                   "source", "source_file", "source_sha256", "imported_at")
 
@@ -264,14 +266,15 @@ def _rows_of(store: Any, codes: list[str]) -> pd.DataFrame:
     if path is None or not (Path(path) / CATALOG_FILE).exists():
         table = store.read_table(TABLE)
         return table[table["idcom"].isin(codes)]
+    names = getattr(store, "table_names", None)
+    if names is not None and TABLE not in names():  # cached per store stamp: no connection
+        raise StoreError(f"no table {TABLE} in {store.path}", _NOT_IMPORTED)
     con = _connect(Path(path) / CATALOG_FILE, read_only=True)  # no spatial extension needed
     try:
         return con.execute(f"SELECT * FROM {TABLE} WHERE idcom IN (SELECT unnest(?))",
                            [codes]).df()
     except duckdb.CatalogException as err:
-        raise StoreError(f"no table {TABLE} in {store.path}",
-                         "Aucun fichier de consommation d'espaces n'a été importé (python -m "
-                         "ocsge_engine ingest-conso FICHIER.csv).") from err
+        raise StoreError(f"no table {TABLE} in {store.path}", _NOT_IMPORTED) from err
     finally:
         con.close()
 

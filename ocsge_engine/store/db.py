@@ -23,6 +23,7 @@ import re
 import threading
 import time
 import uuid
+from collections import OrderedDict
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -52,6 +53,7 @@ from ocsge_engine.store.parquet import (
 logger = logging.getLogger(__name__)
 
 CATALOG_FILE = "catalog.duckdb"
+_TABLES_CACHED = 16  # reference tables kept in memory per store (the largest: ref_population)
 LOCK_FILE = ".lock"
 METROPOLE_EPSG = 2154
 COMPLETE_SHARE = 0.999
@@ -151,6 +153,10 @@ class Store:
         self._db_file = self.path / CATALOG_FILE
         self._cache_lock = threading.Lock()
         self._catalog_cache: tuple[tuple[int, ...], pd.DataFrame] | None = None
+        # reference tables (``None``: absent) and table names, valid for one stamp
+        self._table_cache: OrderedDict[str, tuple[tuple[int, ...], pd.DataFrame | None]] = \
+            OrderedDict()
+        self._names_cache: tuple[tuple[int, ...], frozenset[str]] | None = None
 
     # --- opening ---------------------------------------------------------------------------
 
@@ -232,7 +238,8 @@ class Store:
                 with transaction(_connect(self._db_file, read_only=False)) as con:
                     yield con
             finally:
-                self._catalog_cache = None
+                self._catalog_cache = self._names_cache = None
+                self._table_cache.clear()
 
     # --- catalogue --------------------------------------------------------------------------
 
@@ -491,14 +498,49 @@ class Store:
         """
         if not _TABLE_RE.match(name):
             raise ValueError(f"invalid reference table name {name!r}")
+        key = self._stamp()  # cached until the DuckDB file changes (absent tables too)
+        with self._cache_lock:
+            cached = self._table_cache.get(name)
+            if cached is not None and cached[0] == key:
+                self._table_cache.move_to_end(name)
+                table = cached[1]
+                if table is None:
+                    raise StoreError(f"no table {name} in {self.path}",
+                                     f"La table de référence {name} est absente de la base.")
+                return table.copy()
         con = _connect(self._db_file, read_only=True)
         try:
-            return con.execute(f'SELECT * FROM "{name}"').df()
+            table = con.execute(f'SELECT * FROM "{name}"').df()
         except duckdb.CatalogException as err:
+            self._cache_table(name, key, None)
             raise StoreError(f"no table {name} in {self.path}",
                              f"La table de référence {name} est absente de la base.") from err
         finally:
             con.close()
+        self._cache_table(name, key, table)
+        return table.copy()
+
+    def _cache_table(self, name: str, key: tuple[int, ...], table: pd.DataFrame | None) -> None:
+        with self._cache_lock:
+            self._table_cache[name] = (key, table)
+            while len(self._table_cache) > _TABLES_CACHED:
+                self._table_cache.popitem(last=False)
+
+    def table_names(self) -> frozenset[str]:
+        """Names of the DuckDB tables (reference tables, ``catalog``…), cached per stamp."""
+        key = self._stamp()
+        with self._cache_lock:
+            if self._names_cache is not None and self._names_cache[0] == key:
+                return self._names_cache[1]
+        con = _connect(self._db_file, read_only=True)
+        try:
+            names = frozenset(str(row[0]) for row in con.execute(
+                "SELECT table_name FROM information_schema.tables").fetchall())
+        finally:
+            con.close()
+        with self._cache_lock:
+            self._names_cache = (key, names)
+        return names
 
     # --- reading ----------------------------------------------------------------------------
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import base64
 import dataclasses
+import io
 import json
 import math
 import shutil
@@ -19,6 +21,7 @@ from ocsge_engine.batch import BatchOptions, PartitionKey, run_partition
 from ocsge_engine.batch import pages as P
 from ocsge_engine.batch.manifest import manifest_path
 from ocsge_engine.flows import exchange_matrix
+from ocsge_engine.indicators.artif import artificialisation
 from ocsge_engine.indicators.pair import load_pair
 from ocsge_engine.indicators.summary import territory_indicators
 from ocsge_engine.maps import light_polygons, stored_changes
@@ -94,6 +97,10 @@ def test_stored_objects_equal_the_engine_computed_on_the_fly(pages_store: Path,
     assert stored.as_dict() == computed.as_dict()
     # the figures layer itself serves the stored object when called without a pair
     assert portrait_figures(store, territory, 2015, 2018) is stored
+    # artificialisation() with its default arguments serves the figures' own result
+    assert artificialisation(store, territory, 2015, 2018) is stored.artif
+    assert_same(stored.artif, artificialisation(store, territory, 2015, 2018, pair=pair),
+                "artif")
     assert_same(P.stored_matrix(store, territory, 2015, 2018),
                 exchange_matrix(store, territory, 2015, 2018, by="cs_us"), "matrix")
     stored_ind = P.stored_object(store, territory, 2015, 2018, "indicators")
@@ -157,6 +164,52 @@ def test_codec_refuses_types_outside_the_engine() -> None:
     assert back["a"][0] == 1 and math.isnan(back["a"][1])
     assert shapely.equals_exact(back["g"][0], shapely.Point(1, 2), tolerance=0.0)
 
+
+
+def test_codec_geodataframe_round_trip_keeps_crs_columns_index_and_geometry() -> None:
+    """GeoDataFrames decode as geopandas reads them (CRS parsed once per process, reused)."""
+    gdf = gpd.GeoDataFrame(
+        {"code_cs": ["CS1.1.1.1", "CS2.2.1"], "area_ha": [0.25, 1.5], "n": [1, 2]},
+        geometry=[shapely.box(-1.2, 44.6, -1.19, 44.61),
+                  shapely.MultiPolygon([shapely.box(0, 0, 1, 1), shapely.box(2, 2, 3, 3)])],
+        crs="EPSG:4326", index=pd.Index([7, 3], name="part"))
+    gdf = gdf[["code_cs", "geometry", "area_ha", "n"]]  # geometry not last: order kept
+    for frame in (gdf, gdf.to_crs(2154), gdf.rename_geometry("geom")):
+        back = codec.loads(codec.dumps(frame))
+        assert isinstance(back, gpd.GeoDataFrame) and back.crs == frame.crs
+        assert back.geometry.name == frame.geometry.name
+        pd.testing.assert_frame_equal(back, frame, check_exact=True)
+        again = codec.loads(codec.dumps(frame))
+        assert again.crs is back.crs  # one pyproj.CRS per CRS and process
+    empty = codec.loads(codec.dumps(gdf.iloc[:0]))
+    assert empty.empty and empty.crs == gdf.crs and list(empty.columns) == list(gdf.columns)
+
+
+def test_codec_frames_travel_as_arrow_ipc_and_read_as_parquet_would() -> None:
+    """Non-geo frames are Arrow IPC payloads that decode to what the Parquet payloads gave
+    (dtypes, index, names, exact floats); Parquet payloads of older batches still decode."""
+    frame = pd.DataFrame({
+        "code": pd.array(["CS1.1.1.1", "CS2.2.1", None], dtype="string"),
+        "area_ha": [0.1 + 0.2, 1e-12, float("nan")], "n": pd.array([1, None, 3], dtype="Int64"),
+        "flag": [True, False, True], "objet": np.array(["a", "b", None], dtype=object),
+        "when": pd.to_datetime(["2015-01-01", "2018-06-30", None]).tz_localize("UTC"),
+        "fam": pd.Categorical(["agricole", "naturel", "agricole"])},
+        index=pd.Index(["x", "y", "z"], name="cle", dtype=object))
+    pivot = pd.DataFrame([[1.5, 2.0], [0.0, 3.25]], index=pd.Index(["CS1", "CS2"], name="from"),
+                         columns=pd.Index(["CS1", "CS2"], name="to"))
+    series = pd.Series([2.5, 0.5], index=pd.Index([2015, 2018], name="year"), name="ha")
+    # (an empty categorical column would lose its categories: no engine object has one)
+    for value in (frame, pivot, frame.drop(columns="fam").iloc[:0], pd.DataFrame({"a": [1, 2]})):
+        payload = json.loads(codec.dumps(value))
+        assert set(payload["__df__"]) == {"ipc", "objects", "object_index"}
+        back = codec.loads(codec.dumps(value))
+        pd.testing.assert_frame_equal(back, value, check_exact=True)
+        buf = io.BytesIO()
+        value.to_parquet(buf, compression="zstd")  # what the previous payloads held
+        payload["__df__"] = {"parquet": base64.b64encode(buf.getvalue()).decode("ascii"),
+                             **{k: v for k, v in payload["__df__"].items() if k != "ipc"}}
+        pd.testing.assert_frame_equal(codec.decode(payload), back, check_exact=True)
+    pd.testing.assert_series_equal(codec.loads(codec.dumps(series)), series, check_exact=True)
 
 # additive figures: hectares of the same clipped polygons and overlay pieces, so an EPCI's figure
 # is the sum of its communes' (per-polygon official status, decided at département scale)

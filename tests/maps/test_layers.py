@@ -157,3 +157,75 @@ def test_drawing_map_speaks_french():
     assert strings["draw"]["toolbar"]["buttons"]["polygon"] == "Dessiner un polygone"
     assert strings["edit"]["toolbar"]["actions"]["save"]["text"] == "Enregistrer"
     assert html.index("L.drawLocal =") < html.index("L.Control.Draw(")  # set before the control
+
+
+def _mixed_geometries() -> gpd.GeoDataFrame:
+    """A square with a hole, a two-part multipolygon (one part holed), a plain triangle."""
+    holed = shapely.Polygon([(0, 0), (4, 0), (4, 4), (0, 4)], [[(1, 1), (1, 2), (2, 2), (2, 1)]])
+    multi = shapely.MultiPolygon([shapely.box(10, 0, 11, 1), holed])
+    triangle = shapely.Polygon([(-1.25, 44.5), (-1.2, 44.5), (-1.2, 44.55)])
+    return gpd.GeoDataFrame({"k": [1, 2, 3]}, geometry=[holed, multi, triangle], crs=4326)
+
+
+def test_feature_collection_geometries_equal_geopandas_writer():
+    """The vectorised GeoJSON writer gives geopandas' geometries exactly (types, rings, holes,
+    parts, float coordinates), and falls back to geopandas for what it does not handle."""
+    from ocsge_engine.maps.layers import _feature_collection, _geojson_geometries
+
+    for gdf in (_mixed_geometries(), _mixed_geometries().iloc[[0, 2]]):  # mixed, polygons only
+        expected = [f["geometry"] for f in json.loads(gdf.geometry.to_json())["features"]]
+        assert _geojson_geometries(gdf.geometry.to_numpy()) == expected
+    got = _geojson_geometries(_mixed_geometries().geometry.to_numpy())
+    assert got[1]["type"] == "MultiPolygon" and len(got[1]["coordinates"]) == 2
+    assert got[1]["coordinates"][1][1] == [[1.0, 1.0], [1.0, 2.0], [2.0, 2.0], [2.0, 1.0],
+                                           [1.0, 1.0]]  # the hole of the second part
+    assert got[2]["coordinates"] == [[[-1.25, 44.5], [-1.2, 44.5], [-1.2, 44.55], [-1.25, 44.5]]]
+    # an empty geometry or a line: geopandas' own writer, same features
+    odd = gpd.GeoDataFrame({"k": [1, 2]}, crs=4326, geometry=[
+        shapely.Polygon(), shapely.LineString([(0, 0), (1, 1)])])
+    assert _geojson_geometries(odd.geometry.to_numpy()) is None
+    fc = _feature_collection(odd, pd.DataFrame({"k": [1, 2]}))
+    assert [f["geometry"] for f in fc["features"]] == [
+        f["geometry"] for f in json.loads(odd.geometry.to_json())["features"]]
+    assert [(f["id"], f["properties"]) for f in fc["features"]] == [(0, {"k": 1}), (1, {"k": 2})]
+
+
+def test_geojson_layer_renders_the_html_folium_renders(grid, monkeypatch):
+    """GeoJsonLayer skips branca's template compile of the data and calls the style functions
+    once per class, nothing else: with the same element ids, the map page is byte for byte
+    folium.GeoJson's (data, style and highlight maps, tooltips, popup)."""
+    import itertools
+
+    import branca.element
+    import folium
+
+    from ocsge_engine.maps import layers
+
+    def render(cls) -> str:
+        counter = itertools.count()
+        monkeypatch.setattr(branca.element.Element, "_generate_id",
+                            classmethod(lambda _cls: f"{next(counter):032x}"))
+        monkeypatch.setattr(layers, "GeoJsonLayer", cls)
+        return territory_map(light_polygons(grid), "artif", changes=_changes(),
+                             years=(2015, 2018), report_url="/signaler?a=1&b=2",
+                             ).get_root().render()
+
+    class FoliumGeoJson(folium.GeoJson):  # folium's own rendering, style maps and bounds
+        def __init__(self, *args, style_key=None, bounds=None, **kwargs):
+            super().__init__(*args, **kwargs)
+
+    fast = render(layers.GeoJsonLayer)
+    assert fast == render(FoliumGeoJson)
+    assert fast.count("L.geoJson(null") == 2 and fast.count(".addData(") == 2
+    assert "Peuplement de feuillus" in fast and "bindPopup(" in fast
+
+
+def test_geojson_layer_bounds_are_folium_bounds():
+    """The layers' bounds (streamlit-folium reads them) equal folium's walk over coordinates."""
+    import folium
+
+    light = _mixed_geometries().assign(code_cs="CS1.1.1.1", code_us="US5", area_ha=1.0)
+    for layer in (polygons_layer(light, "cs"), polygons_layer(light.iloc[:0], "cs")):
+        expected = folium.utilities.get_bounds(layer.data, lonlat=True)
+        assert layer.get_bounds() == expected
+    assert polygons_layer(light, "cs").get_bounds() == [[0.0, -1.25], [44.55, 11.0]]

@@ -161,6 +161,34 @@ def test_reference_tables_round_trip(store):
         store.read_table("ref_missing")
 
 
+
+def test_reference_tables_cached_until_the_catalogue_changes(store, monkeypatch):
+    """read_table and table_names answer from memory for one catalogue stamp (copies), and see
+    a table another Store object (another process) writes or replaces afterwards."""
+    other = Store.open(store.path)  # a writer that is not this object
+    with pytest.raises(StoreError):
+        store.read_table("ref_conso")
+    assert "ref_conso" not in store.table_names()
+    other.write_table("ref_conso", pd.DataFrame({"insee": ["33009"], "ha": [1.5]}))
+    assert store.read_table("ref_conso")["ha"].tolist() == [1.5]  # the absent answer expired
+    assert "ref_conso" in store.table_names()
+    connects = []
+    real_connect = store_db._connect
+    monkeypatch.setattr(store_db, "_connect", lambda *a, **k: connects.append(a) or
+                        real_connect(*a, **k))
+    first = store.read_table("ref_conso")
+    first.loc[0, "ha"] = 99.0  # a caller's change stays in its copy
+    assert store.read_table("ref_conso")["ha"].tolist() == [1.5]
+    assert "ref_conso" in store.table_names()
+    with pytest.raises(StoreError):
+        store.read_table("ref_missing")
+    with pytest.raises(StoreError):
+        store.read_table("ref_missing")
+    assert len(connects) == 1  # only the first read of ref_missing opened DuckDB
+    monkeypatch.undo()
+    other.write_table("ref_conso", pd.DataFrame({"insee": ["33009"], "ha": [2.25]}))
+    assert store.read_table("ref_conso")["ha"].tolist() == [2.25]
+
 def test_connect_loads_spatial_and_reads_partitions(store):
     store.write_layer(_rects(), layer="occupation_sol", departement="33", millesime=2018,
                       source_file="r", source_sha256="1" * 64)
