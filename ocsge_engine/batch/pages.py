@@ -15,7 +15,11 @@ functions on that overlay (one figure, one definition; nothing is re-implemented
 * map layers (:func:`ocsge_engine.maps.light_polygons`, dissolved, simplified, EPSG:4326):
   ``light_from`` / ``light_to`` (CS × US, Cartes), ``light_artif_to`` (CS × US × official status
   at ``year_to``, the home map) and ``light_changes`` (:func:`ocsge_engine.maps.stored_changes`,
-  the changes drawn over both).
+  the changes drawn over both);
+* Végétation: ``vegetation`` (:func:`ocsge_engine.indicators.vegetation.vegetation`),
+  ``vegetation_comparison`` (its :func:`~ocsge_engine.indicators.vegetation.comparison_values`,
+  read for the commune and its neighbours) and ``light_vegetation_changes``
+  (:func:`ocsge_engine.maps.vegetation.vegetation_changes`).
 
 Payloads are :mod:`ocsge_engine.store.codec` JSON (exact floats, no pickle). Readers
 (:func:`stored_object`) use a commune's row only when its partition is **fresh**: the manifest's
@@ -48,9 +52,11 @@ from ocsge_engine.store import codec
 logger = logging.getLogger(__name__)
 
 PAGES_TABLE = "pages"
-PAGES_VERSION = 2  # bump when the objects or their encoding change: partitions recompute
+PAGES_VERSION = 3  # bump when the objects or their encoding change: partitions recompute
 PAGE_KINDS: tuple[str, ...] = ("figures", "matrix_cs_us", "indicators", "light_from",
-                               "light_to", "light_artif_to", "light_changes")
+                               "light_to", "light_artif_to", "light_changes",
+                               *("vegetation", "vegetation_comparison",
+                                 "light_vegetation_changes"))
 ARTIF_KEYS: tuple[str, ...] = ("code_cs", "code_us", "artif")  # the home map's colouring
 PAGE_COLUMNS: tuple[str, ...] = ("commune", "kind", "payload")
 ROW_GROUP_ROWS = 64  # one commune's rows read alone (row-group statistics on ``commune``)
@@ -88,7 +94,22 @@ def commune_objects(store: Any, code: str, pair: Any, artif: Any) -> dict[str, A
     figures = (indicators.portrait if artif is None or indicators.portrait is None
                else portrait_figures(store, territory, y1, y2, pair=pair, artif=artif))
     return {"figures": figures, "matrix_cs_us": pair.matrix("cs_us"), "indicators": indicators,
-            **map_layers(store, territory, pair)}
+            **map_layers(store, territory, pair), **vegetation_objects(indicators, pair)}
+
+
+def vegetation_objects(indicators: Any, pair: Any) -> dict[str, Any]:
+    """What the Végétation page reads: the result, its comparison figures, the changes layer.
+
+    The result is the one :func:`territory_indicators` computed with
+    :func:`ocsge_engine.indicators.vegetation.vegetation` on the pair (so ``vegetation(store,
+    commune, ...)`` returns it); the map's vegetated polygons are ``light_to``'s.
+    """
+    from ocsge_engine.indicators.vegetation import comparison_values
+    from ocsge_engine.maps.vegetation import vegetation_changes
+
+    return {"vegetation": indicators.vegetation,
+            "vegetation_comparison": comparison_values(indicators.vegetation),
+            "light_vegetation_changes": vegetation_changes(pair)}
 
 
 def map_layers(store: Any, territory: Any, pair: Any) -> dict[str, Any]:

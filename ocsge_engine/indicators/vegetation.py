@@ -91,11 +91,16 @@ def in_prefixes(codes: npt.ArrayLike, prefixes: tuple[str, ...]) -> npt.NDArray[
     >>> in_prefixes(["US235", "US2", "US4.1.1", "US6.1"], URBAN_US).tolist()
     [True, True, True, False]
     """
-    values = np.asarray(codes, dtype=object)
+    values = np.asarray(codes, dtype=object).ravel()
     out = np.zeros(len(values), dtype=bool)
-    for k, code in enumerate(values):
-        if isinstance(code, str):
-            out[k] = any(code == p or code.startswith(p + ".") for p in prefixes)
+    if not len(values):
+        return out
+    index, uniques = pd.factorize(values)  # each distinct code tested once; None/NaN → -1
+    hit = np.array([isinstance(code, str) and any(code == p or code.startswith(p + ".")
+                                                  for p in prefixes) for code in uniques],
+                   dtype=bool)
+    known = index >= 0
+    out[known] = hit[index[known]]
     return out
 
 
@@ -447,6 +452,10 @@ def vegetation(source: Any, territory: Any = None, year_from: int | None = None,
         year_to: second millésime (store source only).
         store: with a :class:`Pair` source, the store it came from, to read the synthetic flag.
 
+    With a store source, a commune's result comes from the national batch's precomputed objects
+    when its partition is fresh (:mod:`ocsge_engine.batch.pages`, kind ``vegetation``: this
+    function run on the batch's overlay of the same layers), else it is computed here.
+
     Returns:
         The :class:`VegetationResult`.
 
@@ -461,7 +470,13 @@ def vegetation(source: Any, territory: Any = None, year_from: int | None = None,
         if territory is None or year_from is None or year_to is None:
             raise TypeError("vegetation(store, territory, year_from, year_to) needs all four")
         store = source
-        pair = load_pair(store, resolve_territory(territory), year_from, year_to)
+        resolved = resolve_territory(territory)
+        from ocsge_engine.batch.pages import stored_object  # the batch imports this module
+
+        stored = stored_object(store, resolved, int(year_from), int(year_to), "vegetation")
+        if stored is not None:
+            return stored
+        pair = load_pair(store, resolved, year_from, year_to)
     years = tuple(int(y) for y in (pair.year_from, pair.year_to) if y is not None)
     synthetic = (is_synthetic(store, pair.territory, years)
                  if store is not None and pair.territory is not None else False)
@@ -507,21 +522,53 @@ COMPARISON_COLUMNS: tuple[str, ...] = (
     "urban_nature_share_to", "synthetic")
 
 
-def comparison_row(result: VegetationResult | None, code: str, name: str, role: str,
-                   area_ha: float) -> dict[str, Any]:
-    """One row of :func:`vegetation_comparison` (``available=False`` without a result)."""
+def comparison_values(result: VegetationResult) -> dict[str, Any]:
+    """The figures of a result that :func:`vegetation_comparison` shows, and its coverage.
+
+    The national batch stores them per commune (kind ``vegetation_comparison``), so that a
+    commune's row beside its neighbours is read, not recomputed.
+    """
+    tree, veg = result.classes["tree"], result.classes["vegetated"]
+    covered = result.covered_from_ha
+    return {"tree_stock_to_ha": tree.stock_to_ha, "tree_share_to": result.share("tree", "to"),
+            "tree_net_ha": tree.net_ha,
+            "tree_net_ha_per_100ha": 100 * tree.net_ha / covered if covered else None,
+            "vegetated_share_to": result.share("vegetated", "to"),
+            "vegetated_net_ha": veg.net_ha, "urban_nature_share_to": result.urban_share("to"),
+            "synthetic": result.synthetic, "coverage": result.coverage}
+
+
+def comparison_row(result: VegetationResult | dict[str, Any] | None, code: str, name: str,
+                   role: str, area_ha: float) -> dict[str, Any]:
+    """One row of :func:`vegetation_comparison` (``available=False`` without a result).
+
+    ``result`` is a :class:`VegetationResult` or its :func:`comparison_values`.
+    """
     row: dict[str, Any] = dict.fromkeys(COMPARISON_COLUMNS)
     row.update(code=code, name=name, role=role, area_ha=area_ha, available=result is not None)
     if result is not None:
-        tree, veg = result.classes["tree"], result.classes["vegetated"]
-        covered = result.covered_from_ha
-        row.update(tree_stock_to_ha=tree.stock_to_ha, tree_share_to=result.share("tree", "to"),
-                   tree_net_ha=tree.net_ha,
-                   tree_net_ha_per_100ha=100 * tree.net_ha / covered if covered else None,
-                   vegetated_share_to=result.share("vegetated", "to"),
-                   vegetated_net_ha=veg.net_ha, urban_nature_share_to=result.urban_share("to"),
-                   synthetic=result.synthetic)
+        values = result if isinstance(result, dict) else comparison_values(result)
+        row.update({k: v for k, v in values.items() if k in COMPARISON_COLUMNS})
     return row
+
+
+def commune_comparison_values(store: Any, territory: Any, year_from: int,
+                              year_to: int) -> dict[str, Any] | None:
+    """:func:`comparison_values` of a territory: stored by the batch when fresh, else computed.
+
+    ``None`` when the store lacks one of the millésimes for the territory.
+    """
+    from ocsge_engine.batch.pages import stored_object
+    from ocsge_engine.errors import MillesimeError
+
+    stored = stored_object(store, territory, int(year_from), int(year_to),
+                           "vegetation_comparison")
+    if stored is not None:
+        return stored
+    try:
+        return comparison_values(vegetation(store, territory, year_from, year_to))
+    except MillesimeError:
+        return None
 
 
 def vegetation_comparison(store: Any, territory: Any, year_from: int, year_to: int,
@@ -531,7 +578,9 @@ def vegetation_comparison(store: Any, territory: Any, year_from: int, year_to: i
     Neighbours are :func:`ocsge_engine.territories.nearest_communes` (as the Comparer page), or
     ``peers``; a neighbour the store does not cover completely (share ≥ 0.999, as
     :func:`~ocsge_engine.indicators.compare.commune_covered`) for both millésimes keeps its row
-    with ``available = False``. One read and overlay per neighbour (:func:`load_pair`, cached).
+    with ``available = False``. Each commune's figures are the national batch's stored
+    :func:`comparison_values` when its partition is fresh, else one read and overlay
+    (:func:`load_pair`, cached) and :func:`vegetation`.
 
     Args:
         store: an open store.
@@ -547,7 +596,7 @@ def vegetation_comparison(store: Any, territory: Any, year_from: int, year_to: i
     Raises:
         TerritoryNotFoundError: the territory is not a commune.
     """
-    from ocsge_engine.errors import MillesimeError, TerritoryNotFoundError
+    from ocsge_engine.errors import TerritoryNotFoundError
     from ocsge_engine.territories import nearest_communes
 
     resolved = resolve_territory(territory)
@@ -561,19 +610,17 @@ def vegetation_comparison(store: Any, territory: Any, year_from: int, year_to: i
     rows = []
     for k, code in enumerate(codes):
         other = resolved if k == 0 else resolve_territory(f"commune:{code}")
-        try:
-            result: VegetationResult | None = vegetation(store, other, year_from, year_to)
-        except MillesimeError:
-            result = None
-        if k > 0 and result is not None and (result.coverage or 0.0) < COMPLETE_SHARE:
-            result = None  # a partly covered neighbour would compare badly
-        rows.append(comparison_row(result, code, other.name, "territoire" if k == 0 else "voisine",
+        values = commune_comparison_values(store, other, year_from, year_to)
+        if k > 0 and values is not None and (values["coverage"] or 0.0) < COMPLETE_SHARE:
+            values = None  # a partly covered neighbour would compare badly
+        rows.append(comparison_row(values, code, other.name, "territoire" if k == 0 else "voisine",
                                    other.area_ha))
     return pd.DataFrame(rows, columns=list(COMPARISON_COLUMNS))
 
 
 __all__ = [
-    "COMPARISON_COLUMNS", "comparison_row", "vegetation_comparison",
+    "COMPARISON_COLUMNS", "commune_comparison_values", "comparison_row", "comparison_values",
+    "vegetation_comparison",
     "CLASSES", "CLASS_COLORS", "CLASS_LABELS", "LEAF_CLASSES", "SOURCE", "URBAN_NATURE",
     "URBAN_US", "ClassChange", "VegetationResult", "change_pieces", "class_change", "class_of",
     "in_prefixes", "is_synthetic", "vegetation", "vegetation_from_transitions",
