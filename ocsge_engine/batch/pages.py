@@ -304,3 +304,70 @@ def stored_light(store: Any, territory: Any, year: int, pair: tuple[int, int] | 
     else:
         return None
     return stored_object(store, territory, pair[0], pair[1], kind)
+
+
+def stored_objects(store: Any, territories: list[Any], year_from: int, year_to: int,
+                   kinds: tuple[str, ...]) -> dict[tuple[str, str], Any]:
+    """Several communes' and kinds' precomputed objects, one file read per partition.
+
+    What :func:`stored_object` returns for each ``(commune, kind)``, but reading each partition's
+    row groups once (a commune and its neighbours, or several kinds of one commune): every read
+    decompresses whole row groups, so one read instead of six saves most of the time.
+
+    Returns:
+        ``(INSEE code, kind) → object`` for the objects found fresh; the others are absent
+        (compute them, as with :func:`stored_object`'s ``None``).
+    """
+    import pyarrow.parquet as pq
+
+    unknown = [k for k in kinds if k not in PAGE_KINDS]
+    if unknown:
+        raise ValueError(f"kinds must be among {PAGE_KINDS}; got {unknown!r}")
+    out: dict[tuple[str, str], Any] = {}
+    wanted: dict[Path, set[str]] = {}
+    for territory in territories:
+        deps = tuple(getattr(territory, "departements", ()) or ())
+        if (getattr(territory, "kind", None) != "commune" or len(deps) != 1
+                or getattr(store, "path", None) is None):
+            continue
+        key = PartitionKey(str(deps[0]), int(year_from), int(year_to))
+        try:
+            path = fresh_pages_file(store, key)
+        except (OSError, ValueError) as err:  # an unreadable input: compute on the fly
+            logger.warning("precomputed pages D%s %s unusable: %s", key.departement, key.pair, err)
+            continue
+        if path is None:
+            continue
+        for kind in kinds:
+            cache_key = (str(path), _stat_key(path), territory.code, kind)
+            with _fresh_lock:
+                if cache_key in _object_cache:
+                    _object_cache.move_to_end(cache_key)
+                    out[(territory.code, kind)] = _object_cache[cache_key]
+                    continue
+            wanted.setdefault(path, set()).add(str(territory.code))
+    for path, codes in wanted.items():
+        try:
+            table = pq.read_table(path, columns=["commune", "kind", "payload"],
+                                  filters=[("commune", "in", sorted(codes)),
+                                           ("kind", "in", list(kinds))])
+        except Exception as err:  # noqa: BLE001 - a damaged file must never break a page
+            logger.warning("precomputed pages %s unreadable (%s): computing on the fly", path, err)
+            continue
+        stamp = _stat_key(path)
+        for code, kind, payload in zip(*(table.column(c).to_pylist()
+                                          for c in ("commune", "kind", "payload"))):
+            if (code, kind) in out:
+                continue
+            try:
+                obj = codec.loads(payload)
+            except (codec.CodecError, ValueError, TypeError) as err:
+                logger.warning("precomputed %s of %s unreadable (%s): computing on the fly",
+                               kind, code, err)
+                continue
+            out[(code, kind)] = obj
+            with _fresh_lock:
+                _object_cache[(str(path), stamp, code, kind)] = obj
+                while len(_object_cache) > _OBJECTS:
+                    _object_cache.popitem(last=False)
+    return out

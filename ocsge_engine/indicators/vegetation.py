@@ -325,15 +325,29 @@ def _capital(text: str) -> str:
 
 # --- compute (pure) ------------------------------------------------------------------------------
 
-def _grouped(frame: pd.DataFrame, cs: str, us: str) -> pd.DataFrame:
-    """Sum ``area_ha`` by (cs, us) columns renamed ``code_cs, code_us``, largest first."""
-    if frame.empty:
+def _grouped(frame: pd.DataFrame, cs: str, us: str,
+             rows: npt.NDArray[np.bool_] | None = None) -> pd.DataFrame:
+    """Sum ``area_ha`` by (cs, us) columns renamed ``code_cs, code_us``, largest first.
+
+    Over the ``rows`` of ``frame`` (a boolean mask; all rows when ``None``). Rows whose code is
+    missing are dropped (as ``groupby`` does); the code columns keep ``frame``'s dtypes.
+    """
+    index = np.arange(len(frame)) if rows is None else np.flatnonzero(rows)
+    if not len(index):
         return pd.DataFrame({c: pd.Series(dtype=object if c != "area_ha" else float)
                              for c in CODE_COLUMNS})
-    out = frame.groupby([cs, us], as_index=False)["area_ha"].sum()
-    out.columns = list(CODE_COLUMNS)
-    return out.sort_values(["area_ha", "code_cs", "code_us"], ascending=[False, True, True],
-                           kind="stable").reset_index(drop=True)
+    # a few hundred couple-level rows at most: a dict beats pandas' groupby/sort overhead
+    totals: dict[tuple[Any, Any], float] = {}
+    for a, b, area in zip(frame[cs].to_numpy(dtype=object)[index].tolist(),
+                          frame[us].to_numpy(dtype=object)[index].tolist(),
+                          frame["area_ha"].to_numpy(dtype=float)[index].tolist()):
+        if isinstance(a, str) and isinstance(b, str):
+            totals[(a, b)] = totals.get((a, b), 0.0) + area
+    ordered = sorted(totals.items(), key=lambda item: (-item[1], item[0][0], item[0][1]))
+    return pd.DataFrame({
+        "code_cs": pd.Series([k[0] for k, _ in ordered], dtype=frame[cs].dtype),
+        "code_us": pd.Series([k[1] for k, _ in ordered], dtype=frame[us].dtype),
+        "area_ha": pd.Series([v for _, v in ordered], dtype=float)})
 
 
 def class_change(key: str, transitions: Transitions,
@@ -367,8 +381,8 @@ def class_change(key: str, transitions: Transitions,
         stock_to_ha=(float(stocks_to["area_ha"].to_numpy(dtype=float)[stock_to].sum())
                      if stocks_to is not None else float(area[member_to].sum())),
         gain_ha=float(area[gains].sum()), loss_ha=float(area[losses].sum()),
-        gains_from=_grouped(table[gains], "code_cs_from", "code_us_from"),
-        losses_to=_grouped(table[losses], "code_cs_to", "code_us_to"),
+        gains_from=_grouped(table, "code_cs_from", "code_us_from", gains),
+        losses_to=_grouped(table, "code_cs_to", "code_us_to", losses),
         loss_to_artificial_ha=float(area[losses & artif_to].sum()),
         gain_from_artificial_ha=float(area[gains & artif_from].sum()))
 
@@ -552,25 +566,6 @@ def comparison_row(result: VegetationResult | dict[str, Any] | None, code: str, 
     return row
 
 
-def commune_comparison_values(store: Any, territory: Any, year_from: int,
-                              year_to: int) -> dict[str, Any] | None:
-    """:func:`comparison_values` of a territory: stored by the batch when fresh, else computed.
-
-    ``None`` when the store lacks one of the millésimes for the territory.
-    """
-    from ocsge_engine.batch.pages import stored_object
-    from ocsge_engine.errors import MillesimeError
-
-    stored = stored_object(store, territory, int(year_from), int(year_to),
-                           "vegetation_comparison")
-    if stored is not None:
-        return stored
-    try:
-        return comparison_values(vegetation(store, territory, year_from, year_to))
-    except MillesimeError:
-        return None
-
-
 def vegetation_comparison(store: Any, territory: Any, year_from: int, year_to: int,
                           peers: Sequence[str] | None = None, n: int = 5) -> pd.DataFrame:
     """A commune's vegetation figures beside its nearest communes (same functions for each).
@@ -579,8 +574,8 @@ def vegetation_comparison(store: Any, territory: Any, year_from: int, year_to: i
     ``peers``; a neighbour the store does not cover completely (share ≥ 0.999, as
     :func:`~ocsge_engine.indicators.compare.commune_covered`) for both millésimes keeps its row
     with ``available = False``. Each commune's figures are the national batch's stored
-    :func:`comparison_values` when its partition is fresh, else one read and overlay
-    (:func:`load_pair`, cached) and :func:`vegetation`.
+    :func:`comparison_values` when its partition is fresh (one file read for all of them), else
+    one read and overlay (:func:`load_pair`, cached) and :func:`vegetation`.
 
     Args:
         store: an open store.
@@ -596,7 +591,8 @@ def vegetation_comparison(store: Any, territory: Any, year_from: int, year_to: i
     Raises:
         TerritoryNotFoundError: the territory is not a commune.
     """
-    from ocsge_engine.errors import TerritoryNotFoundError
+    from ocsge_engine.batch.pages import stored_objects
+    from ocsge_engine.errors import MillesimeError, TerritoryNotFoundError
     from ocsge_engine.territories import nearest_communes
 
     resolved = resolve_territory(territory)
@@ -607,10 +603,16 @@ def vegetation_comparison(store: Any, territory: Any, year_from: int, year_to: i
     codes = [resolved.code, *[c for c in (peers if peers is not None
                                           else nearest_communes(resolved.code, n))
                               if c != resolved.code]]
+    others = [resolved, *(resolve_territory(f"commune:{code}") for code in codes[1:])]
+    stored = stored_objects(store, others, year_from, year_to, ("vegetation_comparison",))
     rows = []
-    for k, code in enumerate(codes):
-        other = resolved if k == 0 else resolve_territory(f"commune:{code}")
-        values = commune_comparison_values(store, other, year_from, year_to)
+    for k, (code, other) in enumerate(zip(codes, others)):
+        values = stored.get((other.code, "vegetation_comparison"))
+        if values is None:
+            try:
+                values = comparison_values(vegetation(store, other, year_from, year_to))
+            except MillesimeError:
+                values = None
         if k > 0 and values is not None and (values["coverage"] or 0.0) < COMPLETE_SHARE:
             values = None  # a partly covered neighbour would compare badly
         rows.append(comparison_row(values, code, other.name, "territoire" if k == 0 else "voisine",
@@ -619,7 +621,7 @@ def vegetation_comparison(store: Any, territory: Any, year_from: int, year_to: i
 
 
 __all__ = [
-    "COMPARISON_COLUMNS", "commune_comparison_values", "comparison_row", "comparison_values",
+    "COMPARISON_COLUMNS", "comparison_row", "comparison_values",
     "vegetation_comparison",
     "CLASSES", "CLASS_COLORS", "CLASS_LABELS", "LEAF_CLASSES", "SOURCE", "URBAN_NATURE",
     "URBAN_US", "ClassChange", "VegetationResult", "change_pieces", "class_change", "class_of",

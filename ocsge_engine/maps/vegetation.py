@@ -75,12 +75,12 @@ def vegetation_layers(store: Any, territory: Any, year_from: int, year_to: int, 
 
     year_from, year_to = int(year_from), int(year_to)
     light = changes = None
-    if pair is None:
-        from ocsge_engine.batch.pages import stored_light, stored_object
+    if pair is None:  # light_to is stored_light(store, territory, year_to, (year_from, year_to))
+        from ocsge_engine.batch.pages import stored_objects
 
-        light = stored_light(store, territory, year_to, (year_from, year_to))
-        changes = stored_object(store, territory, year_from, year_to,
-                                "light_vegetation_changes")
+        kinds = ("light_to", "light_vegetation_changes")
+        stored = stored_objects(store, [territory], year_from, year_to, kinds)
+        light, changes = (stored.get((getattr(territory, "code", None), k)) for k in kinds)
     if light is None or changes is None:
         pair = pair if pair is not None else load_pair(store, territory, year_from, year_to)
         light = light_polygons(pair.layer_to[["code_cs", "code_us", pair.layer_to.geometry.name]])
