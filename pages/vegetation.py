@@ -77,7 +77,7 @@ def map_html(territory_id: str, year_from: int, year_to: int) -> tuple[str, int,
     return str(fmap.get_root().render()), len(light), len(changes)
 
 
-@st.cache_data(max_entries=16, show_spinner="Calcul des communes voisines (une par une)…")
+@st.cache_data(max_entries=16, show_spinner="Comparaison avec les communes voisines…")
 def cached_comparison(territory_id: str, year_from: int, year_to: int) -> pd.DataFrame:
     """The commune and its 5 nearest communes, same figures for each."""
     return vegetation_comparison(shared.get_store(), shared.cached_territory(territory_id),

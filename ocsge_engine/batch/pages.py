@@ -18,7 +18,8 @@ functions on that overlay (one figure, one definition; nothing is re-implemented
   the changes drawn over both);
 * Végétation: ``vegetation`` (:func:`ocsge_engine.indicators.vegetation.vegetation`),
   ``vegetation_comparison`` (its :func:`~ocsge_engine.indicators.vegetation.comparison_values`,
-  read for the commune and its neighbours) and ``light_vegetation_changes``
+  read for the commune and its neighbours), the map's ``light_vegetation``
+  (:func:`ocsge_engine.maps.vegetation.vegetation_light`) and ``light_vegetation_changes``
   (:func:`ocsge_engine.maps.vegetation.vegetation_changes`).
 
 Payloads are :mod:`ocsge_engine.store.codec` JSON (exact floats, no pickle). Readers
@@ -55,7 +56,7 @@ PAGES_TABLE = "pages"
 PAGES_VERSION = 3  # bump when the objects or their encoding change: partitions recompute
 PAGE_KINDS: tuple[str, ...] = ("figures", "matrix_cs_us", "indicators", "light_from",
                                "light_to", "light_artif_to", "light_changes",
-                               *("vegetation", "vegetation_comparison",
+                               *("vegetation", "vegetation_comparison", "light_vegetation",
                                  "light_vegetation_changes"))
 ARTIF_KEYS: tuple[str, ...] = ("code_cs", "code_us", "artif")  # the home map's colouring
 PAGE_COLUMNS: tuple[str, ...] = ("commune", "kind", "payload")
@@ -98,17 +99,18 @@ def commune_objects(store: Any, code: str, pair: Any, artif: Any) -> dict[str, A
 
 
 def vegetation_objects(indicators: Any, pair: Any) -> dict[str, Any]:
-    """What the Végétation page reads: the result, its comparison figures, the changes layer.
+    """What the Végétation page reads: the result, its comparison figures, the map's layers.
 
     The result is the one :func:`territory_indicators` computed with
     :func:`ocsge_engine.indicators.vegetation.vegetation` on the pair (so ``vegetation(store,
-    commune, ...)`` returns it); the map's vegetated polygons are ``light_to``'s.
+    commune, ...)`` returns it).
     """
     from ocsge_engine.indicators.vegetation import comparison_values
-    from ocsge_engine.maps.vegetation import vegetation_changes
+    from ocsge_engine.maps.vegetation import vegetation_changes, vegetation_light
 
     return {"vegetation": indicators.vegetation,
             "vegetation_comparison": comparison_values(indicators.vegetation),
+            "light_vegetation": vegetation_light(pair),
             "light_vegetation_changes": vegetation_changes(pair)}
 
 

@@ -54,38 +54,42 @@ def vegetation_changes(pair: Any) -> gpd.GeoDataFrame:
     return light_polygons(change_pieces(pair, "vegetated"), keys=CHANGE_KEYS)
 
 
+def vegetation_light(pair: Any) -> gpd.GeoDataFrame:
+    """Light vegetated polygons of a pair's second millésime (the map's vegetation layer).
+
+    The vegetated rows (:func:`vegetated`) of ``pair.layer_to`` dissolved and simplified by
+    :func:`~ocsge_engine.maps.simplify.light_polygons` on ``code_cs, code_us`` (EPSG:4326).
+    """
+    layer = pair.layer_to
+    return light_polygons(vegetated(layer[["code_cs", "code_us", layer.geometry.name]]))
+
+
 def vegetation_layers(store: Any, territory: Any, year_from: int, year_to: int, *,
                       pair: Any = None) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
     """The two layers of the vegetation map of a territory and pair.
 
-    * the vegetated polygons of ``year_to``: the vegetated rows (:func:`vegetated`) of the light
-      CS × US layer Cartes draws for that millésime (``light_to``), so both maps show the same
-      polygons;
-    * the vegetation changes (:func:`vegetation_changes`).
-
+    :func:`vegetation_light` (vegetated polygons of ``year_to``) and :func:`vegetation_changes`.
     Without ``pair``, a commune's layers come from the national batch's precomputed objects when
-    its partition is fresh (:mod:`ocsge_engine.batch.pages`, kinds ``light_to`` and
-    ``light_vegetation_changes``, computed by the same functions on the batch's overlay), else
-    the pair is loaded (:func:`~ocsge_engine.indicators.pair.load_pair`) and they are computed.
+    its partition is fresh (:mod:`ocsge_engine.batch.pages`, kinds ``light_vegetation`` and
+    ``light_vegetation_changes``: the same functions on the batch's overlay, read in one go),
+    else the pair is loaded (:func:`~ocsge_engine.indicators.pair.load_pair`, cached) and they
+    are computed.
 
     Returns:
-        ``(light vegetated polygons, light changes)``, EPSG:4326, index reset.
+        ``(light vegetated polygons, light changes)``, EPSG:4326.
     """
     from ocsge_engine.indicators.pair import load_pair
 
-    year_from, year_to = int(year_from), int(year_to)
-    light = changes = None
-    if pair is None:  # light_to is stored_light(store, territory, year_to, (year_from, year_to))
+    if pair is None:
         from ocsge_engine.batch.pages import stored_objects
 
-        kinds = ("light_to", "light_vegetation_changes")
+        kinds = ("light_vegetation", "light_vegetation_changes")
         stored = stored_objects(store, [territory], year_from, year_to, kinds)
         light, changes = (stored.get((getattr(territory, "code", None), k)) for k in kinds)
-    if light is None or changes is None:
-        pair = pair if pair is not None else load_pair(store, territory, year_from, year_to)
-        light = light_polygons(pair.layer_to[["code_cs", "code_us", pair.layer_to.geometry.name]])
-        changes = vegetation_changes(pair)
-    return vegetated(light).reset_index(drop=True), changes
+        if light is not None and changes is not None:
+            return light, changes
+        pair = load_pair(store, territory, int(year_from), int(year_to))
+    return vegetation_light(pair), vegetation_changes(pair)
 
 
 def change_layer(light_changes: gpd.GeoDataFrame, change: str, year_from: int,
@@ -158,4 +162,4 @@ def vegetation_map(light: gpd.GeoDataFrame, year: int,
 
 
 __all__ = ["CHANGE_KEYS", "change_layer", "vegetated", "vegetation_changes", "vegetation_layers",
-           "vegetation_map"]
+           "vegetation_light", "vegetation_map"]

@@ -129,6 +129,6 @@ def test_page_from_the_batch_objects_shows_the_on_the_fly_figures(
     assert caption == fly_caption
     # the counts are those of the engine's layers computed on the fly
     pair = load_pair(Store.open(app_store), territory, 2015, 2018)
-    n_light = len(vegetated(light_polygons(pair.layer_to[["code_cs", "code_us", "geometry"]])))
+    n_light = len(light_polygons(vegetated(pair.layer_to)))  # as the page drew it before
     n_changes = len(vegetation_changes(pair))
     assert f"({n_light} polygones" in caption and f"({n_changes} zones)" in caption

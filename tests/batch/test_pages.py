@@ -127,12 +127,17 @@ def test_stored_objects_equal_the_engine_computed_on_the_fly(pages_store: Path,
         comparison_values(computed_veg))
     assert_same(P.stored_object(store, territory, 2015, 2018, "light_vegetation_changes"),
                 vegetation_changes(pair), "light_vegetation_changes")
+    # the map's vegetation layer as the page computed it before the batch stored it
+    assert_same(P.stored_object(store, territory, 2015, 2018, "light_vegetation"),
+                light_polygons(vegetated(store.polygons(territory, 2018,
+                                                        columns=["code_cs", "code_us"]))),
+                "light_vegetation")
     light, changes = vegetation_layers(store, territory, 2015, 2018)
     assert_same((light, changes), vegetation_layers(store, territory, 2015, 2018, pair=pair),
                 "vegetation_layers")
     assert set(light["code_cs"].str[:3]) == {"CS2"} and len(changes) > 0
     # several communes and kinds in one read: what stored_object returns, one by one
-    kinds = ("vegetation_comparison", "light_vegetation_changes")
+    kinds = ("vegetation_comparison", "light_vegetation", "light_vegetation_changes")
     many = P.stored_objects(store, [resolve_territory(f"commune:{c}") for c in CODES], 2015, 2018,
                             kinds)
     assert sorted(many) == sorted((c, k) for c in CODES for k in kinds)
@@ -204,14 +209,14 @@ def test_stale_partition_is_not_served(pages_store: Path, tmp_path: Path) -> Non
     assert P.stored_object(store, territory, 2015, 2018, "figures") is None
     assert portrait_figures(store, territory, 2015, 2018).territory_id == "commune:33009"
     assert P.stored_objects(store, [territory], 2015, 2018,
-                            ("vegetation", "light_vegetation_changes")) == {}
+                            ("vegetation", "light_vegetation", "light_vegetation_changes")) == {}
     pair = load_pair(store, territory, 2015, 2018)
     assert_same(vegetation(store, territory, 2015, 2018), vegetation(pair, store=store),
                 "vegetation on the fly")
     light, changes = vegetation_layers(store, territory, 2015, 2018)
-    assert_same(light, vegetated(light_polygons(store.polygons(territory, 2018,
-                                                               columns=["code_cs", "code_us"])))
-                .reset_index(drop=True), "vegetated light_to on the fly")
+    assert_same(light, light_polygons(vegetated(store.polygons(territory, 2018,
+                                                               columns=["code_cs", "code_us"]))),
+                "vegetation light on the fly")
     assert_same(changes, vegetation_changes(pair), "vegetation changes on the fly")
 
 
