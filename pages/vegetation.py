@@ -1,8 +1,10 @@
 """Végétation: tree and grass cover, what it gained and lost, nature in town, neighbours.
 
 Thin page: one cached engine call (:func:`ocsge_engine.indicators.vegetation.vegetation`, on the
-pair's single overlay shared with the other pages) feeds the sentence, the figures and the charts;
-the map and the neighbour comparison are cached apart. Every number shown is a
+pair's single overlay shared with the other pages, or the national batch's precomputed result for a
+commune) feeds the sentence, the figures and the charts; the map
+(:func:`~ocsge_engine.maps.vegetation.vegetation_layers`) and the neighbour comparison are cached
+apart, and read the batch's stored objects too when they are fresh. Every number shown is a
 :class:`~ocsge_engine.portrait.figure.Figure` of the engine, formatted by ``Figure.display``.
 """
 
@@ -19,19 +21,16 @@ from ocsge_engine.charts.vegetation import (
     stock_bars,
     vegetation_sankey,
 )
-from ocsge_engine.indicators import load_pair
 from ocsge_engine.indicators.vegetation import (
     CLASSES,
     URBAN_NATURE,
     URBAN_US,
     VegetationResult,
-    change_pieces,
     vegetation,
     vegetation_comparison,
 )
-from ocsge_engine.maps import light_polygons
 from ocsge_engine.maps.layers import _code_text
-from ocsge_engine.maps.vegetation import CHANGE_KEYS, vegetated, vegetation_map
+from ocsge_engine.maps.vegetation import vegetation_layers, vegetation_map
 from ocsge_engine.report.vegetation import (
     SYNTHETIC_SENTENCE,
     changes_table_fr,
@@ -71,16 +70,14 @@ def cached_vegetation(territory_id: str, year_from: int, year_to: int) -> Vegeta
 @st.cache_data(max_entries=16, show_spinner="Dessin de la carte de la végétation…")
 def map_html(territory_id: str, year_from: int, year_to: int) -> tuple[str, int, int]:
     """Map HTML, with the number of vegetated polygons and of change parts drawn."""
-    pair = load_pair(shared.get_store(), shared.cached_territory(territory_id), year_from,
-                     year_to)
-    light = light_polygons(vegetated(pair.layer_to))
-    pieces = change_pieces(pair, "vegetated")
-    changes = light_polygons(pieces, keys=CHANGE_KEYS) if len(pieces) else None
-    fmap = vegetation_map(light, year_to, changes, (year_from, year_to), height=MAP_HEIGHT)
-    return str(fmap.get_root().render()), len(light), 0 if changes is None else len(changes)
+    light, changes = vegetation_layers(shared.get_store(), shared.cached_territory(territory_id),
+                                       year_from, year_to)
+    fmap = vegetation_map(light, year_to, changes if len(changes) else None,
+                          (year_from, year_to), height=MAP_HEIGHT)
+    return str(fmap.get_root().render()), len(light), len(changes)
 
 
-@st.cache_data(max_entries=16, show_spinner="Calcul des communes voisines (une par une)…")
+@st.cache_data(max_entries=16, show_spinner="Comparaison avec les communes voisines…")
 def cached_comparison(territory_id: str, year_from: int, year_to: int) -> pd.DataFrame:
     """The commune and its 5 nearest communes, same figures for each."""
     return vegetation_comparison(shared.get_store(), shared.cached_territory(territory_id),

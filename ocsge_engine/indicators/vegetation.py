@@ -91,11 +91,16 @@ def in_prefixes(codes: npt.ArrayLike, prefixes: tuple[str, ...]) -> npt.NDArray[
     >>> in_prefixes(["US235", "US2", "US4.1.1", "US6.1"], URBAN_US).tolist()
     [True, True, True, False]
     """
-    values = np.asarray(codes, dtype=object)
+    values = np.asarray(codes, dtype=object).ravel()
     out = np.zeros(len(values), dtype=bool)
-    for k, code in enumerate(values):
-        if isinstance(code, str):
-            out[k] = any(code == p or code.startswith(p + ".") for p in prefixes)
+    if not len(values):
+        return out
+    index, uniques = pd.factorize(values)  # each distinct code tested once; None/NaN → -1
+    hit = np.array([isinstance(code, str) and any(code == p or code.startswith(p + ".")
+                                                  for p in prefixes) for code in uniques],
+                   dtype=bool)
+    known = index >= 0
+    out[known] = hit[index[known]]
     return out
 
 
@@ -320,15 +325,29 @@ def _capital(text: str) -> str:
 
 # --- compute (pure) ------------------------------------------------------------------------------
 
-def _grouped(frame: pd.DataFrame, cs: str, us: str) -> pd.DataFrame:
-    """Sum ``area_ha`` by (cs, us) columns renamed ``code_cs, code_us``, largest first."""
-    if frame.empty:
+def _grouped(frame: pd.DataFrame, cs: str, us: str,
+             rows: npt.NDArray[np.bool_] | None = None) -> pd.DataFrame:
+    """Sum ``area_ha`` by (cs, us) columns renamed ``code_cs, code_us``, largest first.
+
+    Over the ``rows`` of ``frame`` (a boolean mask; all rows when ``None``). Rows whose code is
+    missing are dropped (as ``groupby`` does); the code columns keep ``frame``'s dtypes.
+    """
+    index = np.arange(len(frame)) if rows is None else np.flatnonzero(rows)
+    if not len(index):
         return pd.DataFrame({c: pd.Series(dtype=object if c != "area_ha" else float)
                              for c in CODE_COLUMNS})
-    out = frame.groupby([cs, us], as_index=False)["area_ha"].sum()
-    out.columns = list(CODE_COLUMNS)
-    return out.sort_values(["area_ha", "code_cs", "code_us"], ascending=[False, True, True],
-                           kind="stable").reset_index(drop=True)
+    # a few hundred couple-level rows at most: a dict beats pandas' groupby/sort overhead
+    totals: dict[tuple[Any, Any], float] = {}
+    for a, b, area in zip(frame[cs].to_numpy(dtype=object)[index].tolist(),
+                          frame[us].to_numpy(dtype=object)[index].tolist(),
+                          frame["area_ha"].to_numpy(dtype=float)[index].tolist()):
+        if isinstance(a, str) and isinstance(b, str):
+            totals[(a, b)] = totals.get((a, b), 0.0) + area
+    ordered = sorted(totals.items(), key=lambda item: (-item[1], item[0][0], item[0][1]))
+    return pd.DataFrame({
+        "code_cs": pd.Series([k[0] for k, _ in ordered], dtype=frame[cs].dtype),
+        "code_us": pd.Series([k[1] for k, _ in ordered], dtype=frame[us].dtype),
+        "area_ha": pd.Series([v for _, v in ordered], dtype=float)})
 
 
 def class_change(key: str, transitions: Transitions,
@@ -362,8 +381,8 @@ def class_change(key: str, transitions: Transitions,
         stock_to_ha=(float(stocks_to["area_ha"].to_numpy(dtype=float)[stock_to].sum())
                      if stocks_to is not None else float(area[member_to].sum())),
         gain_ha=float(area[gains].sum()), loss_ha=float(area[losses].sum()),
-        gains_from=_grouped(table[gains], "code_cs_from", "code_us_from"),
-        losses_to=_grouped(table[losses], "code_cs_to", "code_us_to"),
+        gains_from=_grouped(table, "code_cs_from", "code_us_from", gains),
+        losses_to=_grouped(table, "code_cs_to", "code_us_to", losses),
         loss_to_artificial_ha=float(area[losses & artif_to].sum()),
         gain_from_artificial_ha=float(area[gains & artif_from].sum()))
 
@@ -447,6 +466,10 @@ def vegetation(source: Any, territory: Any = None, year_from: int | None = None,
         year_to: second millésime (store source only).
         store: with a :class:`Pair` source, the store it came from, to read the synthetic flag.
 
+    With a store source, a commune's result comes from the national batch's precomputed objects
+    when its partition is fresh (:mod:`ocsge_engine.batch.pages`, kind ``vegetation``: this
+    function run on the batch's overlay of the same layers), else it is computed here.
+
     Returns:
         The :class:`VegetationResult`.
 
@@ -461,7 +484,13 @@ def vegetation(source: Any, territory: Any = None, year_from: int | None = None,
         if territory is None or year_from is None or year_to is None:
             raise TypeError("vegetation(store, territory, year_from, year_to) needs all four")
         store = source
-        pair = load_pair(store, resolve_territory(territory), year_from, year_to)
+        resolved = resolve_territory(territory)
+        from ocsge_engine.batch.pages import stored_object  # the batch imports this module
+
+        stored = stored_object(store, resolved, int(year_from), int(year_to), "vegetation")
+        if stored is not None:
+            return stored
+        pair = load_pair(store, resolved, year_from, year_to)
     years = tuple(int(y) for y in (pair.year_from, pair.year_to) if y is not None)
     synthetic = (is_synthetic(store, pair.territory, years)
                  if store is not None and pair.territory is not None else False)
@@ -507,20 +536,33 @@ COMPARISON_COLUMNS: tuple[str, ...] = (
     "urban_nature_share_to", "synthetic")
 
 
-def comparison_row(result: VegetationResult | None, code: str, name: str, role: str,
-                   area_ha: float) -> dict[str, Any]:
-    """One row of :func:`vegetation_comparison` (``available=False`` without a result)."""
+def comparison_values(result: VegetationResult) -> dict[str, Any]:
+    """The figures of a result that :func:`vegetation_comparison` shows, and its coverage.
+
+    The national batch stores them per commune (kind ``vegetation_comparison``), so that a
+    commune's row beside its neighbours is read, not recomputed.
+    """
+    tree, veg = result.classes["tree"], result.classes["vegetated"]
+    covered = result.covered_from_ha
+    return {"tree_stock_to_ha": tree.stock_to_ha, "tree_share_to": result.share("tree", "to"),
+            "tree_net_ha": tree.net_ha,
+            "tree_net_ha_per_100ha": 100 * tree.net_ha / covered if covered else None,
+            "vegetated_share_to": result.share("vegetated", "to"),
+            "vegetated_net_ha": veg.net_ha, "urban_nature_share_to": result.urban_share("to"),
+            "synthetic": result.synthetic, "coverage": result.coverage}
+
+
+def comparison_row(result: VegetationResult | dict[str, Any] | None, code: str, name: str,
+                   role: str, area_ha: float) -> dict[str, Any]:
+    """One row of :func:`vegetation_comparison` (``available=False`` without a result).
+
+    ``result`` is a :class:`VegetationResult` or its :func:`comparison_values`.
+    """
     row: dict[str, Any] = dict.fromkeys(COMPARISON_COLUMNS)
     row.update(code=code, name=name, role=role, area_ha=area_ha, available=result is not None)
     if result is not None:
-        tree, veg = result.classes["tree"], result.classes["vegetated"]
-        covered = result.covered_from_ha
-        row.update(tree_stock_to_ha=tree.stock_to_ha, tree_share_to=result.share("tree", "to"),
-                   tree_net_ha=tree.net_ha,
-                   tree_net_ha_per_100ha=100 * tree.net_ha / covered if covered else None,
-                   vegetated_share_to=result.share("vegetated", "to"),
-                   vegetated_net_ha=veg.net_ha, urban_nature_share_to=result.urban_share("to"),
-                   synthetic=result.synthetic)
+        values = result if isinstance(result, dict) else comparison_values(result)
+        row.update({k: v for k, v in values.items() if k in COMPARISON_COLUMNS})
     return row
 
 
@@ -531,7 +573,9 @@ def vegetation_comparison(store: Any, territory: Any, year_from: int, year_to: i
     Neighbours are :func:`ocsge_engine.territories.nearest_communes` (as the Comparer page), or
     ``peers``; a neighbour the store does not cover completely (share ≥ 0.999, as
     :func:`~ocsge_engine.indicators.compare.commune_covered`) for both millésimes keeps its row
-    with ``available = False``. One read and overlay per neighbour (:func:`load_pair`, cached).
+    with ``available = False``. Each commune's figures are the national batch's stored
+    :func:`comparison_values` when its partition is fresh (one file read for all of them), else
+    one read and overlay (:func:`load_pair`, cached) and :func:`vegetation`.
 
     Args:
         store: an open store.
@@ -547,6 +591,7 @@ def vegetation_comparison(store: Any, territory: Any, year_from: int, year_to: i
     Raises:
         TerritoryNotFoundError: the territory is not a commune.
     """
+    from ocsge_engine.batch.pages import stored_objects
     from ocsge_engine.errors import MillesimeError, TerritoryNotFoundError
     from ocsge_engine.territories import nearest_communes
 
@@ -558,22 +603,26 @@ def vegetation_comparison(store: Any, territory: Any, year_from: int, year_to: i
     codes = [resolved.code, *[c for c in (peers if peers is not None
                                           else nearest_communes(resolved.code, n))
                               if c != resolved.code]]
+    others = [resolved, *(resolve_territory(f"commune:{code}") for code in codes[1:])]
+    stored = stored_objects(store, others, year_from, year_to, ("vegetation_comparison",))
     rows = []
-    for k, code in enumerate(codes):
-        other = resolved if k == 0 else resolve_territory(f"commune:{code}")
-        try:
-            result: VegetationResult | None = vegetation(store, other, year_from, year_to)
-        except MillesimeError:
-            result = None
-        if k > 0 and result is not None and (result.coverage or 0.0) < COMPLETE_SHARE:
-            result = None  # a partly covered neighbour would compare badly
-        rows.append(comparison_row(result, code, other.name, "territoire" if k == 0 else "voisine",
+    for k, (code, other) in enumerate(zip(codes, others)):
+        values = stored.get((other.code, "vegetation_comparison"))
+        if values is None:
+            try:
+                values = comparison_values(vegetation(store, other, year_from, year_to))
+            except MillesimeError:
+                values = None
+        if k > 0 and values is not None and (values["coverage"] or 0.0) < COMPLETE_SHARE:
+            values = None  # a partly covered neighbour would compare badly
+        rows.append(comparison_row(values, code, other.name, "territoire" if k == 0 else "voisine",
                                    other.area_ha))
     return pd.DataFrame(rows, columns=list(COMPARISON_COLUMNS))
 
 
 __all__ = [
-    "COMPARISON_COLUMNS", "comparison_row", "vegetation_comparison",
+    "COMPARISON_COLUMNS", "comparison_row", "comparison_values",
+    "vegetation_comparison",
     "CLASSES", "CLASS_COLORS", "CLASS_LABELS", "LEAF_CLASSES", "SOURCE", "URBAN_NATURE",
     "URBAN_US", "ClassChange", "VegetationResult", "change_pieces", "class_change", "class_of",
     "in_prefixes", "is_synthetic", "vegetation", "vegetation_from_transitions",

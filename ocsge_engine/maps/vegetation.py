@@ -4,7 +4,8 @@ Same offline frame as :func:`~ocsge_engine.maps.territory_map.territory_map` (lo
 assets, plain background, optional IGN orthophoto off by default). Inputs are light polygons
 (:func:`~ocsge_engine.maps.simplify.light_polygons`, EPSG:4326): the vegetated polygons of one
 millésime, and the vegetation change pieces
-(:func:`~ocsge_engine.indicators.vegetation.change_pieces`) dissolved on :data:`CHANGE_KEYS`.
+(:func:`~ocsge_engine.indicators.vegetation.change_pieces`) dissolved on :data:`CHANGE_KEYS`;
+:func:`vegetation_layers` gives both for a territory (precomputed by the batch for communes).
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import leafmap.foliumap as leafmap
 import pandas as pd
 
 from ocsge_engine import fmt
-from ocsge_engine.indicators.vegetation import CLASSES, in_prefixes
+from ocsge_engine.indicators.vegetation import CLASSES, change_pieces, in_prefixes
 from ocsge_engine.maps.assets import DEFAULT_BASE_URL
 from ocsge_engine.maps.layers import (
     Legend,
@@ -27,6 +28,7 @@ from ocsge_engine.maps.layers import (
     legend_entries,
     polygons_layer,
 )
+from ocsge_engine.maps.simplify import light_polygons
 from ocsge_engine.maps.territory_map import _base_map
 
 logger = logging.getLogger(__name__)
@@ -41,6 +43,53 @@ CHANGE_NAMES = {"loss": "Pertes de végétation", "gain": "Gains de végétation
 def vegetated(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     """Rows of an OCCUPATION_SOL layer whose cover is vegetated (CS2.x)."""
     return gdf[in_prefixes(gdf["code_cs"], CLASSES["vegetated"])]
+
+
+def vegetation_changes(pair: Any) -> gpd.GeoDataFrame:
+    """Light vegetation change pieces of a pair (gains and losses of ``vegetated``).
+
+    :func:`~ocsge_engine.indicators.vegetation.change_pieces` dissolved on :data:`CHANGE_KEYS`
+    by :func:`~ocsge_engine.maps.simplify.light_polygons` (EPSG:4326; empty when nothing changed).
+    """
+    return light_polygons(change_pieces(pair, "vegetated"), keys=CHANGE_KEYS)
+
+
+def vegetation_light(pair: Any) -> gpd.GeoDataFrame:
+    """Light vegetated polygons of a pair's second millésime (the map's vegetation layer).
+
+    The vegetated rows (:func:`vegetated`) of ``pair.layer_to`` dissolved and simplified by
+    :func:`~ocsge_engine.maps.simplify.light_polygons` on ``code_cs, code_us`` (EPSG:4326).
+    """
+    layer = pair.layer_to
+    return light_polygons(vegetated(layer[["code_cs", "code_us", layer.geometry.name]]))
+
+
+def vegetation_layers(store: Any, territory: Any, year_from: int, year_to: int, *,
+                      pair: Any = None) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
+    """The two layers of the vegetation map of a territory and pair.
+
+    :func:`vegetation_light` (vegetated polygons of ``year_to``) and :func:`vegetation_changes`.
+    Without ``pair``, a commune's layers come from the national batch's precomputed objects when
+    its partition is fresh (:mod:`ocsge_engine.batch.pages`, kinds ``light_vegetation`` and
+    ``light_vegetation_changes``: the same functions on the batch's overlay, read in one go),
+    else the pair is loaded (:func:`~ocsge_engine.indicators.pair.load_pair`, cached) and they
+    are computed.
+
+    Returns:
+        ``(light vegetated polygons, light changes)``, EPSG:4326.
+    """
+    from ocsge_engine.indicators.pair import load_pair
+
+    if pair is None:
+        from ocsge_engine.batch.pages import stored_objects
+
+        kinds = ("light_vegetation", "light_vegetation_changes")
+        stored = stored_objects(store, [territory], year_from, year_to, kinds)
+        light, changes = (stored.get((getattr(territory, "code", None), k)) for k in kinds)
+        if light is not None and changes is not None:
+            return light, changes
+        pair = load_pair(store, territory, int(year_from), int(year_to))
+    return vegetation_light(pair), vegetation_changes(pair)
 
 
 def change_layer(light_changes: gpd.GeoDataFrame, change: str, year_from: int,
@@ -112,4 +161,5 @@ def vegetation_map(light: gpd.GeoDataFrame, year: int,
     return fmap
 
 
-__all__ = ["CHANGE_KEYS", "change_layer", "vegetated", "vegetation_map"]
+__all__ = ["CHANGE_KEYS", "change_layer", "vegetated", "vegetation_changes", "vegetation_layers",
+           "vegetation_light", "vegetation_map"]

@@ -7,10 +7,12 @@ page's own call: each metric must show that JSON value through ``Figure.display`
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import pandas as pd
 import pytest
+import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 from ocsge_engine import cli
@@ -64,3 +66,69 @@ def test_vegetation_page_shows_the_cli_figures(open_app: Callable[..., AppTest],
                                                              "compare")
                     for ext in ("png", "svg", "csv", "xlsx")}
 
+
+
+@pytest.fixture
+def batch_store(national_store_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+                ) -> Iterator[Path]:
+    """A store folder linking the demo store and its national batch results (page objects)."""
+    store = tmp_path / "batch_store"
+    store.mkdir()
+    for name in ("catalog.duckdb", "layers", "national"):
+        (store / name).symlink_to(national_store_dir / name)
+    monkeypatch.setenv("OCSGE_STORE_DIR", str(store))
+    st.cache_data.clear()
+    st.cache_resource.clear()
+    yield store
+    st.cache_data.clear()
+    st.cache_resource.clear()
+
+
+def _shown(at: AppTest) -> tuple[dict[str, str], pd.DataFrame, str]:
+    metrics = {m.label: m.value for m in at.metric}
+    table = next(df.value for df in at.dataframe if "Couvert arboré (part)" in df.value.columns)
+    caption = next(c.value for c in at.caption if c.value.startswith("Végétation 2018 colorée"))
+    return metrics, table, caption
+
+
+def _no_overlay(*args: object, **kwargs: object) -> None:
+    raise AssertionError("the page overlaid a pair the batch had precomputed")
+
+
+def test_page_from_the_batch_objects_shows_the_on_the_fly_figures(
+        open_app: Callable[..., AppTest], app_store: Path, batch_store: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Same metrics, comparison and map counts whether the page reads the batch or computes."""
+    from ocsge_engine.batch.pages import stored_object
+    from ocsge_engine.indicators import pair as pair_module
+    from ocsge_engine.indicators.pair import load_pair
+    from ocsge_engine.maps import light_polygons
+    from ocsge_engine.maps.vegetation import vegetated, vegetation_changes
+    from ocsge_engine.territories import resolve_territory
+
+    store = Store.open(batch_store)
+    territory = resolve_territory(ARCACHON)
+    stored = stored_object(store, territory, 2015, 2018, "vegetation")
+    assert stored is not None  # the page below reads the batch's objects
+    assert vegetation(store, ARCACHON, 2015, 2018) is stored
+    with monkeypatch.context() as patch:  # no layer is read nor overlaid: all comes stored
+        patch.setattr(pair_module, "_read_pair", _no_overlay)
+        at = open_app("pages/vegetation.py", territoire=ARCACHON, de="2015", a="2018")
+    assert not at.error, [e.value for e in at.error]
+    metrics, table, caption = _shown(at)
+    # the same page where nothing is precomputed (demo store without national results)
+    monkeypatch.setenv("OCSGE_STORE_DIR", str(app_store))
+    st.cache_data.clear()
+    st.cache_resource.clear()
+    fly_metrics, fly_table, fly_caption = _shown(open_app("pages/vegetation.py",
+                                                          territoire=ARCACHON, de="2015",
+                                                          a="2018"))
+    assert metrics == fly_metrics and len(metrics) >= 9
+    pd.testing.assert_frame_equal(table, fly_table)
+    assert table["Commune"].tolist()[0] == "Arcachon" and len(table) == 6
+    assert caption == fly_caption
+    # the counts are those of the engine's layers computed on the fly
+    pair = load_pair(Store.open(app_store), territory, 2015, 2018)
+    n_light = len(light_polygons(vegetated(pair.layer_to)))  # as the page drew it before
+    n_changes = len(vegetation_changes(pair))
+    assert f"({n_light} polygones" in caption and f"({n_changes} zones)" in caption

@@ -24,8 +24,14 @@ from ocsge_engine.flows import exchange_matrix
 from ocsge_engine.indicators.artif import artificialisation
 from ocsge_engine.indicators.pair import load_pair
 from ocsge_engine.indicators.summary import territory_indicators
+from ocsge_engine.indicators.vegetation import (
+    comparison_values,
+    vegetation,
+    vegetation_comparison,
+)
 from ocsge_engine.maps import light_polygons, stored_changes
 from ocsge_engine.maps.changes import CHANGE_COLUMNS
+from ocsge_engine.maps.vegetation import vegetated, vegetation_changes, vegetation_layers
 from ocsge_engine.portrait import portrait_figures
 from ocsge_engine.store import Store, codec
 from ocsge_engine.territories import resolve_territory
@@ -118,6 +124,33 @@ def test_stored_objects_equal_the_engine_computed_on_the_fly(pages_store: Path,
     assert_same(P.stored_object(store, territory, 2015, 2018, "light_changes"),
                 light_polygons(stored_changes(store, territory, 2015, 2018),
                                keys=CHANGE_COLUMNS), "light_changes")
+    # Végétation: the result, its comparison figures and the map layers
+    stored_veg = P.stored_object(store, territory, 2015, 2018, "vegetation")
+    computed_veg = vegetation(pair, store=store)
+    assert_same(stored_veg, computed_veg, "vegetation")
+    assert stored_veg.to_dict() == computed_veg.to_dict()
+    assert vegetation(store, territory, 2015, 2018) is stored_veg
+    assert P.stored_object(store, territory, 2015, 2018, "vegetation_comparison") == (
+        comparison_values(computed_veg))
+    assert_same(P.stored_object(store, territory, 2015, 2018, "light_vegetation_changes"),
+                vegetation_changes(pair), "light_vegetation_changes")
+    # the map's vegetation layer as the page computed it before the batch stored it
+    assert_same(P.stored_object(store, territory, 2015, 2018, "light_vegetation"),
+                light_polygons(vegetated(store.polygons(territory, 2018,
+                                                        columns=["code_cs", "code_us"]))),
+                "light_vegetation")
+    light, changes = vegetation_layers(store, territory, 2015, 2018)
+    assert_same((light, changes), vegetation_layers(store, territory, 2015, 2018, pair=pair),
+                "vegetation_layers")
+    assert set(light["code_cs"].str[:3]) == {"CS2"} and len(changes) > 0
+    # several communes and kinds in one read: what stored_object returns, one by one
+    kinds = ("vegetation_comparison", "light_vegetation", "light_vegetation_changes")
+    many = P.stored_objects(store, [resolve_territory(f"commune:{c}") for c in CODES], 2015, 2018,
+                            kinds)
+    assert sorted(many) == sorted((c, k) for c in CODES for k in kinds)
+    for (c, k), obj in many.items():
+        assert_same(obj, P.stored_object(store, resolve_territory(f"commune:{c}"), 2015, 2018, k),
+                    f"stored_objects[{c}, {k}]")
 
 
 def test_arcachon_stored_figures_hold_the_golden_population(pages_store: Path) -> None:
@@ -136,6 +169,38 @@ def test_other_territories_and_communes_compute_on_the_fly(pages_store: Path) ->
         assert P.stored_object(store, resolve_territory(tid), 2015, 2018, "figures") is None
     with pytest.raises(ValueError):
         P.stored_object(store, resolve_territory("commune:33009"), 2015, 2018, "nope")
+    assert P.stored_objects(store, [resolve_territory(t) for t in ("commune:33529",
+                                                                   "epci:243301504")],
+                            2015, 2018, ("vegetation",)) == {}
+    with pytest.raises(ValueError):
+        P.stored_objects(store, [resolve_territory("commune:33009")], 2015, 2018, ("nope",))
+
+
+def test_vegetation_comparison_reads_the_stored_communes(pages_store: Path, tmp_path: Path
+                                                          ) -> None:
+    # Andernos-les-Bains' neighbours: Arès, Lanton, Lège-Cap-Ferret, Audenge (demo communes not
+    # in the partial run: computed on the fly) and Le Porge (outside the demo store)
+    store = Store.open(pages_store)
+    andernos = resolve_territory("commune:33005")
+    table = vegetation_comparison(store, andernos, 2015, 2018,
+                                  peers=["33051", "33011", "33333"])
+    assert table["code"].tolist() == ["33005", "33051", "33011", "33333"]
+    assert table["available"].tolist() == [True, True, True, False]
+    stored = P.stored_objects(store, [resolve_territory(f"commune:{c}") for c in table["code"]],
+                              2015, 2018, ("vegetation_comparison",))
+    assert sorted(stored) == [("33005", "vegetation_comparison"),
+                              ("33051", "vegetation_comparison")]  # Arès computed, Le Porge none
+    # the same table where nothing is stored (a copy without the batch's results)
+    bare = tmp_path / "bare"
+    shutil.copytree(pages_store, bare, ignore=shutil.ignore_patterns("national"))
+    computed = vegetation_comparison(Store.open(bare), andernos, 2015, 2018,
+                                     peers=["33051", "33011", "33333"])
+    assert_same(table, computed, "comparison")
+    biganos = table.iloc[1]
+    veg = vegetation(load_pair(store, resolve_territory("commune:33051"), 2015, 2018),
+                     store=store)
+    assert biganos["tree_net_ha"] == veg.classes["tree"].net_ha
+    assert biganos["tree_share_to"] == veg.share("tree", "to")
 
 
 def test_stale_partition_is_not_served(pages_store: Path, tmp_path: Path) -> None:
@@ -150,6 +215,16 @@ def test_stale_partition_is_not_served(pages_store: Path, tmp_path: Path) -> Non
     path.write_text(json.dumps(manifest))
     assert P.stored_object(store, territory, 2015, 2018, "figures") is None
     assert portrait_figures(store, territory, 2015, 2018).territory_id == "commune:33009"
+    assert P.stored_objects(store, [territory], 2015, 2018,
+                            ("vegetation", "light_vegetation", "light_vegetation_changes")) == {}
+    pair = load_pair(store, territory, 2015, 2018)
+    assert_same(vegetation(store, territory, 2015, 2018), vegetation(pair, store=store),
+                "vegetation on the fly")
+    light, changes = vegetation_layers(store, territory, 2015, 2018)
+    assert_same(light, light_polygons(vegetated(store.polygons(territory, 2018,
+                                                               columns=["code_cs", "code_us"]))),
+                "vegetation light on the fly")
+    assert_same(changes, vegetation_changes(pair), "vegetation changes on the fly")
 
 
 def test_codec_refuses_types_outside_the_engine() -> None:

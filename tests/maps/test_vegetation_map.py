@@ -46,3 +46,23 @@ def test_vegetation_map_needs_years_with_changes() -> None:
     light = light_polygons(squares([(0, 0, "CS2.2.1", "US1.1")]))
     with pytest.raises(ValueError, match="years"):
         vegetation_map(light, 2018, light)
+
+
+def test_vegetation_layers_of_a_pair() -> None:
+    """The vegetated polygons of the second millésime and the vegetation changes, light."""
+    from ocsge_engine.maps.vegetation import vegetation_changes, vegetation_layers
+
+    before = squares([(0, 0, "CS2.1.1.2", "US1.2"), (1, 0, "CS2.1.1.2", "US1.2"),
+                      (2, 0, "CS1.1.1.1", "US5")])
+    after = squares([(0, 0, "CS2.1.1.2", "US1.2"), (1, 0, "CS1.1.1.1", "US5"),
+                     (2, 0, "CS1.1.1.1", "US5")])
+    pair = pair_from_layers(before, after, 2015, 2018)
+    light, changes = vegetation_layers(None, None, 2015, 2018, pair=pair)
+    assert light["code_cs"].tolist() == ["CS2.1.1.2"]
+    assert light["area_ha"].tolist() == [0.01]  # the one pine square left, 100 m²
+    assert changes["change"].tolist() == ["loss"] and changes["area_ha"].tolist() == [0.01]
+    assert (changes["code_cs_to"].tolist(), changes.crs.to_epsg()) == (["CS1.1.1.1"], 4326)
+    # nothing vegetated changed (a use change of a built square): an empty layer, drawn as none
+    same = pair_from_layers(after, after.assign(code_us=["US1.2", "US2", "US2"]), 2015, 2018)
+    empty = vegetation_changes(same)
+    assert empty.empty and list(empty.columns) == [*CHANGE_KEYS, "area_ha", "geometry"]
