@@ -30,13 +30,15 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import torch
 import yaml
 
 from ocsge_engine.errors import CheckpointError
-from ocsge_engine.inference.model import ResNetUnet, UnetSpec
+from ocsge_engine.inference.spec import UnetSpec
+
+if TYPE_CHECKING:  # torch is imported when weights are loaded, not to read a model card
+    import torch
 
 logger = logging.getLogger(__name__)
 
@@ -260,6 +262,8 @@ def download_from_hub(card: ModelCard, dest: Path | None = None, timeout_s: floa
 
 def _read_state_dict(path: Path) -> dict[str, torch.Tensor]:
     """Read tensors only: safetensors, or torch.load(weights_only=True); unwrap Lightning."""
+    import torch
+
     try:
         if path.suffix == ".safetensors":
             from safetensors.torch import load_file
@@ -332,6 +336,8 @@ def load_checkpoint(card: ModelCard | Path | str, weights: Path | str | None = N
                               f"Le fichier de poids {path.name} ne correspond pas à la fiche du modèle "
                               "(empreinte SHA-256 différente) : fichier corrompu ou mauvais modèle.")
     source = "card" if card.sha256 else _check_recorded(card, path, digest)
+    from ocsge_engine.inference.model import ResNetUnet  # lazy: torch
+
     state = _read_state_dict(path)
     model = ResNetUnet(card.spec)
     _check_shapes(model, state, path)
