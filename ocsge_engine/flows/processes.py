@@ -33,7 +33,7 @@ from __future__ import annotations
 import io
 import logging
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -125,6 +125,14 @@ class ProcessTable:
     def to_csv(self) -> str:
         """The table as CSV text (UTF-8, the columns of :data:`TABLE_COLUMNS`)."""
         return self.rules[list(TABLE_COLUMNS)].to_csv(index=False, lineterminator="\n")
+
+    @cached_property
+    def leaf_first_rule(self) -> npt.NDArray[np.int16]:
+        """Index of the first rule matching each pair of leaf couples (row ``i * n + j`` of
+        :func:`all_couple_pairs`), -1 where none does; computed once per table (the rules must
+        not be modified afterwards: read a new table instead)."""
+        hits = _all_pairs_hits(self)
+        return np.where(hits.any(axis=0), np.argmax(hits, axis=0), -1).astype(np.int16)
 
 
 # --- loading and validation -----------------------------------------------------------------------
@@ -259,7 +267,24 @@ def assign_processes(pairs: pd.DataFrame, table: ProcessTable | None = None
 
 
 def _first_match(pairs: pd.DataFrame, table: ProcessTable) -> npt.NDArray[np.int64]:
-    """Index of the first rule matching each pair, -1 where none does."""
+    """Index of the first rule matching each pair, -1 where none does.
+
+    Pairs of leaf couples are looked up in :attr:`ProcessTable.leaf_first_rule`; any other pair
+    (a code that is not a leaf, an unknown code) is evaluated rule by rule.
+    """
+    index = _couple_index()
+    before = index.get_indexer(_couple_keys(pairs["code_cs_from"], pairs["code_us_from"]))
+    after = index.get_indexer(_couple_keys(pairs["code_cs_to"], pairs["code_us_to"]))
+    known = (before >= 0) & (after >= 0)
+    first = np.full(len(pairs), -1, dtype=np.int64)
+    first[known] = table.leaf_first_rule[before[known] * len(index) + after[known]]
+    if not known.all():
+        first[~known] = _first_match_by_rules(pairs[~known].reset_index(drop=True), table)
+    return first
+
+
+def _first_match_by_rules(pairs: pd.DataFrame, table: ProcessTable) -> npt.NDArray[np.int64]:
+    """:func:`_first_match`, every rule evaluated on every pair."""
     matched = _rule_hits(pairs, table)
     first = np.argmax(matched, axis=0) if len(matched) else np.zeros(len(pairs), dtype=np.int64)
     return np.where(matched.any(axis=0), first, -1).astype(np.int64)
@@ -309,6 +334,18 @@ def _leaf_couples() -> tuple[npt.NDArray[np.object_], npt.NDArray[np.object_]]:
     cs, us = nom.get_nomenclature("cs").leaves, nom.get_nomenclature("us").leaves
     couples = pd.MultiIndex.from_product([cs, us]).to_frame(index=False, name=["cs", "us"])
     return couples["cs"].to_numpy(object), couples["us"].to_numpy(object)
+
+
+def _couple_keys(cs: object, us: object) -> pd.Index:
+    """``CS<TAB>US`` keys of couples (missing codes give missing keys)."""
+    return pd.Index(pd.Series(np.asarray(cs, dtype=object), dtype=object) + "\t"
+                    + pd.Series(np.asarray(us, dtype=object), dtype=object))
+
+
+@lru_cache(maxsize=1)
+def _couple_index() -> pd.Index:
+    """Position of each leaf couple in :func:`_leaf_couples` order, by ``CS<TAB>US`` key."""
+    return _couple_keys(*_leaf_couples())
 
 
 @lru_cache(maxsize=1)

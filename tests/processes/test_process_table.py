@@ -157,3 +157,22 @@ def test_coverage_from_the_product_structure_equals_the_pairwise_rules():
     assert set(map(int, fast[1].nonzero()[0])) <= {i * n + i for i in range(n)}
     gaps = coverage(table)["gaps"]
     assert len(gaps) == int((~pairwise.any(axis=0)).sum()) > 0
+
+
+def test_leaf_lookup_equals_the_rules_pair_by_pair():
+    """Pairs of leaf couples are looked up in the table's precomputed winners; other codes (not
+    leaves, unknown) are evaluated rule by rule: both give the first matching rule."""
+    from ocsge_engine.flows.processes import _first_match, _first_match_by_rules
+
+    table = default_process_table()
+    pairs = pd.concat([
+        all_couple_pairs().iloc[::97],
+        pd.DataFrame({"code_cs_from": ["CS2.2", "CS1.1.1.1", "CS2", "CS1.1.1.1"],
+                      "code_us_from": ["US1", "US5", "US5", "US5"],
+                      "code_cs_to": ["CS1.1.1.1", "CS1.1.1.1", "CS2", "CS1.1.1.1"],
+                      "code_us_to": ["US5", "US9", "US6", "US5"]})], ignore_index=True)
+    fast, slow = _first_match(pairs, table), _first_match_by_rules(pairs, table)
+    assert len(pairs) == 813 and (fast == slow).all()
+    assert table.codes[fast[-1]] == "stable"  # CS1.1.1.1/US5 kept
+    assert len(set(fast.tolist())) > 8  # many different rules win
+    assert table.leaf_first_rule.shape == (78_400,)
