@@ -89,11 +89,10 @@ class Condition:
         """
         if not self.tokens:
             hit = np.ones(len(values), dtype=bool)
-        else:
-            text = pd.Series(values, dtype=object).astype(str)
-            hit = np.zeros(len(values), dtype=bool)
-            for token in self.tokens:
-                hit |= (text == token).to_numpy() | text.str.startswith(token + ".").to_numpy()
+        else:  # plain Python: called on the few distinct values of a column (pandas costs more)
+            tokens, prefixes = frozenset(self.tokens), tuple(t + "." for t in self.tokens)
+            hit = np.fromiter(((text := str(v)) in tokens or text.startswith(prefixes)
+                               for v in values), dtype=bool, count=len(values))
         return ~hit if self.negated else hit
 
 
@@ -127,12 +126,12 @@ class ProcessTable:
         return self.rules[list(TABLE_COLUMNS)].to_csv(index=False, lineterminator="\n")
 
     @cached_property
-    def leaf_first_rule(self) -> npt.NDArray[np.int16]:
+    def leaf_first_rule(self) -> npt.NDArray[np.int32]:
         """Index of the first rule matching each pair of leaf couples (row ``i * n + j`` of
         :func:`all_couple_pairs`), -1 where none does; computed once per table (the rules must
         not be modified afterwards: read a new table instead)."""
         hits = _all_pairs_hits(self)
-        return np.where(hits.any(axis=0), np.argmax(hits, axis=0), -1).astype(np.int16)
+        return np.where(hits.any(axis=0), np.argmax(hits, axis=0), -1).astype(np.int32)
 
 
 # --- loading and validation -----------------------------------------------------------------------
@@ -402,6 +401,8 @@ def coverage(table: ProcessTable) -> dict[str, pd.DataFrame]:
     hits = _all_pairs_hits(table)
     n_rules = hits.sum(axis=0)
     first = np.where(n_rules > 0, np.argmax(hits, axis=0), -1)
+    # the same winners as ProcessTable.leaf_first_rule: keep them (a validated table is used next)
+    table.__dict__.setdefault("leaf_first_rule", first.astype(np.int32))
     assignment = pairs.assign(process=np.array([None, *table.rules["code"]], object)[first + 1])
     used = np.zeros(len(table.rules), dtype=bool)
     used[np.unique(first[first >= 0])] = True

@@ -161,3 +161,21 @@ def test_processus_uses_the_validated_default_table_when_unedited(
 
     assert any(c.value.startswith(f"{fr_ha(changed)} ont changé entre 2015 et 2018")
                for c in at.caption)
+
+
+def test_page_scripts_compiled_into_the_server_script_cache(monkeypatch: pytest.MonkeyPatch
+                                                            ) -> None:
+    """On a server, every page script is in Streamlit's script cache after the warm-up."""
+    from types import SimpleNamespace
+
+    from streamlit.runtime import Runtime
+    from streamlit.runtime.scriptrunner.script_cache import ScriptCache
+
+    cache = ScriptCache()
+    monkeypatch.setattr(Runtime, "exists", classmethod(lambda cls: True))
+    monkeypatch.setattr(Runtime, "instance", classmethod(lambda cls: SimpleNamespace(
+        _script_cache=cache)))
+    warmup._compile_pages()  # noqa: SLF001
+    compiled = {Path(p).name for p in cache._cache}  # noqa: SLF001
+    assert {"predire.py", "processus.py", "croiser.py", "portrait.py"} <= compiled
+    assert not any(name.startswith("_") for name in compiled)
