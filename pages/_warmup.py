@@ -136,10 +136,12 @@ def _compile_pages() -> None:
     """Compile the page scripts into the server's script cache (Streamlit compiles a page at its
     first visit, after rewriting it for « magic »: 0.1-0.3 s a page)."""
     from streamlit.runtime import Runtime
+    from streamlit.runtime.scriptrunner.script_cache import ScriptCache
 
-    if not Runtime.exists():  # AppTest and bare runs have no server
+    # private attribute: a Streamlit without it skips the step (AppTest has its own caches)
+    cache = getattr(Runtime.instance(), "_script_cache", None) if Runtime.exists() else None
+    if not isinstance(cache, ScriptCache):
         return
-    cache = Runtime.instance()._script_cache  # noqa: SLF001 - private; a failure is logged
     for path in sorted(PAGES_DIR.glob("*.py")):
         if not path.name.startswith("_"):
             cache.get_bytecode(str(path))
