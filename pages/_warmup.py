@@ -11,6 +11,11 @@ English) and the next step runs; nothing is written to a session. A page that as
 the warm-up is computing waits for it (Streamlit's caches take one lock per entry) instead of
 computing it twice.
 
+It starts after the first page of the process: ``app.py`` and that page have imported the
+engine's core by then (``pages/_shared.py`` imports ``ocsge_engine.indicators`` and
+``ocsge_engine.portrait``, which import each other), so the thread does not race a page on a
+circular import.
+
 ``OCSGE_WARMUP=0`` turns it off (the tests set it: an AppTest run must not start threads and
 Chromium); it is on by default.
 """
