@@ -40,7 +40,8 @@ THREAD_NAME = "ocsge-warmup"
 PAGES_DIR = Path(__file__).resolve().parent
 # imported by the pages only inside functions, or heavy and needed at the first use of a feature
 EXTRA_MODULES = ("scipy.signal", "scipy.ndimage", "ocsge_engine.inference.fallback")
-LAST_MODULES = ("torch", "ocsge_engine.inference.model")  # heaviest, least often needed
+# heaviest, only needed to run a model: imported when one is installed (available_models)
+MODEL_MODULES = ("torch", "ocsge_engine.inference.model")
 
 
 class _NoContextNotice(logging.Filter):
@@ -98,7 +99,8 @@ def page_modules() -> list[str]:
 
 
 def steps() -> list[tuple[str, Callable[[], object]]]:
-    """The warm-up steps, in order: page imports, shared tables, Chromium, heavy imports."""
+    """The warm-up steps, in order: page scripts and imports, shared tables, torch (when a model
+    is installed), Chromium last (its start-up takes seconds of CPU: the thread waits for it)."""
     return [
         ("page scripts", _compile_pages),
         ("page imports", lambda: _import_all([*page_modules(), *EXTRA_MODULES])),
@@ -107,8 +109,8 @@ def steps() -> list[tuple[str, Callable[[], object]]]:
         ("population table", _population),
         ("communes indicators", _communes_indicators),
         ("chart types", _chart_types),
+        ("model imports", _model_imports),
         ("chart renderer", _chart_renderer),
-        ("model imports", lambda: _import_all(LAST_MODULES)),
     ]
 
 
@@ -150,6 +152,18 @@ def _compile_pages() -> None:
     for path in sorted(PAGES_DIR.glob("*.py")):
         if not path.name.startswith("_"):
             cache.get_bytecode(str(path))
+
+
+def _model_imports() -> None:
+    """Import torch when a trained model is installed (Prédire can run it): the first prediction
+    then starts at once. Without weights, torch would only cost memory (≈ 0.4 GB) and double the
+    objects the garbage collector walks on every full collection."""
+    from ocsge_engine.inference.ondemand import available_models
+
+    if available_models():
+        _import_all(MODEL_MODULES)
+    else:
+        logger.info("warm-up: no trained model installed, torch not imported")
 
 
 def _default_pair() -> tuple[str, tuple[int, int] | None]:
@@ -201,7 +215,13 @@ def _chart_types() -> None:
 
 
 def _chart_renderer() -> None:
+    """Start the warm Chromium of the chart exports and wait until it is ready (a missing or
+    broken browser is logged here; the exports then say why at their first image)."""
     from ocsge_engine.charts import render
 
-    if hasattr(render, "prewarm"):
-        render.prewarm()  # starts Chromium in its own thread; a missing browser fails later, quietly
+    if not hasattr(render, "prewarm"):
+        return
+    render.prewarm()  # starts Chromium in the renderer's own thread, never raises
+    ready = getattr(render.renderer(), "ready", None)
+    if ready is not None:
+        ready.result(timeout=getattr(render, "START_TIMEOUT_S", 120.0))

@@ -29,7 +29,7 @@ OpenApp = Callable[..., AppTest]
 def quiet_steps(monkeypatch: pytest.MonkeyPatch) -> None:
     """No Chromium and no torch import in the test process (both are tested elsewhere)."""
     monkeypatch.setattr(warmup, "_chart_renderer", lambda: None)
-    monkeypatch.setattr(warmup, "LAST_MODULES", ())
+    monkeypatch.setattr(warmup, "MODEL_MODULES", ())
 
 
 def test_off_in_tests_and_by_environment(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -179,3 +179,29 @@ def test_page_scripts_compiled_into_the_server_script_cache(monkeypatch: pytest.
     compiled = {Path(p).name for p in cache._cache}  # noqa: SLF001
     assert {"predire.py", "processus.py", "croiser.py", "portrait.py"} <= compiled
     assert not any(name.startswith("_") for name in compiled)
+
+
+def test_torch_only_with_an_installed_model_and_chromium_waited_for(
+        monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
+    from concurrent.futures import Future
+    from types import SimpleNamespace
+
+    import ocsge_engine.inference.ondemand as ondemand
+    from ocsge_engine.charts import render
+
+    imported: list[tuple[str, ...]] = []
+    monkeypatch.setattr(warmup, "_import_all", lambda modules: imported.append(tuple(modules)))
+    monkeypatch.setattr(ondemand, "available_models", lambda: {})
+    with caplog.at_level(logging.INFO, logger="ocsge_app.warmup"):
+        warmup._model_imports()  # noqa: SLF001
+    assert imported == [] and "torch not imported" in caplog.text
+    monkeypatch.setattr(ondemand, "available_models", lambda: {"card.yaml": "FLAIR"})
+    warmup._model_imports()  # noqa: SLF001
+    assert imported == [("torch", "ocsge_engine.inference.model")]
+    # Chromium: the step waits for the renderer and reports a browser that cannot start
+    broken: Future[object] = Future()
+    broken.set_exception(FileNotFoundError("chromium"))
+    monkeypatch.setattr(render, "prewarm", lambda: None)
+    monkeypatch.setattr(render, "renderer", lambda: SimpleNamespace(ready=broken))
+    with pytest.raises(FileNotFoundError):
+        warmup._chart_renderer()  # noqa: SLF001 (run() logs it and goes on)
