@@ -12,6 +12,7 @@ import streamlit as st
 
 from ocsge_engine.territories import is_web_territory_id, plain_text
 from pages import _shared as shared
+from pages import _warmup as warmup
 
 logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
 
@@ -166,4 +167,7 @@ st.html(FRENCH_CHROME_CSS)
 navigation = st.navigation(PAGES, expanded=True)
 _sidebar()
 shared.coverage_guard(navigation.url_path or "portrait")
-navigation.run()
+try:
+    navigation.run()
+finally:  # once per server process, after its first page (OCSGE_WARMUP=0: off)
+    warmup.start()

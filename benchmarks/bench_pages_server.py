@@ -5,10 +5,14 @@ La Teste-de-Buch, then each page opened by a deep link on a demo commune that no
 yet in this process (cold per-commune caches, warm imports and store). Prints one line per page;
 ``--profile N`` also prints the N heaviest functions (cumulative time) of each page's run.
 
+The server warm-up (``pages/_warmup.py``) is off by default, so that the figures are the pages'
+own; ``--warmup`` turns it on and waits for it to finish after the home page, as a server that
+has been up for a minute.
+
 Usage::
 
     .venv/bin/python benchmarks/bench_pages_server.py [--store data/store] [--pages flux,cartes]
-        [--profile 25]
+        [--profile 25] [--warmup]
 
 The browser figure (``bench_app.py --only pages``) adds the frontend's boot and drawing to this.
 """
@@ -41,8 +45,11 @@ def main() -> None:
     parser.add_argument("--store", type=Path, default=REPO_ROOT / "data" / "store")
     parser.add_argument("--pages", default=",".join(PAGES), help="comma-separated url paths")
     parser.add_argument("--profile", type=int, default=0, help="print the N heaviest functions")
+    parser.add_argument("--warmup", action="store_true",
+                        help="run the server warm-up after the home page and wait for it")
     args = parser.parse_args()
     os.environ["OCSGE_STORE_DIR"] = str(args.store.resolve())
+    os.environ["OCSGE_WARMUP"] = "1" if args.warmup else "0"
     os.chdir(REPO_ROOT)
     from streamlit.runtime.scriptrunner import script_runner
     from streamlit.testing.v1 import AppTest
@@ -89,6 +96,12 @@ def main() -> None:
     print(f"machine: {os.cpu_count()} CPUs, load {os.getloadavg()[0]:.2f}, store {args.store}")
     t_warm, _ = run("accueil", "33529")
     print(f"warm-up (home, La Teste-de-Buch, imports included): {t_warm:.2f} s")
+    if args.warmup:
+        from pages import _warmup
+
+        t0 = time.perf_counter()
+        _warmup.start().join()  # the thread app.py started after the home page
+        print(f"server warm-up thread: finished {time.perf_counter() - t0:.2f} s after the home page")
     communes = iter(FRESH_COMMUNES * 2)
     for page in args.pages.split(","):
         code = next(communes)

@@ -250,3 +250,16 @@ def metric(column: Any, figure: Figure, signed: bool = False, label: str | None 
     column.metric(label or figure.label, figure.display(signed), help=help_text)
     if not figure.available and figure.missing:
         column.caption(f"— {figure.missing}")
+
+
+def cached_communes_indicators(year_from: int, year_to: int) -> pd.DataFrame:
+    """Indicators of every commune fully covered by the store (Croiser), computed once for all
+    sessions per catalogue stamp (renewed after an ingest); the server warm-up fills it."""
+    return _communes_indicators(year_from, year_to, catalog_stamp())
+
+
+@st.cache_data(max_entries=8, show_spinner="Calcul des indicateurs de chaque commune de la base…")
+def _communes_indicators(year_from: int, year_to: int, stamp: tuple[int, ...]) -> pd.DataFrame:
+    from ocsge_engine.batch.figures import communes_indicators  # national results when fresh
+
+    return communes_indicators(get_store(), year_from, year_to)

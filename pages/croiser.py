@@ -12,7 +12,6 @@ import streamlit as st
 
 from ocsge_engine.charts.cross import INDICATOR_LABELS, axis_label, cross_scatter, population_figure
 from ocsge_engine.charts.style import fr_number
-from ocsge_engine.batch.figures import communes_indicators  # national results when fresh
 from ocsge_engine.indicators.local_data import (
     MAX_CSV_BYTES,
     LocalTable,
@@ -33,12 +32,6 @@ DEFAULT_X, DEFAULT_Y = "density_per_km2", "artif_m2_per_inhabitant"
 def cached_population(territory_id: str) -> pd.DataFrame:
     """Population series and density of the territory."""
     return population_table(shared.cached_territory(territory_id))
-
-
-@st.cache_data(max_entries=8, show_spinner="Calcul des indicateurs de chaque commune de la base…")
-def cached_communes(year_from: int, year_to: int) -> pd.DataFrame:
-    """Indicators of every commune fully covered by the store."""
-    return communes_indicators(shared.get_store(), year_from, year_to)
 
 
 @st.cache_data(max_entries=16, show_spinner="Lecture du fichier…")
@@ -107,7 +100,7 @@ def main() -> None:
         return
     st.header(f"Croiser avec l'artificialisation {pair[0]} → {pair[1]}")
     local = _upload()
-    communes = shared.run_safely(cached_communes, pair[0], pair[1])
+    communes = shared.run_safely(shared.cached_communes_indicators, pair[0], pair[1])
     if communes is None:
         return
     table, local_columns = communes, []

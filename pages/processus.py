@@ -109,8 +109,9 @@ def _table_editor() -> ProcessTable:
                                 key=f"processus_editor_{hash(current)}",
                                 column_config={**EDITOR_LABELS, "label_fr": st.column_config.TextColumn(
                                     "Libellé", width="large")})
-        try:
-            table = process_table(edited[list(TABLE_COLUMNS)].to_csv(index=False))
+        edited_csv = edited[list(TABLE_COLUMNS)].to_csv(index=False)
+        try:  # the default table unedited: the process's validated copy (no re-validation)
+            table = default_process_table() if edited_csv == default_csv else process_table(edited_csv)
         except OcsgeError as err:
             st.error(err.user_message + " La table précédente est conservée.")
             table = process_table(current) if current != default_csv else default_process_table()

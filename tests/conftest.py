@@ -21,6 +21,10 @@ from typing import Any
 import pytest
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
+# No server warm-up thread (pages/_warmup.py) in AppTest runs or in the servers the browser tests
+# start (they inherit this environment): it would import torch and start Chromium behind the
+# tests. tests/app/test_warmup.py runs it explicitly.
+os.environ["OCSGE_WARMUP"] = "0"
 # The real data the tests use is committed in the repo (byte-identical copies of ../shared/data,
 # each folder with its SOURCE.md and licence), so the tests run wherever the checkout lives.
 REAL_DATA = {

@@ -33,7 +33,7 @@ from __future__ import annotations
 import io
 import logging
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -89,11 +89,10 @@ class Condition:
         """
         if not self.tokens:
             hit = np.ones(len(values), dtype=bool)
-        else:
-            text = pd.Series(values, dtype=object).astype(str)
-            hit = np.zeros(len(values), dtype=bool)
-            for token in self.tokens:
-                hit |= (text == token).to_numpy() | text.str.startswith(token + ".").to_numpy()
+        else:  # plain Python: called on the few distinct values of a column (pandas costs more)
+            tokens, prefixes = frozenset(self.tokens), tuple(t + "." for t in self.tokens)
+            hit = np.fromiter(((text := str(v)) in tokens or text.startswith(prefixes)
+                               for v in values), dtype=bool, count=len(values))
         return ~hit if self.negated else hit
 
 
@@ -125,6 +124,14 @@ class ProcessTable:
     def to_csv(self) -> str:
         """The table as CSV text (UTF-8, the columns of :data:`TABLE_COLUMNS`)."""
         return self.rules[list(TABLE_COLUMNS)].to_csv(index=False, lineterminator="\n")
+
+    @cached_property
+    def leaf_first_rule(self) -> npt.NDArray[np.int32]:
+        """Index of the first rule matching each pair of leaf couples (row ``i * n + j`` of
+        :func:`all_couple_pairs`), -1 where none does; computed once per table (the rules must
+        not be modified afterwards: read a new table instead)."""
+        hits = _all_pairs_hits(self)
+        return np.where(hits.any(axis=0), np.argmax(hits, axis=0), -1).astype(np.int32)
 
 
 # --- loading and validation -----------------------------------------------------------------------
@@ -259,7 +266,24 @@ def assign_processes(pairs: pd.DataFrame, table: ProcessTable | None = None
 
 
 def _first_match(pairs: pd.DataFrame, table: ProcessTable) -> npt.NDArray[np.int64]:
-    """Index of the first rule matching each pair, -1 where none does."""
+    """Index of the first rule matching each pair, -1 where none does.
+
+    Pairs of leaf couples are looked up in :attr:`ProcessTable.leaf_first_rule`; any other pair
+    (a code that is not a leaf, an unknown code) is evaluated rule by rule.
+    """
+    index = _couple_index()
+    before = index.get_indexer(_couple_keys(pairs["code_cs_from"], pairs["code_us_from"]))
+    after = index.get_indexer(_couple_keys(pairs["code_cs_to"], pairs["code_us_to"]))
+    known = (before >= 0) & (after >= 0)
+    first = np.full(len(pairs), -1, dtype=np.int64)
+    first[known] = table.leaf_first_rule[before[known] * len(index) + after[known]]
+    if not known.all():
+        first[~known] = _first_match_by_rules(pairs[~known].reset_index(drop=True), table)
+    return first
+
+
+def _first_match_by_rules(pairs: pd.DataFrame, table: ProcessTable) -> npt.NDArray[np.int64]:
+    """:func:`_first_match`, every rule evaluated on every pair."""
     matched = _rule_hits(pairs, table)
     first = np.argmax(matched, axis=0) if len(matched) else np.zeros(len(pairs), dtype=np.int64)
     return np.where(matched.any(axis=0), first, -1).astype(np.int64)
@@ -269,17 +293,26 @@ def _rule_hits(pairs: pd.DataFrame, table: ProcessTable) -> npt.NDArray[np.bool_
     """Boolean matrix (rules × pairs): which rule's conditions each pair meets."""
     cs_from, us_from = (pairs["code_cs_from"].to_numpy(object), pairs["code_us_from"].to_numpy(object))
     cs_to, us_to = pairs["code_cs_to"].to_numpy(object), pairs["code_us_to"].to_numpy(object)
-    values = {"from_family": _families(cs_from, us_from), "to_family": _families(cs_to, us_to),
-              "from_cs": cs_from, "to_cs": cs_to, "from_us": us_from, "to_us": us_to}
     stable = (cs_from == cs_to) & (us_from == us_to)
-    # Conditions are evaluated on the few distinct values of each column, then broadcast.
-    factorised = {column: pd.factorize(vals) for column, vals in values.items()}
-    hits = np.ones((len(table.rules), len(pairs)), dtype=bool)
-    for i, rule in enumerate(table.rules.itertuples()):
-        if rule.change == "stable":
+    hits = _side_hits(table, "from", cs_from, us_from) & _side_hits(table, "to", cs_to, us_to)
+    for i, change in enumerate(table.rules["change"]):
+        if change == "stable":
             hits[i] &= stable
-        elif rule.change == "changed":
+        elif change == "changed":
             hits[i] &= ~stable
+    return hits
+
+
+def _side_hits(table: ProcessTable, side: str, cs: npt.NDArray[np.object_],
+               us: npt.NDArray[np.object_]) -> npt.NDArray[np.bool_]:
+    """Boolean matrix (rules × couples): the ``from_*`` or ``to_*`` conditions of each rule.
+
+    Conditions are evaluated on the few distinct values of each column, then broadcast.
+    """
+    values = {f"{side}_family": _families(cs, us), f"{side}_cs": cs, f"{side}_us": us}
+    factorised = {column: pd.factorize(vals) for column, vals in values.items()}
+    hits = np.ones((len(table.rules), len(cs)), dtype=bool)
+    for i, rule in enumerate(table.rules.itertuples()):
         for column, (ids, uniques) in factorised.items():
             condition = Condition.parse(getattr(rule, column))
             if condition.tokens or condition.negated:
@@ -295,20 +328,65 @@ def _families(cs: npt.NDArray[np.object_], us: npt.NDArray[np.object_]) -> npt.N
     return np.asarray(fam, dtype=object)[ids]
 
 
+def _leaf_couples() -> tuple[npt.NDArray[np.object_], npt.NDArray[np.object_]]:
+    """CS and US codes of every leaf couple of the nomenclature (14 × 20), CS-major order."""
+    cs, us = nom.get_nomenclature("cs").leaves, nom.get_nomenclature("us").leaves
+    couples = pd.MultiIndex.from_product([cs, us]).to_frame(index=False, name=["cs", "us"])
+    return couples["cs"].to_numpy(object), couples["us"].to_numpy(object)
+
+
+def _couple_keys(cs: object, us: object) -> pd.Index:
+    """``CS<TAB>US`` keys of couples (missing codes give missing keys)."""
+    return pd.Index(pd.Series(np.asarray(cs, dtype=object), dtype=object) + "\t"
+                    + pd.Series(np.asarray(us, dtype=object), dtype=object))
+
+
+@lru_cache(maxsize=1)
+def _couple_index() -> pd.Index:
+    """Position of each leaf couple in :func:`_leaf_couples` order, by ``CS<TAB>US`` key."""
+    return _couple_keys(*_leaf_couples())
+
+
+@lru_cache(maxsize=1)
+def _couple_pairs() -> pd.DataFrame:
+    """:func:`all_couple_pairs`, built once (never modified: callers get copies)."""
+    cs, us = _leaf_couples()
+    n = len(cs)
+    a, b = np.repeat(np.arange(n), n), np.tile(np.arange(n), n)
+    return pd.DataFrame({"code_cs_from": cs[a], "code_us_from": us[a],
+                         "code_cs_to": cs[b], "code_us_to": us[b]})
+
+
 def all_couple_pairs() -> pd.DataFrame:
     """Every pair of leaf CS×US couples of the nomenclature (14 × 20 couples, squared).
+
+    Row ``i * n + j`` pairs couple ``i`` (before) with couple ``j`` (after), ``n`` = 280.
 
     >>> len(all_couple_pairs())
     78400
     """
-    cs, us = nom.get_nomenclature("cs").leaves, nom.get_nomenclature("us").leaves
-    couples = pd.MultiIndex.from_product([cs, us]).to_frame(index=False, name=["cs", "us"])
-    n = len(couples)
-    a, b = np.repeat(np.arange(n), n), np.tile(np.arange(n), n)
-    return pd.DataFrame({"code_cs_from": couples["cs"].to_numpy(object)[a],
-                         "code_us_from": couples["us"].to_numpy(object)[a],
-                         "code_cs_to": couples["cs"].to_numpy(object)[b],
-                         "code_us_to": couples["us"].to_numpy(object)[b]})
+    return _couple_pairs().copy()
+
+
+def _all_pairs_hits(table: ProcessTable) -> npt.NDArray[np.bool_]:
+    """``_rule_hits(all_couple_pairs(), table)``, from the pairs' product structure.
+
+    A rule's ``from_*`` conditions depend on the first couple only, its ``to_*`` conditions on
+    the second only, and a pair is stable exactly when both couples are the same one: the
+    conditions are evaluated on the 280 couples per side (not on 78,400 pairs) and combined by
+    an outer product.
+    """
+    cs, us = _leaf_couples()
+    n = len(cs)
+    before, after = _side_hits(table, "from", cs, us), _side_hits(table, "to", cs, us)
+    hits = before[:, :, None] & after[:, None, :]  # rules × first couple × second couple
+    same = np.eye(n, dtype=bool)
+    for i, change in enumerate(table.rules["change"]):
+        if change == "stable":
+            hits[i] &= same
+        elif change == "changed":
+            hits[i] &= ~same
+    return hits.reshape(len(table.rules), n * n)
 
 
 def coverage(table: ProcessTable) -> dict[str, pd.DataFrame]:
@@ -319,10 +397,12 @@ def coverage(table: ProcessTable) -> dict[str, pd.DataFrame]:
         "overlaps": pairs matched by several rules, with ``n_rules`` (resolved by order),
         "unused": rules that never win}``.
     """
-    pairs = all_couple_pairs()
-    hits = _rule_hits(pairs, table)
+    pairs = _couple_pairs()  # not modified below: every result is a new frame
+    hits = _all_pairs_hits(table)
     n_rules = hits.sum(axis=0)
     first = np.where(n_rules > 0, np.argmax(hits, axis=0), -1)
+    # the same winners as ProcessTable.leaf_first_rule: keep them (a validated table is used next)
+    table.__dict__.setdefault("leaf_first_rule", first.astype(np.int32))
     assignment = pairs.assign(process=np.array([None, *table.rules["code"]], object)[first + 1])
     used = np.zeros(len(table.rules), dtype=bool)
     used[np.unique(first[first >= 0])] = True

@@ -266,7 +266,12 @@ def store_communes(store: Any, year_from: int, year_to: int, min_share: float = 
         features = store.polygons(get_territory(f"departement:{dep}"), year_to, clip=False,
                                   columns=[]).geometry.to_numpy()
         points = shapely.point_on_surface(features)
-        feature_idx, commune_idx = shapely.STRtree(polygons).query(points, predicate="within")
+        # "point within commune" asked as "commune contains points": GEOS then prepares each
+        # commune polygon once (the other way round, every pair re-walks the polygon, ~30x
+        # slower); sorted by feature as the other way round, so that the sums are the same
+        commune_idx, feature_idx = shapely.STRtree(points).query(polygons, predicate="contains")
+        order = np.lexsort((commune_idx, feature_idx))
+        feature_idx, commune_idx = feature_idx[order], commune_idx[order]
         covered = np.bincount(commune_idx, weights=shapely.area(features[feature_idx]),
                               minlength=len(codes))
         share = covered / shapely.area(polygons)

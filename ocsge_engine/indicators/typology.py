@@ -34,7 +34,6 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 from affine import Affine
-from scipy import ndimage, signal
 
 logger = logging.getLogger(__name__)
 
@@ -101,6 +100,8 @@ def built_share(built: npt.NDArray[np.bool_], radius_m: float, resolution_m: flo
 
     The denominator is the full disc, so a pixel near the edge sees the outside as open land.
     """
+    from scipy import signal  # lazy: scipy.signal takes seconds to import (pages import this module)
+
     kernel = disc_kernel(radius_m, resolution_m)
     # counts of built pixels are integers: rounding removes the FFT round-off exactly
     counts = np.rint(signal.fftconvolve(built.astype(np.float64), kernel, mode="same"))
@@ -149,6 +150,8 @@ def near_mask(mask: npt.NDArray[np.bool_], radius_m: float, resolution_m: float
     >>> near_mask(np.array([[0, 0, 0, 0], [0, 1, 0, 0]], bool), 1.0, 1.0).astype(int).tolist()
     [[0, 1, 0, 0], [1, 1, 1, 0]]
     """
+    from scipy import ndimage
+
     if not mask.any():
         return np.zeros_like(mask, dtype=bool)
     distance = ndimage.distance_transform_edt(~mask)
@@ -159,6 +162,8 @@ def near_mask(mask: npt.NDArray[np.bool_], radius_m: float, resolution_m: float
 def _mark_captured(out: npt.NDArray[np.uint8], candidates: npt.NDArray[np.bool_],
                    options: TypologyOptions) -> None:
     """Set CAPTURED on small open patches surrounded by urban/suburban built-up and fringe."""
+    from scipy import ndimage
+
     labels, n = ndimage.label(candidates)
     if n == 0:
         return

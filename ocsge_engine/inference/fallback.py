@@ -33,10 +33,9 @@ from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
-from scipy import ndimage
 
 from ocsge_engine.inference.checkpoints import ClassInfo, ModelCard
-from ocsge_engine.inference.model import UnetSpec
+from ocsge_engine.inference.spec import UnetSpec
 
 logger = logging.getLogger(__name__)
 
@@ -78,6 +77,8 @@ def shadow_mask(brightness: npt.NDArray[np.float32]) -> npt.NDArray[np.bool_]:
     >>> int(shadow_mask(b).sum())
     16
     """
+    from scipy import ndimage  # lazy: about 1 s to import, only the rules use it
+
     size = [1] * (brightness.ndim - 2) + [SHADOW_WINDOW_PX, SHADOW_WINDOW_PX]
     local = ndimage.uniform_filter(brightness, size=size, mode="reflect")
     return (brightness < SHADOW_RATIO * local) | (brightness < SHADOW_ABS)
@@ -105,6 +106,8 @@ def classify_rules(bands: npt.NDArray[np.generic], has_nir: bool = True) -> npt.
     if has_nir:
         total = nir + red
         ndvi = np.divide(nir - red, total, out=np.zeros_like(total), where=total > 0)
+        from scipy import ndimage
+
         water = ((nir < NIR_WATER_RATIO * brightness) & (ndvi < NDVI_WATER)
                  & (blue >= red + BLUE_WATER_EXCESS) & ~shadow_mask(brightness))
         # open with a 3 × 3 px (0.6 m) square: isolated pixels (a car, a glint) are not water

@@ -31,13 +31,14 @@ import shutil
 import tempfile
 import time
 import queue
+import sys
 import threading
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal, Protocol
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 import geopandas as gpd
 import numpy as np
@@ -46,7 +47,6 @@ import pandas as pd
 import rasterio
 import rasterio.shutil
 import shapely
-import torch
 from rasterio.features import geometry_mask, geometry_window
 from rasterio.windows import Window
 from shapely.geometry import box
@@ -66,6 +66,9 @@ from ocsge_engine.inference.fallback import FALLBACK_LABEL_FR, FallbackPredictor
 from ocsge_engine.inference.imagery import BAND_NAMES, BandStack, bands_fr, open_band_stack
 from ocsge_engine.inference.tiling import Tile, TileGrid, crop_core, pad_window
 from ocsge_engine.inference.vectorize import POLYGON_COLUMNS, class_stats_from_counts, polygonize
+
+if TYPE_CHECKING:  # torch is imported where a model runs: the page and the rules do not load it
+    import torch
 
 logger = logging.getLogger(__name__)
 
@@ -191,6 +194,8 @@ def select_device(device: Device = "auto") -> str:
     """Return ``cuda``, ``mps`` or ``cpu``; ``auto`` picks the first available."""
     if device != "auto":
         return device
+    import torch
+
     if torch.cuda.is_available():
         return "cuda"
     if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
@@ -260,6 +265,8 @@ class ModelPredictor:
     _inactive: torch.Tensor = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
+        import torch
+
         card = self.loaded.card
         if self.precision == "auto":  # callers that do not choose keep the former behaviour
             self.precision = "fp16" if self.device == "cuda" else "fp32"
@@ -281,6 +288,8 @@ class ModelPredictor:
         ``batch`` is float32 or uint8 (0-255), numpy or a (pinned) CPU tensor: it is copied to the
         device as it is (``non_blocking``), then converted to float32 and normalised there.
         """
+        import torch
+
         x = batch if isinstance(batch, torch.Tensor) else torch.from_numpy(np.ascontiguousarray(batch))
         x = x.to(self.device, non_blocking=True).float()
         x = (x - self._mean) / self._std
@@ -294,6 +303,8 @@ class ModelPredictor:
         return out.masked_fill(self._inactive.view(1, -1, 1, 1), float("-inf"))
 
     def _classify(self, batch: npt.NDArray[np.generic] | torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        import torch
+
         with torch.inference_mode():
             prob, idx = torch.softmax(self.logits(batch), dim=1).max(dim=1)
             return idx.to(torch.uint8), torch.round(prob * 100).to(torch.uint8)
@@ -316,6 +327,8 @@ class ModelPredictor:
             batch: as in :meth:`logits`.
             confidence: also bring back the confidence (else ``None``).
         """
+        import torch
+
         cuda = self.device == "cuda"
         with torch.inference_mode():
             idx, prob = self._classify(batch)
@@ -338,7 +351,9 @@ class ModelPredictor:
 
 
 def _is_oom(err: BaseException) -> bool:
-    return isinstance(err, torch.OutOfMemoryError) or "out of memory" in str(err).lower()
+    torch = sys.modules.get("torch")  # no torch loaded: no torch error (the rules run without it)
+    return ((torch is not None and isinstance(err, torch.OutOfMemoryError))
+            or "out of memory" in str(err).lower())
 
 
 def run_batch(predictor: Predictor, batch: npt.NDArray[np.float32]
@@ -350,10 +365,12 @@ def run_batch(predictor: Predictor, batch: npt.NDArray[np.float32]
     """
     try:
         return predictor(batch)
-    except (RuntimeError, torch.OutOfMemoryError) as err:
+    except RuntimeError as err:  # torch.OutOfMemoryError is a RuntimeError
         if not _is_oom(err):
             raise
         if predictor.device == "cuda":
+            import torch
+
             torch.cuda.empty_cache()
         if len(batch) == 1:
             raise ImageryError(f"out of memory on {predictor.device} for one window",
@@ -416,6 +433,8 @@ class _Buffers:
         if self.free:
             return self.free.pop()
         if self.pinned:
+            import torch
+
             tensor = torch.empty(self.shape, dtype=torch.from_numpy(np.empty(0, self.dtype)).dtype,
                                  pin_memory=True)
             return tensor.numpy(), tensor
@@ -495,7 +514,7 @@ def iter_tiled(grid: Iterable[Tile], read: ReadFn, predictor: Predictor, batch_s
         if submit is not None:
             try:
                 return submit(batch, confidence)  # type: ignore[no-any-return]
-            except (RuntimeError, torch.OutOfMemoryError) as err:
+            except RuntimeError as err:  # torch.OutOfMemoryError is a RuntimeError
                 if not _is_oom(err):
                     raise
         result = run_batch(predictor, batch)  # type: ignore[arg-type]

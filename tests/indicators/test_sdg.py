@@ -52,3 +52,23 @@ def test_demo_commune(demo_store_dir):
     pop = population("33529")
     assert r.pgr == pytest.approx(math.log(pop[2023] / pop[2019]) / 4)
     assert r.ratio == pytest.approx(r.lcr / r.pgr)
+
+
+def test_commune_reads_the_batch_stocks_and_equals_the_computation(
+        demo_store_dir, national_store_dir, monkeypatch):
+    """With fresh national results, a commune's SDG reads the stored figures' stocks (no overlay
+    computed) and gives exactly what the computation gives."""
+    import ocsge_engine.indicators.artif as artif_module
+
+    computed = territory_sdg(Store.open(demo_store_dir), "commune:33529", 2015, 2018)
+
+    def boom(*args, **kwargs):
+        raise AssertionError("computed: the stored figures were not read")
+
+    monkeypatch.setattr(artif_module, "artificialisation", boom)
+    stored = territory_sdg(Store.open(national_store_dir), "commune:33529", 2015, 2018)
+    assert stored.urban_from_ha == pytest.approx(computed.urban_from_ha, rel=1e-12)
+    assert stored.urban_to_ha == pytest.approx(computed.urban_to_ha, rel=1e-12)
+    assert (stored.lcr, stored.pgr) == pytest.approx((computed.lcr, computed.pgr), rel=1e-12)
+    assert stored.population_years == computed.population_years == (2019, 2023)
+    assert stored.urban_to_ha > stored.urban_from_ha > 0

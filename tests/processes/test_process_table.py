@@ -127,3 +127,52 @@ def test_editing_the_order_changes_the_assignment():
 def test_default_file_is_the_documented_one():
     assert default_table_path().name == "processes.csv"
     assert default_process_table().codes[0] == "stable"
+
+
+def test_coverage_from_the_product_structure_equals_the_pairwise_rules():
+    """:func:`coverage` combines per-couple conditions; it must equal the rules applied pair by
+    pair, for the default table and for one with negations, families and change conditions."""
+    from ocsge_engine.flows.processes import ProcessTable, _all_pairs_hits, _rule_hits
+
+    pairs = all_couple_pairs()
+    default = default_process_table()
+    assert (_all_pairs_hits(default) == _rule_hits(pairs, default)).all()
+    rules = pd.DataFrame([
+        {"code": "a", "label_fr": "A", "color_hex": "#000000", "change": "changed",
+         "from_family": "!artificialise", "to_family": "artificialise", "from_cs": "*",
+         "to_cs": "CS1.1", "from_us": "!US1.1|US1.2", "to_us": "*"},
+        {"code": "b", "label_fr": "B", "color_hex": "#000000", "change": "stable",
+         "from_family": "*", "to_family": "*", "from_cs": "CS2", "to_cs": "*",
+         "from_us": "*", "to_us": "US6.6"},
+        {"code": "c", "label_fr": "C", "color_hex": "#000000", "change": "*",
+         "from_family": "agricole|forestier", "to_family": "*", "from_cs": "*", "to_cs": "!CS2.1",
+         "from_us": "*", "to_us": "*"}])
+    table = ProcessTable(rules)  # not validated: it leaves gaps on purpose
+    fast, pairwise = _all_pairs_hits(table), _rule_hits(pairs, table)
+    assert fast.shape == pairwise.shape == (3, 78_400)
+    assert (fast == pairwise).all()
+    assert 0 < fast.sum(axis=1).min() and fast.sum(axis=1).max() < 78_400  # each rule selective
+    # a stable rule hits only the diagonal: pair i*n+i
+    n = 280
+    assert set(map(int, fast[1].nonzero()[0])) <= {i * n + i for i in range(n)}
+    gaps = coverage(table)["gaps"]
+    assert len(gaps) == int((~pairwise.any(axis=0)).sum()) > 0
+
+
+def test_leaf_lookup_equals_the_rules_pair_by_pair():
+    """Pairs of leaf couples are looked up in the table's precomputed winners; other codes (not
+    leaves, unknown) are evaluated rule by rule: both give the first matching rule."""
+    from ocsge_engine.flows.processes import _first_match, _first_match_by_rules
+
+    table = default_process_table()
+    pairs = pd.concat([
+        all_couple_pairs().iloc[::97],
+        pd.DataFrame({"code_cs_from": ["CS2.2", "CS1.1.1.1", "CS2", "CS1.1.1.1"],
+                      "code_us_from": ["US1", "US5", "US5", "US5"],
+                      "code_cs_to": ["CS1.1.1.1", "CS1.1.1.1", "CS2", "CS1.1.1.1"],
+                      "code_us_to": ["US5", "US9", "US6", "US5"]})], ignore_index=True)
+    fast, slow = _first_match(pairs, table), _first_match_by_rules(pairs, table)
+    assert len(pairs) == 813 and (fast == slow).all()
+    assert table.codes[fast[-1]] == "stable"  # CS1.1.1.1/US5 kept
+    assert len(set(fast.tolist())) > 8  # many different rules win
+    assert table.leaf_first_rule.shape == (78_400,)
