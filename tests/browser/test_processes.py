@@ -17,6 +17,23 @@ def _sankey_labels(page) -> list[str]:
     return [t.strip() for t in sankey.locator(SANKEY_LABELS).all_text_contents()]
 
 
+def _settled_box(page, locator) -> dict:  # type: ignore[no-untyped-def]
+    """The locator's bounding box once the layout above it has stopped moving.
+
+    Elements above the editor (charts, download buttons) may still settle after the scroll; a
+    double click aimed at a row must not land one row off.
+    """
+    box = locator.bounding_box()
+    for _ in range(40):
+        page.wait_for_timeout(250)
+        again = locator.bounding_box()
+        if again == box:
+            break
+        box = again
+    assert box is not None
+    return box
+
+
 def test_editing_the_process_table_changes_the_sankey(app_url: str, offline_page: OfflinePage):
     page = offline_page.page
     page.goto(f"{app_url}/?territoire={TERRITORY}&de=2015&a=2018")
@@ -34,8 +51,7 @@ def test_editing_the_process_table_changes_the_sankey(app_url: str, offline_page
     editor = rules.get_by_test_id("stDataFrame").first
     editor.wait_for(state="visible", timeout=10_000)
     editor.scroll_into_view_if_needed()
-    box = editor.bounding_box()
-    assert box is not None
+    box = _settled_box(page, editor)
     page.mouse.dblclick(box["x"] + 60, box["y"] + ROW_HEIGHT_PX * (ETALEMENT_ROW + 1.5))
     page.locator("textarea").first.wait_for(state="visible", timeout=10_000)  # overlay editor
     page.keyboard.press("Control+A")
