@@ -39,6 +39,10 @@ ENV = "OCSGE_WARMUP"
 THREAD_NAME = "ocsge-warmup"
 PAGES_DIR = Path(__file__).resolve().parent
 # imported by the pages only inside functions, or heavy and needed at the first use of a feature
+# Never imported by the warm-up: the app's own pages, Streamlit, and component packages.
+# streamlit_folium declares its component when imported; declared outside a script run, the
+# map iframe of Signaler and Contour then waited 60 s before drawing (measured in the browser).
+NOT_IMPORTED = frozenset({"pages", "streamlit", "streamlit_folium", "__future__"})
 EXTRA_MODULES = ("scipy.signal", "scipy.ndimage", "ocsge_engine.inference.fallback")
 # heaviest, only needed to run a model: imported when one is installed (available_models)
 MODEL_MODULES = ("torch", "ocsge_engine.inference.model")
@@ -93,7 +97,7 @@ def page_modules() -> list[str]:
                      else [node.module] if isinstance(node, ast.ImportFrom) and node.module
                      and not node.level else [])
             for name in names:
-                if name.split(".")[0] not in ("pages", "streamlit", "__future__"):
+                if name.split(".")[0] not in NOT_IMPORTED:
                     found[name] = None
     return list(found)
 

@@ -49,6 +49,30 @@ def test_page_modules_are_the_pages_engine_imports() -> None:
     assert "ocsge_engine.inference.ondemand" in modules  # Prédire
     assert "geopandas" in modules
     assert not any(m.split(".")[0] in ("pages", "streamlit", "__future__") for m in modules)
+    # a component package imported outside a script run left Signaler's map blank for 60 s
+    assert "streamlit_folium" not in modules
+    assert any(m == "streamlit_folium" for m in _imports_of(warmup.PAGES_DIR / "signaler.py"))
+
+
+def _imports_of(path: Path) -> list[str]:
+    import ast
+
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    return [n.module for n in tree.body if isinstance(n, ast.ImportFrom) and n.module] + [
+        a.name for n in tree.body if isinstance(n, ast.Import) for a in n.names]
+
+
+def test_warmup_imports_load_no_component_package() -> None:
+    """Importing every warm-up module in a fresh process never imports streamlit_folium."""
+    import subprocess
+    import sys
+
+    code = ("import sys, importlib; from pages import _warmup as w; "
+            "[importlib.import_module(m) for m in (*w.page_modules(), *w.EXTRA_MODULES)]; "
+            "print('streamlit_folium' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         cwd=warmup.PAGES_DIR.parent, check=True, timeout=300)
+    assert out.stdout.strip().splitlines()[-1] == "False", out.stdout + out.stderr
 
 
 def test_warmup_fills_the_shared_caches_with_the_pages_values(
