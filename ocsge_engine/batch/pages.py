@@ -246,6 +246,22 @@ def fresh_pages_file(store: Any, key: PartitionKey) -> Path | None:
     return result
 
 
+def _commune_pages_file(store: Any, territory: Any, year_from: int, year_to: int
+                        ) -> Path | None:
+    """The fresh pages file holding a commune's row for the pair, else ``None``."""
+    if getattr(territory, "kind", None) != "commune" or getattr(store, "path", None) is None:
+        return None
+    deps = tuple(getattr(territory, "departements", ()) or ())
+    if len(deps) != 1:
+        return None
+    key = PartitionKey(str(deps[0]), int(year_from), int(year_to))
+    try:
+        return fresh_pages_file(store, key)
+    except (OSError, ValueError) as err:  # an unreadable input: compute on the fly
+        logger.warning("precomputed pages D%s %s unusable: %s", key.departement, key.pair, err)
+        return None
+
+
 def stored_object(store: Any, territory: Any, year_from: int, year_to: int,
                   kind: str) -> Any | None:
     """The precomputed ``kind`` object of a commune and pair, or ``None`` (compute it then).
@@ -264,17 +280,7 @@ def stored_object(store: Any, territory: Any, year_from: int, year_to: int,
     """
     if kind not in PAGE_KINDS:
         raise ValueError(f"kind must be one of {PAGE_KINDS}; got {kind!r}")
-    if getattr(territory, "kind", None) != "commune" or getattr(store, "path", None) is None:
-        return None
-    deps = tuple(getattr(territory, "departements", ()) or ())
-    if len(deps) != 1:
-        return None
-    key = PartitionKey(str(deps[0]), int(year_from), int(year_to))
-    try:
-        path = fresh_pages_file(store, key)
-    except (OSError, ValueError) as err:  # an unreadable input: compute on the fly
-        logger.warning("precomputed pages D%s %s unusable: %s", key.departement, key.pair, err)
-        return None
+    path = _commune_pages_file(store, territory, year_from, year_to)
     if path is None:
         return None
     cache_key = (str(path), _stat_key(path), territory.code, kind)
@@ -295,25 +301,42 @@ def stored_object(store: Any, territory: Any, year_from: int, year_to: int,
 
 def _commune_payloads(path: Path, code: str) -> dict[str, str] | None:
     """``kind → payload text`` of a commune (one read for all its kinds, cached per file)."""
+    return _read_payloads(path, [str(code)]).get(str(code))
+
+
+def _read_payloads(path: Path, codes: list[str]) -> dict[str, dict[str, str]]:
+    """``code → kind → payload text`` of communes, the uncached ones read in one go.
+
+    A commune of the file without a row gets an empty mapping; an unreadable file, none.
+    """
     import pyarrow.parquet as pq
 
-    cache_key = (str(path), _stat_key(path), str(code))
+    stamp = _stat_key(path)
+    found: dict[str, dict[str, str]] = {}
     with _fresh_lock:
-        if cache_key in _payload_cache:
-            _payload_cache.move_to_end(cache_key)
-            return _payload_cache[cache_key]
+        for code in codes:
+            if (str(path), stamp, code) in _payload_cache:
+                _payload_cache.move_to_end((str(path), stamp, code))
+                found[code] = _payload_cache[(str(path), stamp, code)]
+    missing = sorted(set(codes) - set(found))
+    if not missing:
+        return found
     try:
-        table = pq.read_table(path, columns=["kind", "payload"],
-                              filters=[("commune", "=", str(code))])
+        table = pq.read_table(path, columns=["commune", "kind", "payload"],
+                              filters=[("commune", "in", missing)])
     except Exception as err:  # noqa: BLE001 - a damaged file must never break a page
         logger.warning("precomputed pages %s unreadable (%s): computing on the fly", path, err)
-        return None
-    payloads = dict(zip(table.column("kind").to_pylist(), table.column("payload").to_pylist()))
+        return found
+    read: dict[str, dict[str, str]] = {code: {} for code in missing}
+    for code, kind, payload in zip(*(table.column(c).to_pylist()
+                                     for c in ("commune", "kind", "payload"))):
+        read[code][kind] = payload
     with _fresh_lock:
-        _payload_cache[cache_key] = payloads
+        for code, payloads in read.items():
+            _payload_cache[(str(path), stamp, code)] = payloads
         while len(_payload_cache) > _PAYLOAD_COMMUNES:
             _payload_cache.popitem(last=False)
-    return payloads
+    return {**found, **read}
 
 
 def _read_object(path: Path, code: str, kind: str) -> Any | None:
@@ -370,64 +393,30 @@ def stored_objects(store: Any, territories: list[Any], year_from: int, year_to: 
                    kinds: tuple[str, ...]) -> dict[tuple[str, str], Any]:
     """Several communes' and kinds' precomputed objects, one file read per partition.
 
-    What :func:`stored_object` returns for each ``(commune, kind)``, but reading each partition's
-    row groups once (a commune and its neighbours, or several kinds of one commune): every read
+    What :func:`stored_object` returns for each ``(commune, kind)``, but the communes' payloads
+    of a partition are read together first (a commune and its neighbours): every read
     decompresses whole row groups, so one read instead of six saves most of the time.
 
     Returns:
         ``(INSEE code, kind) → object`` for the objects found fresh; the others are absent
         (compute them, as with :func:`stored_object`'s ``None``).
     """
-    import pyarrow.parquet as pq
-
     unknown = [k for k in kinds if k not in PAGE_KINDS]
     if unknown:
         raise ValueError(f"kinds must be among {PAGE_KINDS}; got {unknown!r}")
-    out: dict[tuple[str, str], Any] = {}
-    wanted: dict[Path, set[str]] = {}
+    by_file: dict[Path, list[Any]] = {}
     for territory in territories:
-        deps = tuple(getattr(territory, "departements", ()) or ())
-        if (getattr(territory, "kind", None) != "commune" or len(deps) != 1
-                or getattr(store, "path", None) is None):
-            continue
-        key = PartitionKey(str(deps[0]), int(year_from), int(year_to))
-        try:
-            path = fresh_pages_file(store, key)
-        except (OSError, ValueError) as err:  # an unreadable input: compute on the fly
-            logger.warning("precomputed pages D%s %s unusable: %s", key.departement, key.pair, err)
-            continue
-        if path is None:
-            continue
-        for kind in kinds:
-            cache_key = (str(path), _stat_key(path), territory.code, kind)
-            with _fresh_lock:
-                if cache_key in _object_cache:
-                    _object_cache.move_to_end(cache_key)
-                    out[(territory.code, kind)] = _object_cache[cache_key]
-                    continue
-            wanted.setdefault(path, set()).add(str(territory.code))
-    for path, codes in wanted.items():
-        try:
-            table = pq.read_table(path, columns=["commune", "kind", "payload"],
-                                  filters=[("commune", "in", sorted(codes)),
-                                           ("kind", "in", list(kinds))])
-        except Exception as err:  # noqa: BLE001 - a damaged file must never break a page
-            logger.warning("precomputed pages %s unreadable (%s): computing on the fly", path, err)
-            continue
-        stamp = _stat_key(path)
-        for code, kind, payload in zip(*(table.column(c).to_pylist()
-                                          for c in ("commune", "kind", "payload"))):
-            if (code, kind) in out:
-                continue
-            try:
-                obj = codec.loads(payload)
-            except (codec.CodecError, ValueError, TypeError) as err:
-                logger.warning("precomputed %s of %s unreadable (%s): computing on the fly",
-                               kind, code, err)
-                continue
-            out[(code, kind)] = obj
-            with _fresh_lock:
-                _object_cache[(str(path), stamp, code, kind)] = obj
-                while len(_object_cache) > _OBJECTS:
-                    _object_cache.popitem(last=False)
+        path = _commune_pages_file(store, territory, year_from, year_to)
+        if path is not None:
+            by_file.setdefault(path, []).append(territory)
+    out: dict[tuple[str, str], Any] = {}
+    for path, communes in by_file.items():
+        for start in range(0, len(communes), _PAYLOAD_COMMUNES):  # what the payload cache holds
+            chunk = communes[start:start + _PAYLOAD_COMMUNES]
+            _read_payloads(path, [str(t.code) for t in chunk])
+            for territory in chunk:
+                for kind in kinds:
+                    obj = stored_object(store, territory, year_from, year_to, kind)
+                    if obj is not None:
+                        out[(territory.code, kind)] = obj
     return out
