@@ -139,26 +139,8 @@ def territory_sdg(store: Any, territory: Any, year_from: int, year_to: int,
     from ocsge_engine.territories import population as insee_population
 
     resolved = resolve_territory(territory)
-    stocks = _stored_stocks(store, resolved, year_from, year_to)
-    if stocks is None:
-        flux = artificialisation(store, resolved, year_from, year_to)
-        stocks = flux.stock_from_ha, flux.stock_to_ha
+    # a commune precomputed by the national batch: artificialisation() serves its stored result
+    flux = artificialisation(store, resolved, year_from, year_to)
     if population is None:
         population = insee_population(resolved.code) if resolved.kind != "polygon" else {}
-    return sdg_11_3_1(stocks[0], stocks[1], year_from, year_to, population)
-
-
-def _stored_stocks(store: Any, territory: Any, year_from: int, year_to: int
-                   ) -> tuple[float, float] | None:
-    """A commune's artificialised stocks from the national batch's figures (the same
-    :func:`~ocsge_engine.indicators.artif.artificialisation` on the same overlay), or ``None``."""
-    from ocsge_engine.batch.pages import stored_object
-
-    stored = stored_object(store, territory, year_from, year_to, "figures")
-    if stored is None:
-        return None
-    before = stored["artificialisation.stock_from_ha"].value
-    after = stored["artificialisation.stock_to_ha"].value
-    if before is None or after is None:
-        return None
-    return float(before), float(after)
+    return sdg_11_3_1(flux.stock_from_ha, flux.stock_to_ha, year_from, year_to, population)

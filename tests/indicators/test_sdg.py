@@ -65,7 +65,8 @@ def test_commune_reads_the_batch_stocks_and_equals_the_computation(
     def boom(*args, **kwargs):
         raise AssertionError("computed: the stored figures were not read")
 
-    monkeypatch.setattr(artif_module, "artificialisation", boom)
+    monkeypatch.setattr(artif_module, "load_pair", boom)
+    monkeypatch.setattr(artif_module, "flux_from_pair", boom)
     stored = territory_sdg(Store.open(national_store_dir), "commune:33529", 2015, 2018)
     assert stored.urban_from_ha == pytest.approx(computed.urban_from_ha, rel=1e-12)
     assert stored.urban_to_ha == pytest.approx(computed.urban_to_ha, rel=1e-12)
