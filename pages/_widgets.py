@@ -13,7 +13,6 @@ name starting with ``=``, ``+``, ``-``, ``@``, tab or CR cannot run as a spreads
 from __future__ import annotations
 
 import functools
-
 import io
 import logging
 import re
