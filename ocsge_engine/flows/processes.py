@@ -295,6 +295,13 @@ def _rule_hits(pairs: pd.DataFrame, table: ProcessTable) -> npt.NDArray[np.bool_
     cs_to, us_to = pairs["code_cs_to"].to_numpy(object), pairs["code_us_to"].to_numpy(object)
     stable = (cs_from == cs_to) & (us_from == us_to)
     hits = _side_hits(table, "from", cs_from, us_from) & _side_hits(table, "to", cs_to, us_to)
+    return _with_change(hits, table, stable)
+
+
+def _with_change(hits: npt.NDArray[np.bool_], table: ProcessTable,
+                 stable: npt.NDArray[np.bool_]) -> npt.NDArray[np.bool_]:
+    """``hits`` (rules × pairs…) with each rule's ``change`` condition applied in place:
+    ``stable`` rules keep the stable pairs only, ``changed`` rules the others."""
     for i, change in enumerate(table.rules["change"]):
         if change == "stable":
             hits[i] &= stable
@@ -380,13 +387,7 @@ def _all_pairs_hits(table: ProcessTable) -> npt.NDArray[np.bool_]:
     n = len(cs)
     before, after = _side_hits(table, "from", cs, us), _side_hits(table, "to", cs, us)
     hits = before[:, :, None] & after[:, None, :]  # rules × first couple × second couple
-    same = np.eye(n, dtype=bool)
-    for i, change in enumerate(table.rules["change"]):
-        if change == "stable":
-            hits[i] &= same
-        elif change == "changed":
-            hits[i] &= ~same
-    return hits.reshape(len(table.rules), n * n)
+    return _with_change(hits, table, np.eye(n, dtype=bool)).reshape(len(table.rules), n * n)
 
 
 def coverage(table: ProcessTable) -> dict[str, pd.DataFrame]:
