@@ -38,11 +38,11 @@ logger = logging.getLogger("ocsge_app.warmup")
 ENV = "OCSGE_WARMUP"
 THREAD_NAME = "ocsge-warmup"
 PAGES_DIR = Path(__file__).resolve().parent
-# imported by the pages only inside functions, or heavy and needed at the first use of a feature
 # Never imported by the warm-up: the app's own pages, Streamlit, and component packages.
 # streamlit_folium declares its component when imported; declared outside a script run, the
 # map iframe of Signaler and Contour then waited 60 s before drawing (measured in the browser).
 NOT_IMPORTED = frozenset({"pages", "streamlit", "streamlit_folium", "__future__"})
+# imported by the pages only inside functions, or heavy and needed at the first use of a feature
 EXTRA_MODULES = ("scipy.signal", "scipy.ndimage", "ocsge_engine.inference.fallback")
 # heaviest, only needed to run a model: imported when one is installed (available_models)
 MODEL_MODULES = ("torch", "ocsge_engine.inference.model")
@@ -84,7 +84,7 @@ def _start_once() -> threading.Thread:
 
 
 def page_modules() -> list[str]:
-    """Modules the pages import at their top level (``pages.*`` and streamlit left out)."""
+    """Modules the pages import at their top level (but those of :data:`NOT_IMPORTED`)."""
     found: dict[str, None] = {}
     for path in sorted(PAGES_DIR.glob("*.py")):
         try:
