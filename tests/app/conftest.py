@@ -25,20 +25,37 @@ manifest_scanner.scan_component_manifests = functools.cache(
     manifest_scanner.scan_component_manifests)
 
 
-@pytest.fixture
-def app_store(demo_store_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-              ) -> Iterator[Path]:
-    """A store folder for one test (links to the demo store), set as ``OCSGE_STORE_DIR``."""
-    store = tmp_path / "store"
+def linked_store(source: Path, store: Path, names: tuple[str, ...],
+                 monkeypatch: pytest.MonkeyPatch) -> Path:
+    """``store``: a new folder linking ``names`` of ``source``, set as ``OCSGE_STORE_DIR`` (the
+    app's caches cleared, so that ``get_store()`` opens it)."""
     store.mkdir()
-    for entry in demo_store_dir.iterdir():
-        if entry.name in ("catalog.duckdb", "layers"):
-            (store / entry.name).symlink_to(entry)
+    for name in names:
+        (store / name).symlink_to(source / name)
     monkeypatch.setenv("OCSGE_STORE_DIR", str(store))
     monkeypatch.chdir(REPO_ROOT)
     st.cache_data.clear()
     st.cache_resource.clear()
-    yield store
+    return store
+
+
+@pytest.fixture
+def app_store(demo_store_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+              ) -> Iterator[Path]:
+    """A store folder for one test (links to the demo store), set as ``OCSGE_STORE_DIR``."""
+    yield linked_store(demo_store_dir, tmp_path / "store", ("catalog.duckdb", "layers"),
+                       monkeypatch)
+    st.cache_data.clear()
+    st.cache_resource.clear()
+
+
+@pytest.fixture
+def national_app_store(national_store_dir: Path, tmp_path: Path,
+                       monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """A store folder linking the demo store and its national batch results (national tables
+    and page objects; read only), set as ``OCSGE_STORE_DIR``."""
+    yield linked_store(national_store_dir, tmp_path / "national_store",
+                       ("catalog.duckdb", "layers", "national"), monkeypatch)
     st.cache_data.clear()
     st.cache_resource.clear()
 

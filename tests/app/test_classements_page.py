@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pandas as pd
 import pytest
-import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 from ocsge_engine.batch import rankings
@@ -18,20 +17,9 @@ PAGE = "pages/classements.py"
 
 
 @pytest.fixture
-def app_store(national_store_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-              ) -> Iterator[Path]:
-    """A store folder linking the demo store and its national results (read only here)."""
-    store = tmp_path / "store"
-    store.mkdir()
-    for name in ("catalog.duckdb", "layers", "national"):
-        (store / name).symlink_to(national_store_dir / name)
-    monkeypatch.setenv("OCSGE_STORE_DIR", str(store))
-    monkeypatch.chdir(Path(__file__).resolve().parents[2])
-    st.cache_data.clear()
-    st.cache_resource.clear()
-    yield store
-    st.cache_data.clear()
-    st.cache_resource.clear()
+def app_store(national_app_store: Path) -> Path:
+    """The app on the demo store with its national results (read only here)."""
+    return national_app_store
 
 
 def _table(at: AppTest) -> pd.DataFrame:

@@ -7,7 +7,7 @@ page's own call: each metric must show that JSON value through ``Figure.display`
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pandas as pd
@@ -68,22 +68,6 @@ def test_vegetation_page_shows_the_cli_figures(open_app: Callable[..., AppTest],
 
 
 
-@pytest.fixture
-def batch_store(national_store_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-                ) -> Iterator[Path]:
-    """A store folder linking the demo store and its national batch results (page objects)."""
-    store = tmp_path / "batch_store"
-    store.mkdir()
-    for name in ("catalog.duckdb", "layers", "national"):
-        (store / name).symlink_to(national_store_dir / name)
-    monkeypatch.setenv("OCSGE_STORE_DIR", str(store))
-    st.cache_data.clear()
-    st.cache_resource.clear()
-    yield store
-    st.cache_data.clear()
-    st.cache_resource.clear()
-
-
 def _shown(at: AppTest) -> tuple[dict[str, str], pd.DataFrame, str]:
     metrics = {m.label: m.value for m in at.metric}
     table = next(df.value for df in at.dataframe if "Couvert arboré (part)" in df.value.columns)
@@ -96,7 +80,7 @@ def _no_overlay(*args: object, **kwargs: object) -> None:
 
 
 def test_page_from_the_batch_objects_shows_the_on_the_fly_figures(
-        open_app: Callable[..., AppTest], app_store: Path, batch_store: Path,
+        open_app: Callable[..., AppTest], app_store: Path, national_app_store: Path,
         monkeypatch: pytest.MonkeyPatch) -> None:
     """Same metrics, comparison and map counts whether the page reads the batch or computes."""
     from ocsge_engine.batch.pages import stored_object
@@ -106,7 +90,7 @@ def test_page_from_the_batch_objects_shows_the_on_the_fly_figures(
     from ocsge_engine.maps.vegetation import vegetated, vegetation_changes
     from ocsge_engine.territories import resolve_territory
 
-    store = Store.open(batch_store)
+    store = Store.open(national_app_store)
     territory = resolve_territory(ARCACHON)
     stored = stored_object(store, territory, 2015, 2018, "vegetation")
     assert stored is not None  # the page below reads the batch's objects
