@@ -40,10 +40,23 @@ def test_home_renders_offline(app_url: str, offline_page: OfflinePage):
     assert offline_page.blocked == [], offline_page.blocked
 
 
+def _wait_frames_loaded(page, timeout_ms: int = 60_000) -> None:
+    """Wait until every iframe of the page has finished loading its document and sub-resources."""
+    page.wait_for_function(
+        "() => Array.from(document.querySelectorAll('iframe')).every("
+        "f => f.contentDocument && f.contentDocument.readyState === 'complete')",
+        timeout=timeout_ms)
+
+
 def test_cartes_map_draws_polygons_offline(app_url: str, offline_page: OfflinePage):
     page = offline_page.page
     page.goto(f"{app_url}/?territoire={TERRITORY}&de=2015&a=2018")
     wait_for_app(page)
+    # the home page draws its own map: let its iframe finish loading before leaving the page, or
+    # Chromium aborts that iframe's pending /app/static requests (ERR_ABORTED, seen in CI under load)
+    home_map = page.frame_locator(MAP_IFRAME).first.locator("path.leaflet-interactive")
+    home_map.first.wait_for(state="attached", timeout=60_000)
+    _wait_frames_loaded(page)
     # the user's path: the sidebar navigation link (a deep link is tested separately below)
     page.get_by_test_id("stSidebarNav").locator('a[href$="/cartes"]').click()
     page.wait_for_url("**/cartes**")
