@@ -21,7 +21,11 @@ figure (median of ``--repeat`` runs) and the target it is compared with. Measure
   render, and chromium drawing the standalone map HTML (no Streamlit around it).
 * **pages (browser)**: on a warm server, each page opened by its deep link for a commune no page
   has shown yet (script run over, no skeleton left), then the sidebar's one-action switch on Flux.
-  ``--only pages`` runs this one alone.
+  ``--only pages`` runs this one (and the next) alone.
+* **pages (in-app)**: the user's path, on another warm server: a commune opened on one page
+  (Flux for the Portrait, else the Portrait), then the sidebar link to the page, which has not
+  shown that commune yet; timed from the click to the page drawn (no page load, unlike a deep
+  link, so no frontend boot). ``--only in-app`` runs this one alone.
 * **map load (browser)**: Cartes page of La Teste-de-Buch (33529): ``goto`` -> Leaflet paths
   drawn in the map iframe, with the server caches cold, then warm; plus the in-iframe time from
   the component's first paint to the last path drawn.
@@ -54,7 +58,8 @@ MAP_IFRAME = 'iframe[data-testid="stIFrame"]'
 LARGEST = "commune:33529"  # La Teste-de-Buch
 OTHERS = ["commune:33236", "commune:33009", "commune:33051"]  # Lège-Cap-Ferret, Arcachon, Biganos
 LARGE_TERRITORY = "epci:243301504"  # CA du Bassin d'Arcachon Nord (COBAN), 18,034 polygons
-TARGETS_S = {"first_render": 4.0, "switch": 0.2, "map": 2.0, "page": 2.0, "browser_switch": 1.0}
+TARGETS_S = {"first_render": 4.0, "switch": 0.2, "map": 2.0, "page": 2.0, "browser_switch": 1.0,
+             "page_in_app": 1.5}
 PAGE_PATHS = ["", "flux", "cartes", "artificialisation", "processus", "comparer", "croiser",
               "trajectoire", "classements", "signaler", "predire", "exports", "contour"]
 # demo communes, one per page visit: the first visit of a page is also the commune's first
@@ -234,6 +239,7 @@ def bench_pages(store: Path, repeat: int, log_dir: Path) -> list[str]:
             page = browser.new_page(viewport={"width": 1440, "height": 900})
             page.goto(f"{url}/?territoire={LARGEST}&de=2015&a=2018")  # warm the server
             wait_for_app(page)
+            _wait_warm(log_dir / "pages.log")
             communes = iter(FRESH_COMMUNES * (repeat + 1))
             for path in PAGE_PATHS:
                 runs = []
@@ -272,6 +278,65 @@ def bench_pages(store: Path, repeat: int, log_dir: Path) -> list[str]:
     return lines
 
 
+def _wait_warm(log_path: Path, timeout_s: float = 90.0) -> None:
+    """Wait for the server's warm-up thread to log that it is done (pages/_warmup.py), so that
+    the pages are timed on a warm server, not against the warm-up's imports and Chromium start."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if "warm-up done" in log_path.read_text(errors="replace"):
+            return
+        time.sleep(0.5)
+    print(f"(warm-up not done after {timeout_s:.0f} s: timing anyway)", flush=True)
+
+
+def bench_pages_in_app(store: Path, log_dir: Path) -> list[str]:
+    """The user's path on a warm server: a commune opened on one page, then the sidebar link to
+    the next page, which has not shown that commune yet (no page load: the frontend stays)."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+    from playwright.sync_api import sync_playwright
+
+    lines = []
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        proc, url = start_server(store, log_dir / "pages_in_app.log")
+        try:
+            page = browser.new_page(viewport={"width": 1440, "height": 900})
+            page.goto(f"{url}/?territoire={LARGEST}&de=2015&a=2018")  # warm the server
+            wait_for_app(page)
+            _wait_warm(log_dir / "pages_in_app.log")
+            communes = iter(FRESH_COMMUNES)
+            for path in PAGE_PATHS:
+                code = next(communes)
+                start_page = "flux" if not path else ""  # Portrait is reached from Flux
+                page.goto(f"{url}/{start_page}?territoire=commune:{code}&de=2015&a=2018")
+                page.wait_for_timeout(50)
+                page.wait_for_function(DRAWN, timeout=120_000)
+                # done: the new page's title replaced the old one, and DRAWN (script over, no
+                # skeleton); a fast run may never show the "running" state in the DOM
+                before = page.locator("h1").first.inner_text()
+                done = (f"() => {{ const h = document.querySelector('h1'); return "
+                        f"location.pathname.endsWith('/{path}') && h && h.innerText !== "
+                        f"{before!r} && ({DRAWN})(); }}")
+                links = page.get_by_test_id("stSidebarNav").locator("a")
+                link = links.first if not path else links.and_(
+                    page.locator(f'a[href$="/{path}"]'))
+                t0 = time.perf_counter()
+                link.click()
+                try:
+                    page.wait_for_function(done, timeout=120_000)
+                    elapsed = time.perf_counter() - t0
+                except PlaywrightTimeout:  # say so (with a screenshot) and go on
+                    page.screenshot(path=str(log_dir.parent / f"in_app_timeout_{path}.png"))
+                    elapsed = float("inf")
+                lines.append(_line(f"in-app link /{path or '(portrait)'}, commune:{code}",
+                                   [elapsed], TARGETS_S["page_in_app"]))
+                print(lines[-1], flush=True)
+        finally:
+            stop_server(proc)
+            browser.close()
+    return lines
+
+
 def _with_store(args: argparse.Namespace, run: Callable[[Path, Path], None]) -> None:
     with tempfile.TemporaryDirectory(prefix="bench_app_") as tmp:
         tmp_path = Path(tmp)
@@ -290,15 +355,17 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--store", type=Path, default=None, help="existing store (else demo)")
     parser.add_argument("--repeat", type=int, default=3)
-    parser.add_argument("--only", choices=["pages"], default=None,
+    parser.add_argument("--only", choices=["pages", "in-app"], default=None,
                         help="run one benchmark only")
     args = parser.parse_args()
     print(f"machine: {os.cpu_count()} CPUs, python {sys.version.split()[0]}")
 
     def run(store: Path, tmp: Path) -> None:
-        pages = bench_pages(store, args.repeat, tmp)  # printed as they come
-        print(pages[-1], flush=True)  # the browser switch
-        if args.only == "pages":
+        if args.only != "in-app":
+            pages = bench_pages(store, args.repeat, tmp)  # printed as they come
+            print(pages[-1], flush=True)  # the browser switch
+        bench_pages_in_app(store, tmp)  # printed as they come
+        if args.only in ("pages", "in-app"):
             return
         for line in bench_cold_start(store, args.repeat, tmp):
             print(line, flush=True)

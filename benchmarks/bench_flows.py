@@ -21,7 +21,11 @@ geopandas (relative to the cell). The machine is shared: load average and CPU/wa
 printed so that a busy run can be told from a quiet one.
 
 ``--departement`` adds 1,225 × 1,225 = 1.5 M polygons per millésime, 90 % unchanged (engine in
-process); ``--store`` adds one commune from a warm store (first call, then median of 5).
+process, on layers the benchmark builds in memory before the clock); ``--departement-store``
+writes that département to a store and times the CLI on it, as a user runs it (``flows --by cs4
+--format csv`` on an octagon cutting cells: start-up, store read, clipping, overlay, CSV), with
+its peak RSS; the cells must add up to the octagon's area (no geopandas at this size: about
+10 minutes). ``--store`` adds one commune from a warm store (first call, then median of 5).
 """
 
 from __future__ import annotations
@@ -169,6 +173,30 @@ def _store_case(store_dir: Path, territory: str) -> None:
           f"source {matrix.source}")
 
 
+def _report_departement_store(work: Path) -> None:
+    """CLI ``flows`` on a 1.5 M + 1.5 M store: wall, CPU, peak RSS, and the area check."""
+    import pandas as pd
+    from flows_store import territory_polygon, write_store
+
+    folder = work / "departement"
+    start = time.perf_counter()
+    territory_file = write_store(folder, *DEPARTEMENT, 0.10)
+    written = time.perf_counter() - start
+    load_before = os.getloadavg()[0]
+    cli = _cli(folder / "store", territory_file, folder / "cli_cs4.csv")
+    cells_ha = pd.read_csv(folder / "cli_cs4.csv")["area_ha"]
+    octagon_ha = territory_polygon(*DEPARTEMENT).area / 1e4
+    n = DEPARTEMENT[0] * DEPARTEMENT[1]
+    print(f"\n== département from a store: {n:,} + {n:,} polygons, ~90 % unchanged "
+          f"(store written in {written:.0f} s) ==")
+    print(f"  CLI flows --by cs4 --format csv : {cli['cli_s']:6.2f} s wall, "
+          f"{cli['cli_cpu_s']:6.2f} s CPU, peak RSS {cli['cli_peak_mb']:5.0f} MB")
+    print(f"  cells vs territory area         : {len(cells_ha)} cells, sum {cells_ha.sum():,.4f} ha"
+          f" vs octagon {octagon_ha:,.4f} ha (relative {abs(cells_ha.sum() / octagon_ha - 1):.1e})")
+    print(f"  machine                         : load average {load_before:.1f} -> "
+          f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
+
+
 def _report_cli(label: str, size: tuple[int, int], changed: float, work: Path) -> None:
     from flows_store import write_store
 
@@ -213,6 +241,9 @@ def main() -> None:
     parser.add_argument("--scale", type=float, default=1.0,
                         help="share of the 200k cells (0.25 = 50k, for development)")
     parser.add_argument("--departement", action="store_true", help="add the 1.5 M polygon case")
+    parser.add_argument("--departement-store", action="store_true",
+                        help="add the 1.5 M polygon case written to a store, through the CLI")
+    parser.add_argument("--skip-200k", action="store_true", help="skip cases (a) and (b)")
     parser.add_argument("--work", type=Path, default=None,
                         help="folder for the synthetic stores (default: a temporary folder)")
     parser.add_argument("--store", type=Path, default=None)
@@ -230,8 +261,11 @@ def main() -> None:
     side = args.scale ** 0.5
     size = (round(FULL[0] * side), round(FULL[1] * side))
     with tempfile.TemporaryDirectory(dir=args.work) as work:
-        _report_cli("a: ~10 % changed", size, 0.10, Path(work))
-        _report_cli("b: fully changed", size, 1.0, Path(work))
+        if not args.skip_200k:
+            _report_cli("a: ~10 % changed", size, 0.10, Path(work))
+            _report_cli("b: fully changed", size, 1.0, Path(work))
+        if args.departement_store:
+            _report_departement_store(Path(work))
     if args.departement:
         dep = _spawn("engine", DEPARTEMENT, 0.10)
         print(f"\n== département scale: {dep['n']:,} + {dep['n']:,} polygons, ~90 % unchanged ==")

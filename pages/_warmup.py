@@ -23,6 +23,7 @@ Chromium); it is on by default.
 from __future__ import annotations
 
 import ast
+import gc
 import importlib
 import logging
 import os
@@ -130,9 +131,21 @@ def run() -> dict[str, float]:
             logger.warning("warm-up step %r failed: %s: %s", name, type(err).__name__, err)
             continue
         timings[name] = time.perf_counter() - t
+    freeze_heap()
     logger.info("warm-up done in %.1f s (%s)", time.perf_counter() - t0,
                 ", ".join(f"{k} {v:.1f} s" for k, v in timings.items()))
     return timings
+
+
+def freeze_heap() -> None:
+    """Move every object alive now (modules, tables, caches) out of the garbage collector's reach.
+
+    Streamlit's collection after each run is off (``runner.postScriptGC``); Python's own full
+    collections then walk only the objects made since, not the millions the imports left
+    (0.1-0.3 s a pause on this machine). Frozen objects are still freed by reference counting.
+    """
+    gc.collect()
+    gc.freeze()
 
 
 def _import_all(modules: list[str] | tuple[str, ...]) -> None:

@@ -4,11 +4,14 @@ from app.py, and Prédire / Processus open without importing torch or scipy.sign
 
 from __future__ import annotations
 
+import ast
+import gc
 import logging
+import tomllib
 import subprocess
 import sys
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pandas as pd
@@ -26,10 +29,13 @@ OpenApp = Callable[..., AppTest]
 
 
 @pytest.fixture
-def quiet_steps(monkeypatch: pytest.MonkeyPatch) -> None:
-    """No Chromium and no torch import in the test process (both are tested elsewhere)."""
+def quiet_steps(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """No Chromium and no torch import in the test process (both are tested elsewhere); the heap
+    frozen by the warm-up is given back to the collector afterwards."""
     monkeypatch.setattr(warmup, "_chart_renderer", lambda: None)
     monkeypatch.setattr(warmup, "MODEL_MODULES", ())
+    yield
+    gc.unfreeze()
 
 
 def test_off_in_tests_and_by_environment(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -67,8 +73,11 @@ def test_warmup_imports_load_no_component_package() -> None:
 def test_warmup_fills_the_shared_caches_with_the_pages_values(
         app_store: Path, quiet_steps: None, monkeypatch: pytest.MonkeyPatch) -> None:
     processes.default_process_table.cache_clear()
+    gc.unfreeze()
     timings = warmup.run()
     assert list(timings) == [name for name, _ in warmup.steps()]  # every step ran, none failed
+    # the objects of the imports and caches left the collector's walks (runner.postScriptGC off)
+    assert gc.get_freeze_count() > 100_000
     assert processes.default_process_table.cache_info().currsize == 1
     # the cached values are served without computing again (the engine now raises) …
     import ocsge_engine.batch.figures as batch_figures
@@ -218,3 +227,29 @@ def test_torch_only_with_an_installed_model_and_chromium_waited_for(
     monkeypatch.setattr(render, "renderer", lambda: SimpleNamespace(ready=broken))
     with pytest.raises(FileNotFoundError):
         warmup._chart_renderer()  # noqa: SLF001 (run() logs it and goes on)
+
+
+def test_pages_need_no_magic_and_the_server_skips_its_per_run_collection() -> None:
+    """``runner.magicEnabled = false`` may only change nothing: no page or app statement is a bare
+    expression that « magic » would have written (only calls and docstrings stand alone)."""
+    config = tomllib.loads((REPO_ROOT / ".streamlit" / "config.toml").read_text(encoding="utf-8"))
+    assert config["runner"] == {"magicEnabled": False, "postScriptGC": False}
+    scripts = [REPO_ROOT / "app.py", *sorted((REPO_ROOT / "pages").glob("*.py"))]
+    assert len(scripts) > 15
+    bare = []
+    for path in scripts:
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            body = getattr(node, "body", None)
+            if not isinstance(body, list):
+                continue
+            for i, stmt in enumerate(body):
+                if not isinstance(stmt, ast.Expr) or isinstance(stmt.value, (ast.Call, ast.Await)):
+                    continue
+                docstring = (i == 0 and isinstance(stmt.value, ast.Constant)
+                             and isinstance(stmt.value.value, str)
+                             and isinstance(node, (ast.Module, ast.FunctionDef,
+                                                   ast.AsyncFunctionDef, ast.ClassDef)))
+                if not docstring:
+                    bare.append(f"{path.name}:{stmt.lineno}")
+    assert bare == []
