@@ -34,14 +34,16 @@ figure (median of ``--repeat`` runs) and the target it is compared with. Measure
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO_ROOT))
@@ -226,58 +228,6 @@ def bench_large(store: Path, repeat: int, log_dir: Path) -> list[str]:
             _line("  chromium draw (navigation -> all paths)", draws, TARGETS_S["map"])]
 
 
-def bench_pages(store: Path, repeat: int, log_dir: Path) -> list[str]:
-    """First visit of each page for a fresh commune on a warm server, and the sidebar switch."""
-    from playwright.sync_api import TimeoutError as PlaywrightTimeout
-    from playwright.sync_api import sync_playwright
-
-    lines = []
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        proc, url = start_server(store, log_dir / "pages.log")
-        try:
-            page = browser.new_page(viewport={"width": 1440, "height": 900})
-            page.goto(f"{url}/?territoire={LARGEST}&de=2015&a=2018")  # warm the server
-            wait_for_app(page)
-            _wait_warm(log_dir / "pages.log")
-            communes = iter(FRESH_COMMUNES * (repeat + 1))
-            for path in PAGE_PATHS:
-                runs = []
-                for _ in range(repeat):
-                    code = next(communes)
-                    t0 = time.perf_counter()
-                    page.goto(f"{url}/{path}?territoire=commune:{code}&de=2015&a=2018")
-                    page.wait_for_timeout(50)
-                    try:
-                        page.wait_for_function(DRAWN, timeout=120_000)
-                        runs.append(time.perf_counter() - t0)
-                    except PlaywrightTimeout:  # say so and go on with the other pages
-                        runs.append(float("inf"))
-                lines.append(_line(f"first visit /{path or '(portrait)'}, commune:{code}", runs,
-                                   TARGETS_S["page"]))
-                print(lines[-1], flush=True)
-            switches = []
-            page.goto(f"{url}/flux?territoire={LARGEST}&de=2015&a=2018")
-            page.wait_for_function(DRAWN, timeout=300_000)
-            for name in ["Arcachon", "Biganos", "La Teste-de-Buch"][:max(1, repeat)]:
-                picker = page.locator(".st-key-territory_pick")
-                picker.locator("input").click()
-                page.keyboard.type(name)
-                t0 = time.perf_counter()
-                page.get_by_role("option", name=name).first.click()
-                page.wait_for_function(
-                    f"() => document.querySelector('h1') && document.querySelector('h1')"
-                    f".innerText.includes({name!r})", timeout=300_000)
-                page.wait_for_function(DRAWN, timeout=300_000)
-                switches.append(time.perf_counter() - t0)
-            lines.append(_line("browser commune switch on Flux (pick -> drawn)", switches,
-                               TARGETS_S["browser_switch"]))
-        finally:
-            stop_server(proc)
-            browser.close()
-    return lines
-
-
 def _wait_warm(log_path: Path, timeout_s: float = 90.0) -> None:
     """Wait for the server's warm-up thread to log that it is done (pages/_warmup.py), so that
     the pages are timed on a warm server, not against the warm-up's imports and Chromium start."""
@@ -289,51 +239,98 @@ def _wait_warm(log_path: Path, timeout_s: float = 90.0) -> None:
     print(f"(warm-up not done after {timeout_s:.0f} s: timing anyway)", flush=True)
 
 
-def bench_pages_in_app(store: Path, log_dir: Path) -> list[str]:
-    """The user's path on a warm server: a commune opened on one page, then the sidebar link to
-    the next page, which has not shown that commune yet (no page load: the frontend stays)."""
-    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+@contextlib.contextmanager
+def _warm_server_page(store: Path, log_path: Path) -> Iterator[tuple[Any, str]]:
+    """A Chromium page on a new server whose first page (La Teste) is drawn and whose warm-up
+    is done; yields ``(page, base URL)``."""
     from playwright.sync_api import sync_playwright
 
-    lines = []
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        proc, url = start_server(store, log_dir / "pages_in_app.log")
+        proc, url = start_server(store, log_path)
         try:
             page = browser.new_page(viewport={"width": 1440, "height": 900})
             page.goto(f"{url}/?territoire={LARGEST}&de=2015&a=2018")  # warm the server
             wait_for_app(page)
-            _wait_warm(log_dir / "pages_in_app.log")
-            communes = iter(FRESH_COMMUNES)
-            for path in PAGE_PATHS:
-                code = next(communes)
-                start_page = "flux" if not path else ""  # Portrait is reached from Flux
-                page.goto(f"{url}/{start_page}?territoire=commune:{code}&de=2015&a=2018")
-                page.wait_for_timeout(50)
-                page.wait_for_function(DRAWN, timeout=120_000)
-                # done: the new page's title replaced the old one, and DRAWN (script over, no
-                # skeleton); a fast run may never show the "running" state in the DOM
-                before = page.locator("h1").first.inner_text()
-                done = (f"() => {{ const h = document.querySelector('h1'); return "
-                        f"location.pathname.endsWith('/{path}') && h && h.innerText !== "
-                        f"{before!r} && ({DRAWN})(); }}")
-                links = page.get_by_test_id("stSidebarNav").locator("a")
-                link = links.first if not path else links.and_(
-                    page.locator(f'a[href$="/{path}"]'))
-                t0 = time.perf_counter()
-                link.click()
-                try:
-                    page.wait_for_function(done, timeout=120_000)
-                    elapsed = time.perf_counter() - t0
-                except PlaywrightTimeout:  # say so (with a screenshot) and go on
-                    page.screenshot(path=str(log_dir.parent / f"in_app_timeout_{path}.png"))
-                    elapsed = float("inf")
-                lines.append(_line(f"in-app link /{path or '(portrait)'}, commune:{code}",
-                                   [elapsed], TARGETS_S["page_in_app"]))
-                print(lines[-1], flush=True)
+            _wait_warm(log_path)
+            yield page, url
         finally:
             stop_server(proc)
             browser.close()
+
+
+def bench_pages(store: Path, repeat: int, log_dir: Path) -> list[str]:
+    """First visit of each page for a fresh commune on a warm server, and the sidebar switch."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    lines = []
+    with _warm_server_page(store, log_dir / "pages.log") as (page, url):
+        communes = iter(FRESH_COMMUNES * (repeat + 1))
+        for path in PAGE_PATHS:
+            runs = []
+            for _ in range(repeat):
+                code = next(communes)
+                t0 = time.perf_counter()
+                page.goto(f"{url}/{path}?territoire=commune:{code}&de=2015&a=2018")
+                page.wait_for_timeout(50)
+                try:
+                    page.wait_for_function(DRAWN, timeout=120_000)
+                    runs.append(time.perf_counter() - t0)
+                except PlaywrightTimeout:  # say so and go on with the other pages
+                    runs.append(float("inf"))
+            lines.append(_line(f"first visit /{path or '(portrait)'}, commune:{code}", runs,
+                               TARGETS_S["page"]))
+            print(lines[-1], flush=True)
+        switches = []
+        page.goto(f"{url}/flux?territoire={LARGEST}&de=2015&a=2018")
+        page.wait_for_function(DRAWN, timeout=300_000)
+        for name in ["Arcachon", "Biganos", "La Teste-de-Buch"][:max(1, repeat)]:
+            picker = page.locator(".st-key-territory_pick")
+            picker.locator("input").click()
+            page.keyboard.type(name)
+            t0 = time.perf_counter()
+            page.get_by_role("option", name=name).first.click()
+            page.wait_for_function(
+                f"() => document.querySelector('h1') && document.querySelector('h1')"
+                f".innerText.includes({name!r})", timeout=300_000)
+            page.wait_for_function(DRAWN, timeout=300_000)
+            switches.append(time.perf_counter() - t0)
+        lines.append(_line("browser commune switch on Flux (pick -> drawn)", switches,
+                           TARGETS_S["browser_switch"]))
+    return lines
+
+
+def bench_pages_in_app(store: Path, log_dir: Path) -> list[str]:
+    """The user's path on a warm server: a commune opened on one page, then the sidebar link to
+    the next page, which has not shown that commune yet (no page load: the frontend stays)."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    lines = []
+    with _warm_server_page(store, log_dir / "pages_in_app.log") as (page, url):
+        for path, code in zip(PAGE_PATHS, FRESH_COMMUNES):
+            start_page = "flux" if not path else ""  # Portrait is reached from Flux
+            page.goto(f"{url}/{start_page}?territoire=commune:{code}&de=2015&a=2018")
+            page.wait_for_timeout(50)
+            page.wait_for_function(DRAWN, timeout=120_000)
+            # done: the new page's title replaced the old one, and DRAWN (script over, no
+            # skeleton); a fast run may never show the "running" state in the DOM
+            before = page.locator("h1").first.inner_text()
+            done = (f"() => {{ const h = document.querySelector('h1'); return "
+                    f"location.pathname.endsWith('/{path}') && h && h.innerText !== "
+                    f"{before!r} && ({DRAWN})(); }}")
+            links = page.get_by_test_id("stSidebarNav").locator("a")
+            link = links.first if not path else links.and_(page.locator(f'a[href$="/{path}"]'))
+            t0 = time.perf_counter()
+            link.click()
+            try:
+                page.wait_for_function(done, timeout=120_000)
+                elapsed = time.perf_counter() - t0
+            except PlaywrightTimeout:  # say so (with a screenshot) and go on
+                page.screenshot(path=str(log_dir.parent / f"in_app_timeout_{path}.png"))
+                elapsed = float("inf")
+            lines.append(_line(f"in-app link /{path or '(portrait)'}, commune:{code}",
+                               [elapsed], TARGETS_S["page_in_app"]))
+            print(lines[-1], flush=True)
     return lines
 
 

@@ -7,10 +7,10 @@ from __future__ import annotations
 import ast
 import gc
 import logging
-import tomllib
 import subprocess
 import sys
 import threading
+import tomllib
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
