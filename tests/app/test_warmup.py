@@ -240,13 +240,13 @@ def test_pages_need_no_magic_and_the_server_skips_its_per_run_collection() -> No
     for path in scripts:
         tree = ast.parse(path.read_text(encoding="utf-8"))
         for node in ast.walk(tree):
-            body = getattr(node, "body", None)
-            if not isinstance(body, list):
-                continue
-            for i, stmt in enumerate(body):
+            blocks = [getattr(node, field, None) for field in ("body", "orelse", "finalbody")]
+            statements = [(i, stmt, block is blocks[0]) for block in blocks
+                          if isinstance(block, list) for i, stmt in enumerate(block)]
+            for i, stmt, in_body in statements:
                 if not isinstance(stmt, ast.Expr) or isinstance(stmt.value, (ast.Call, ast.Await)):
                     continue
-                docstring = (i == 0 and isinstance(stmt.value, ast.Constant)
+                docstring = (in_body and i == 0 and isinstance(stmt.value, ast.Constant)
                              and isinstance(stmt.value.value, str)
                              and isinstance(node, (ast.Module, ast.FunctionDef,
                                                    ast.AsyncFunctionDef, ast.ClassDef)))
