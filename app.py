@@ -94,6 +94,12 @@ FRENCH_CHROME_CSS = """<style>
 </style>"""
 
 
+# Streamlit's index.html declares <html lang="en">: screen readers would read the French pages
+# with English rules and browsers offer to translate them « from English ». A constant script
+# (no outside input) declares French; it runs on every page, at the foot of the sidebar.
+FRENCH_LANG_JS = "<script>document.documentElement.lang = 'fr';</script>"
+
+
 def _pick_territory() -> None:
     """One action: the territory chosen in the sidebar's searchable list becomes current."""
     chosen = st.session_state.get("territory_pick")
@@ -166,6 +172,8 @@ st.html(FRENCH_CHROME_CSS)
 # expanded: every page stays listed (Streamlit folds long lists behind « View more »).
 navigation = st.navigation(PAGES, expanded=True)
 _sidebar()
+with st.sidebar:
+    st.html(FRENCH_LANG_JS, unsafe_allow_javascript=True)
 shared.coverage_guard(navigation.url_path or "portrait")
 try:
     navigation.run()

@@ -74,6 +74,8 @@ def test_page_reads_french(app_url: str, viewport_page: tuple[str, object], path
     screenshot(page.locator("[data-testid='stMain']"),  # type: ignore[attr-defined]
                f"fr_{name}_{path or 'portrait'}")
     assert page.locator('[data-testid="stException"]').count() == 0  # type: ignore[attr-defined]
+    # the document says it is French (Streamlit's index.html says "en"; app.py FRENCH_LANG_JS)
+    assert page.evaluate("document.documentElement.lang") == "fr"  # type: ignore[attr-defined]
     text = _visible_text(page)
     assert "Arcachon" in text
     found = [word for word in ENGLISH_CHROME if word in text]
