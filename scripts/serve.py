@@ -9,7 +9,6 @@ then hands over to Streamlit's CLI with the same arguments.
 
 from __future__ import annotations
 
-import gc
 import logging
 import sys
 import time
@@ -49,9 +48,11 @@ def main() -> int:
     """Warm up, then run ``streamlit run app.py`` with the given arguments."""
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     logger.info("engine warmed up in %.2f s", warm_up())
-    gc.collect()
-    gc.freeze()  # the imports' objects leave the collector's walks (pages/_warmup.freeze_heap)
     from streamlit.web import cli as streamlit_cli
+
+    from pages._warmup import freeze_heap
+
+    freeze_heap()  # the imports' objects leave the collector's walks (runner.postScriptGC off)
 
     sys.argv = ["streamlit", "run", str(ROOT / "app.py"), *sys.argv[1:]]
     return int(streamlit_cli.main() or 0)
