@@ -282,6 +282,21 @@ def _search_index() -> pd.DataFrame:
 
 
 @lru_cache(maxsize=1)
+def _commune_geometries() -> dict[str, BaseGeometry]:
+    """INSEE code → commune polygon (a dict lookup: ``.loc`` costs milliseconds a commune)."""
+    polygons = _commune_polygons()
+    return dict(zip(polygons.index, polygons.geometry.to_numpy()))
+
+
+@lru_cache(maxsize=1)
+def _search_rows() -> dict[tuple[str, str], dict[str, Any]]:
+    """``(kind, code) → row`` of :func:`_search_index` (one lookup per territory resolved)."""
+    index = _search_index()
+    return {(k, c): row for k, c, row in zip(index["kind"], index["code"],
+                                             index.to_dict("records"))}
+
+
+@lru_cache(maxsize=1)
 def _centroids() -> tuple[np.ndarray, np.ndarray]:
     """Codes and centroid coordinates (n×2) of the communes with a polygon."""
     polygons = _commune_polygons()
@@ -434,19 +449,36 @@ def _member_codes(kind: str, code: str) -> list[str]:
     return communes.loc[communes[column] == code, "code"].tolist()
 
 
-@lru_cache(maxsize=512)
+def member_communes(territory: Any) -> list[str]:
+    """INSEE codes of the communes whose polygons make up an EPCI's or a département's geometry.
+
+    A commune is its own single member; a drawn or uploaded contour has none (``[]``). Members
+    without a polygon are left out, as they are from the territory's geometry.
+
+    >>> member_communes("epci:243300563")
+    ['33009', '33199', '33527', '33529']
+    """
+    resolved = resolve_territory(territory)
+    if resolved.kind not in _KIND_ORDER:
+        return []
+    polygons = _commune_polygons()
+    return [c for c in _member_codes(resolved.kind, resolved.code) if c in polygons.index]
+
+
+@lru_cache(maxsize=4096)  # every embedded commune (an EPCI's or département's sum reads them)
 def _admin_territory(kind: str, code: str) -> Territory:
     """Build (once) the territory of an administrative unit from its member communes."""
-    row = _search_index().query("kind == @kind and code == @code").iloc[0]
+    row = _search_rows()[(kind, code)]
     polygons = _commune_polygons()
     members = _member_codes(kind, code)
-    present = [c for c in members if c in polygons.index]
+    present = [c for c in members if c in polygons.index]  # as member_communes
     if not present:
         raise _no_geometry(kind, code, str(row["name"]))
     if len(present) < len(members):
         logger.warning("%s %s: %d of %d member communes have no polygon, geometry is partial",
                        kind, code, len(members) - len(present), len(members))
-    geoms = polygons.loc[present, "geometry"].to_numpy()
+    geometries = _commune_geometries()
+    geoms = np.array([geometries[c] for c in present], dtype=object)
     geometry = geoms[0] if len(geoms) == 1 else shapely.union_all(geoms)
     departements = tuple(sorted(set(str(row["departement"]).split(","))))
     return Territory(kind, code, str(row["name"]), geometry, departements)  # type: ignore[arg-type]

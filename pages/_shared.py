@@ -176,15 +176,16 @@ def cached_coverage(territory_id: str, year_from: int, year_to: int,
                     stamp: tuple[int, ...] = ()) -> float:
     """Lowest share of the territory covered by OCCUPATION_SOL at the two millésimes (0..1).
 
-    A commune precomputed by the national batch answers from its stored figures (the figures
-    layer's ``coverage``: same definition, covered area / territory area capped at 1, on the
-    same clipped polygons) instead of clipping both millésimes again.
+    A commune precomputed by the national batch (or an EPCI made of such communes) answers from
+    its precomputed figures (the figures layer's ``coverage``: same definition, covered area /
+    territory area capped at 1, on the same clipped polygons) instead of clipping both
+    millésimes again.
     """
-    from ocsge_engine.batch.pages import stored_object
+    from ocsge_engine.batch.pages import precomputed_figures
 
     territory = cached_territory(territory_id)
     store = get_store()
-    stored = stored_object(store, territory, year_from, year_to, "figures")
+    stored = precomputed_figures(store, territory, year_from, year_to)
     if stored is not None:
         return float(min(stored.coverage.values()))
     try:

@@ -352,17 +352,98 @@ def _read_object(path: Path, code: str, kind: str) -> Any | None:
 
 
 def stored_matrix(store: Any, territory: Any, year_from: int, year_to: int) -> Any | None:
-    """The commune's couple-level matrix (``exchange_matrix(..., by="cs_us")``), or ``None``.
+    """The couple-level matrix (``exchange_matrix(..., by="cs_us")``) precomputed, or ``None``.
 
-    ``None`` also when the store holds IGN's DIFF layer for the pair: ``exchange_matrix`` then
-    attaches the overlay/DIFF disagreement, which the batch does not compute.
+    A commune's is its stored row; an EPCI's or a département's, the sum of its communes'
+    (:func:`summed_matrix`). ``None`` also when the store holds IGN's DIFF layer for the pair:
+    ``exchange_matrix`` then attaches the overlay/DIFF disagreement, which the batch does not
+    compute.
     """
-    if getattr(territory, "kind", None) != "commune":
+    kind = getattr(territory, "kind", None)
+    if kind not in ("commune", *SUMMED_KINDS) or getattr(store, "path", None) is None:
         return None
     periods = {str(p) for p in store.millesimes(territory, layer="diff")}
     if f"{int(year_from)}_{int(year_to)}" in periods:
         return None
+    if kind != "commune":
+        return summed_matrix(store, territory, year_from, year_to)
     return stored_object(store, territory, year_from, year_to, "matrix_cs_us")
+
+
+# --- EPCI and départements: sums of their communes' precomputed objects -----------------------
+
+SUMMED_KINDS: tuple[str, ...] = ("epci", "departement")
+TILING_RTOL = 1e-9  # the communes' areas must add up to the territory's (no gap, no overlap)
+
+
+def member_objects(store: Any, territory: Any, year_from: int, year_to: int,
+                   kind: str) -> list[Any] | None:
+    """The precomputed ``kind`` object of every commune of an EPCI or a département, or ``None``.
+
+    ``None`` (compute on the fly) unless the territory is an EPCI or a département, its member
+    communes tile it (their areas add up to its area within :data:`TILING_RTOL`: no gap, no
+    overlap, so a sum of areas over them is the area over it), and every one of them has a
+    fresh precomputed row for the pair (a commune the batch has not computed, or without data,
+    has none: its share is then unknown, not zero).
+    """
+    from ocsge_engine.territories import get_territory, member_communes
+
+    if getattr(territory, "kind", None) not in SUMMED_KINDS or getattr(store, "path", None) is None:
+        return None
+    communes = [get_territory(f"commune:{code}") for code in member_communes(territory)]
+    total = float(territory.geometry.area)
+    parts = sum(float(c.geometry.area) for c in communes)
+    if not communes or abs(parts - total) > TILING_RTOL * total:
+        logger.info("%s: its communes do not tile it (area %.1f m2 vs %.1f m2): computing on "
+                    "the fly", territory.id, parts, total)
+        return None
+    found = stored_objects(store, communes, year_from, year_to, (kind,))
+    if len(found) < len(communes):
+        logger.info("%s: %d of %d communes precomputed for %s-%s: computing on the fly",
+                    territory.id, len(found), len(communes), year_from, year_to)
+        return None
+    return [found[(c.code, kind)] for c in communes]
+
+
+def precomputed_figures(store: Any, territory: Any, year_from: int, year_to: int) -> Any | None:
+    """The figures layer's precomputed figures of a territory, or ``None`` (compute them).
+
+    A commune's stored row (:func:`stored_object`), an EPCI's or a département's sum of its
+    communes' rows (:func:`summed_figures`); contours have none.
+    """
+    if getattr(territory, "kind", None) == "commune":
+        return stored_object(store, territory, year_from, year_to, "figures")
+    return summed_figures(store, territory, year_from, year_to)
+
+
+def summed_figures(store: Any, territory: Any, year_from: int, year_to: int) -> Any | None:
+    """An EPCI's or a département's figures as the sum of its communes' (``None``: on the fly).
+
+    :func:`ocsge_engine.portrait.figures.sum_portraits` of :func:`member_objects`; every
+    commune's figures must have been computed by the same method (all with IGN's layers, or all
+    with the decree matrix).
+    """
+    from ocsge_engine.portrait.figures import sum_portraits
+
+    parts = member_objects(store, territory, year_from, year_to, "figures")
+    if parts is None:
+        return None
+    try:
+        return sum_portraits(store, territory, parts)
+    except ValueError as err:  # communes computed by different methods
+        logger.info("%s: figures not summed (%s): computing on the fly", territory.id, err)
+        return None
+
+
+def summed_matrix(store: Any, territory: Any, year_from: int, year_to: int) -> Any | None:
+    """An EPCI's or a département's couple-level matrix, summed from its communes' (or ``None``)."""
+    from ocsge_engine.flows.matrix import build_matrix, sum_transitions
+
+    parts = member_objects(store, territory, year_from, year_to, "matrix_cs_us")
+    if parts is None or any(p.transitions is None for p in parts):
+        return None
+    return build_matrix(sum_transitions([p.transitions for p in parts]), "cs_us",
+                        int(year_from), int(year_to))
 
 
 def stored_light(store: Any, territory: Any, year: int, pair: tuple[int, int] | None,

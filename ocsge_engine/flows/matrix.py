@@ -178,6 +178,34 @@ def empty_transitions(source: Source) -> Transitions:
     return Transitions(table, stocks, stocks.copy(), source)
 
 
+def sum_transitions(parts: list[Transitions]) -> Transitions:
+    """Transitions of a union of disjoint territories: the sum of its parts' transitions.
+
+    Each couple pair's area and each couple's stock add up (an EPCI from its communes).
+
+    Raises:
+        ValueError: no part, or parts of different sources.
+    """
+    if not parts:
+        raise ValueError("sum_transitions needs at least one part")
+    sources = {p.source for p in parts}
+    if len(sources) != 1:
+        raise ValueError(f"transitions of different sources cannot be summed: {sources}")
+
+    def summed(frames: list[pd.DataFrame], keys: list[str]) -> pd.DataFrame:
+        frame = pd.concat(frames, ignore_index=True)
+        return (frame.groupby(keys, as_index=False, sort=True, dropna=False)["area_ha"].sum()
+                .astype({k: object for k in keys}))
+
+    stocks_to = ([p.stocks_to for p in parts] if all(p.stocks_to is not None for p in parts)
+                 else None)
+    couple = list(STOCK_COLUMNS[:2])
+    return Transitions(summed([p.table for p in parts], list(TRANSITION_COLUMNS[:4])),
+                       summed([p.stocks_from for p in parts], couple),
+                       None if stocks_to is None else summed(stocks_to, couple),
+                       sources.pop())
+
+
 def couple_stocks(gdf: pd.DataFrame) -> pd.DataFrame:
     """Stock (ha) of each CS×US couple of an OCCUPATION_SOL layer.
 

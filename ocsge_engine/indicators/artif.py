@@ -229,8 +229,12 @@ def _composition(gain_codes: npt.NDArray[np.object_], gain_ha: npt.NDArray[np.fl
 def _stock_by(layer: gpd.GeoDataFrame, mask: npt.NDArray[np.bool_], column: str) -> pd.Series:
     area = pd.Series(np.asarray(layer.geometry.area, dtype=float)[mask] / 1e4,
                      index=pd.Index(np.asarray(layer[column], dtype=object)[mask]))
-    kind: nom.Kind = "cs" if column == "code_cs" else "us"
-    sums = area.groupby(level=0).sum()
+    return _code_sums(area, "cs" if column == "code_cs" else "us")
+
+
+def _code_sums(area_ha: pd.Series, kind: nom.Kind) -> pd.Series:
+    """Hectares summed by code (the index), in the nomenclature's order (unknown codes last)."""
+    sums = area_ha.groupby(level=0).sum()
     order = {c: k for k, c in enumerate(nom.get_nomenclature(kind).codes)}
     return sums.loc[sorted(sums.index, key=lambda c: (order.get(c, len(order)), c))].rename(
         "area_ha")
@@ -302,6 +306,50 @@ def _flux_from_pair(pair: Pair, kind: Kind, rule: Rule, thresholds: Thresholds) 
     )
     _log_check(result)
     return result
+
+
+def sum_fluxes(parts: list[FluxResult]) -> FluxResult:
+    """The flux of a union of disjoint territories, from the fluxes of its parts.
+
+    Every figure of a :class:`FluxResult` is a sum of areas of polygons whose status is decided
+    per polygon (the official thresholds at département scale, not per territory), so the flux
+    of an EPCI is the sum of its communes' fluxes (up to float rounding): stocks, gains and
+    losses add up, compositions add up code by code, gain geometries are put together (pieces
+    cut at the communes' borders; :func:`patch_labels` joins them again).
+
+    Raises:
+        ValueError: no part, or parts of different kinds, methods, thresholds or millésimes.
+    """
+    if not parts:
+        raise ValueError("sum_fluxes needs at least one part")
+    first = parts[0]
+    same = {(p.kind, p.method, p.thresholds, p.year_from, p.year_to) for p in parts}
+    if len(same) != 1:
+        raise ValueError(f"fluxes of different kinds, methods or years cannot be summed: {same}")
+
+    def total(name: str) -> float:
+        return float(sum(getattr(p, name) for p in parts))
+
+    def composition(column: str, kind: nom.Kind) -> pd.DataFrame:
+        tables = pd.concat([getattr(p, column) for p in parts], ignore_index=True)
+        codes = tables["code"].to_numpy(dtype=object)
+        return _composition(codes, tables["gain_ha"].to_numpy(dtype=float), codes,
+                            tables["loss_ha"].to_numpy(dtype=float), kind)
+
+    def stock(column: str, kind: nom.Kind) -> pd.Series:
+        return _code_sums(pd.concat([getattr(p, column) for p in parts]), kind)
+
+    return FluxResult(
+        kind=first.kind, method=first.method, year_from=first.year_from, year_to=first.year_to,
+        **{name: total(name) for name in ("stock_from_ha", "stock_to_ha", "gross_gain_ha",
+                                          "gross_loss_ha", "raw_gain_ha", "raw_loss_ha")},
+        by_cs=composition("by_cs", "cs"), by_us=composition("by_us", "us"),
+        stock_by_cs=stock("stock_by_cs", "cs"), stock_by_us=stock("stock_by_us", "us"),
+        origin={f: float(sum(p.origin.get(f, 0.0) for p in parts)) for f in NAF_FAMILIES}
+        if first.kind == "artif" else {},
+        thresholds=first.thresholds,
+        gain_geometries=np.concatenate([np.asarray(p.gain_geometries, dtype=object)
+                                        for p in parts]))
 
 
 def _log_check(result: FluxResult) -> None:
@@ -416,11 +464,12 @@ def artificialisation(store: Any, territory: Any, year_from: int, year_to: int,
                               columns=["artificialisation"])
         return flux_from_ign(layers[0], layers[1], diff, year_from, year_to)
     if pair is None and source == "auto" and rule == "decree" and thresholds == OFFICIAL_THRESHOLDS:
-        # a commune precomputed by the national batch: its figures hold this very result
-        # (portrait_figures computes it with these arguments on the same overlay)
-        from ocsge_engine.batch.pages import stored_object
+        # a commune precomputed by the national batch (or an EPCI, the sum of its communes):
+        # its figures hold this very result (portrait_figures computes it with these arguments
+        # on the same overlay)
+        from ocsge_engine.batch.pages import precomputed_figures
 
-        stored = stored_object(store, resolved, year_from, year_to, "figures")
+        stored = precomputed_figures(store, resolved, year_from, year_to)
         if stored is not None:
             return stored.artif  # type: ignore[no-any-return]
     pair = pair if pair is not None else load_pair(store, resolved, year_from, year_to)

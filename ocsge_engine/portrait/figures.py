@@ -307,7 +307,9 @@ def portrait_figures(store: Any, territory: Territory | str, year_from: int, yea
 
     Without ``pair`` and ``artif``, a commune's figures come from the national batch's
     precomputed rows when its partition is fresh (:mod:`ocsge_engine.batch.pages`: the same
-    function run on the same overlay, so the same numbers), else they are computed here.
+    function run on the same overlay, so the same numbers), and an EPCI's or a département's
+    are the sum of its communes' (:func:`sum_portraits`) when every one of them is precomputed;
+    else they are computed here.
 
     Returns:
         The :class:`PortraitFigures`.
@@ -319,10 +321,10 @@ def portrait_figures(store: Any, territory: Territory | str, year_from: int, yea
     """
     territory = resolve_territory(territory)
     year_from, year_to = int(year_from), int(year_to)
-    if pair is None and artif is None:  # a commune's figures precomputed by the national batch
-        from ocsge_engine.batch.pages import stored_object
+    if pair is None and artif is None:  # precomputed by the national batch, or their sum
+        from ocsge_engine.batch.pages import precomputed_figures
 
-        stored = stored_object(store, territory, year_from, year_to, "figures")
+        stored = precomputed_figures(store, territory, year_from, year_to)
         if stored is not None:
             return stored
     pair = pair if pair is not None else load_pair(store, territory, year_from, year_to)
@@ -335,8 +337,8 @@ def portrait_figures(store: Any, territory: Territory | str, year_from: int, yea
     ratios = per_inhabitant(artif.stock_to_ha, artif.net_ha, year_from, year_to, pop)
     prov = provenance(store, territory, year_from, year_to)
     share = min(coverage.values())
-    figures = _build_figures(territory, year_from, year_to, share, pair, artif, imper,
-                             stocks_from, stocks_to, pop, ratios, prov)
+    figures = _build_figures(territory, year_from, year_to, share, _changed_ha(pair), artif,
+                             imper, stocks_from, stocks_to, pop, ratios, prov)
     if share < COMPLETE_SHARE:
         logger.info("%s covered at %.1f%% only: figures on the covered part", territory.id,
                     100 * share)
@@ -347,8 +349,53 @@ def portrait_figures(store: Any, territory: Territory | str, year_from: int, yea
         artif=artif, imper=imper, ratios=ratios, provenance=prov, figures=figures)
 
 
-def _build_figures(territory: Any, year_from: int, year_to: int, share: float, pair: Pair,
-                   artif: FluxResult, imper: FluxResult, stocks_from: dict[str, float],
+def sum_portraits(store: Any, territory: Territory, parts: list[PortraitFigures]
+                  ) -> PortraitFigures:
+    """The figures of a territory made of disjoint parts (an EPCI of its communes), from theirs.
+
+    Only additive quantities are summed: the family stocks and exchanges, the artificialisation
+    and imperméabilisation fluxes (:func:`~ocsge_engine.indicators.artif.sum_fluxes`: the
+    official status is per polygon, at département scale), the changed area and the covered
+    area of each millésime. Shares, densities and per-inhabitant ratios are then derived from
+    the sums by the same code as :func:`portrait_figures`, with the territory's own area,
+    population and provenance. The parts must tile the territory (the caller checks their
+    areas add up to the territory's).
+
+    Raises:
+        ValueError: no part, parts of other millésimes, or fluxes that cannot be summed.
+    """
+    from ocsge_engine.indicators.artif import sum_fluxes
+
+    if not parts:
+        raise ValueError("sum_portraits needs at least one part")
+    year_from, year_to = parts[0].year_from, parts[0].year_to
+    if any((p.year_from, p.year_to) != (year_from, year_to) for p in parts):
+        raise ValueError("parts of different millésime pairs cannot be summed")
+    artif = sum_fluxes([p.artif for p in parts])
+    imper = sum_fluxes([p.imper for p in parts])
+    area_m2 = float(territory.geometry.area) if territory.geometry is not None else 0.0
+    coverage = {year: min(1.0, sum(p.coverage[year] * p.area_ha * 1e4 for p in parts) / area_m2)
+                if area_m2 > 0 else 1.0 for year in (year_from, year_to)}
+    stocks_from, stocks_to = ({f: float(sum(getattr(p, side).get(f, 0.0) for p in parts))
+                               for f in FAMILIES} for side in ("stocks_from", "stocks_to"))
+    flows = (pd.concat([p.flows for p in parts], ignore_index=True)
+             .groupby(["code_from", "code_to"], as_index=False)["area_ha"].sum())
+    changed_ha = float(sum(p.figures["changes.any_ha"].value for p in parts))
+    pop = population_series(territory.id)
+    ratios = per_inhabitant(artif.stock_to_ha, artif.net_ha, year_from, year_to, pop)
+    prov = provenance(store, territory, year_from, year_to)
+    share = min(coverage.values())
+    figures = _build_figures(territory, year_from, year_to, share, changed_ha, artif, imper,
+                             stocks_from, stocks_to, pop, ratios, prov)
+    return PortraitFigures(
+        territory_id=territory.id, name=territory.name, kind=territory.kind,
+        area_ha=float(territory.area_ha), population=pop, year_from=year_from, year_to=year_to,
+        coverage=coverage, stocks_from=stocks_from, stocks_to=stocks_to, flows=flows,
+        artif=artif, imper=imper, ratios=ratios, provenance=prov, figures=figures)
+
+
+def _build_figures(territory: Any, year_from: int, year_to: int, share: float,
+                   changed_ha: float, artif: FluxResult, imper: FluxResult, stocks_from: dict[str, float],
                    stocks_to: dict[str, float], pop: dict[int, int], ratios: PerInhabitant,
                    prov: Provenance) -> dict[str, Figure]:
     years = (year_from, year_to)
@@ -412,7 +459,7 @@ def _build_figures(territory: Any, year_from: int, year_to: int, share: float, p
                **{**ocs, "years": (year_to,)}))
     add(Figure("impermeabilisation.net_ha", imper.net_ha, "ha",
                f"Imperméabilisation nette {period}", METHOD_TEXT["impermeable_cs"], **ocs))
-    add(Figure("changes.any_ha", _changed_ha(pair), "ha",
+    add(Figure("changes.any_ha", changed_ha, "ha",
                f"Surface dont la couverture ou l'usage a changé {period} (tous changements)",
                "area of overlay pieces whose CS or US code changed", **ocs))
     add(_per_inhabitant_stock(ratios, partial, share, prov, year_to))
