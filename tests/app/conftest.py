@@ -1,4 +1,4 @@
-"""AppTest harness: the app on the session's demo store, one fresh store folder per test.
+"""AppTest harness: the app on the session's demo store (batched), one fresh store folder per test.
 
 The store folder of each test links to the shared demo store's catalogue and layers, so flags
 (``flags.duckdb``) written by one test never leak into another, and Streamlit's caches are cleared
@@ -61,8 +61,15 @@ def national_app_store(national_store_dir: Path, tmp_path: Path,
 
 
 @pytest.fixture
-def open_app(app_store: Path) -> Callable[..., AppTest]:
-    """``open_app(page, territoire=…, de=…, a=…, **params)``: the app run on ``page``."""
+def open_app(national_app_store: Path) -> Callable[..., AppTest]:
+    """``open_app(page, territoire=…, de=…, a=…, **params)``: the app run on ``page``.
+
+    On the demo store with its national batch results, as ``start.sh`` leaves it: the demo's
+    communes (and EPCI) read their precomputed figures. A test that also asks for
+    ``app_store`` (to write into it, or to compare with the engine on it) runs the app on that
+    store, where nothing is precomputed and every page computes on the fly (the store last set
+    as ``OCSGE_STORE_DIR`` is the one the app opens).
+    """
 
     def _open(page: str | None = None, **params: str) -> AppTest:
         at = AppTest.from_file(str(REPO_ROOT / "app.py"), default_timeout=RUN_TIMEOUT_S)

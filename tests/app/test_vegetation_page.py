@@ -90,6 +90,9 @@ def test_page_from_the_batch_objects_shows_the_on_the_fly_figures(
     from ocsge_engine.maps.vegetation import vegetated, vegetation_changes
     from ocsge_engine.territories import resolve_territory
 
+    monkeypatch.setenv("OCSGE_STORE_DIR", str(national_app_store))  # app_store was set last
+    st.cache_data.clear()
+    st.cache_resource.clear()
     store = Store.open(national_app_store)
     territory = resolve_territory(ARCACHON)
     stored = stored_object(store, territory, 2015, 2018, "vegetation")

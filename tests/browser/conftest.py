@@ -47,14 +47,16 @@ def free_port() -> int:
 
 
 @pytest.fixture(scope="session")
-def demo_store(demo_store_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A store folder of this session's browser server: the shared demo store's catalogue and
-    layers (tests/conftest.py, built once per run), and its own folder for anything the app
-    writes (flags, contours), so the shared demo store is never written to."""
+def demo_store(national_store_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A store folder of this session's browser server: the shared demo store's catalogue,
+    layers and national batch results (tests/conftest.py, built once per run: the store as
+    ``start.sh`` leaves it once its batch is done), and its own folder for anything the app
+    writes (flags, contours), so the shared stores are never written to. The Signaler module
+    serves a store without the batch results, where the pages compute on the fly."""
     store = tmp_path_factory.mktemp("browser") / "store"
     store.mkdir()
-    for name in ("catalog.duckdb", "layers"):
-        (store / name).symlink_to(demo_store_dir / name)
+    for name in ("catalog.duckdb", "layers", "national"):
+        (store / name).symlink_to(national_store_dir / name)
     return store
 
 
