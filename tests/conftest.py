@@ -43,6 +43,30 @@ def shared_data(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return root
 
 
+def _store_rank(items: list[pytest.Item]) -> int:
+    """How much of the shared stores a test file needs: 0 none, 1 the demo, 2 its national batch."""
+    names = set().union(*(getattr(item, "fixturenames", ()) for item in items))
+    return 2 if "national_store_dir" in names else 1 if "demo_build" in names else 0
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Order test files so that no xdist worker waits idle on another's store build.
+
+    The shared stores (:func:`build_once`) take about 1.5 min on 2 cores: the demo, then its
+    national batch. The first file needing the batch goes first (its worker builds both), then
+    the files needing no store, the demo alone, then the rest, each group largest file first
+    (``scripts/test.sh`` passes ``--no-loadscope-reorder`` so that xdist keeps this order and
+    hands out the files one by one as workers free up). Tests inside a file keep their order.
+    """
+    files: dict[str, list[pytest.Item]] = {}
+    for item in items:
+        files.setdefault(item.nodeid.split("::")[0], []).append(item)
+    ranks = {name: _store_rank(group) for name, group in files.items()}
+    builder = next((name for name, rank in ranks.items() if rank == 2), None)
+    order = sorted(files, key=lambda name: (name != builder, ranks[name], -len(files[name])))
+    items[:] = [item for name in order for item in files[name]]
+
+
 # The real ``__main__`` of this test process. Streamlit's script runner (AppTest) installs the
 # app as ``sys.modules["__main__"]`` and leaves it there; a process started later with the
 # ``spawn`` method (a Dask LocalCluster's workers) would then re-run app.py and die.

@@ -436,7 +436,7 @@ def summed_figures(store: Any, territory: Any, year_from: int, year_to: int) -> 
 
 
 def summed_matrix(store: Any, territory: Any, year_from: int, year_to: int) -> Any | None:
-    """An EPCI's or a département's couple-level matrix, summed from its communes' (or ``None``)."""
+    """An EPCI's or a département's couple-level matrix summed from its communes', or ``None``."""
     from ocsge_engine.flows.matrix import build_matrix, sum_transitions
 
     parts = member_objects(store, territory, year_from, year_to, "matrix_cs_us")

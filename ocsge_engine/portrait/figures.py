@@ -333,19 +333,30 @@ def portrait_figures(store: Any, territory: Territory | str, year_from: int, yea
     imper = flux_from_pair(pair, "imper")
     coverage = {year_from: pair.coverage("from"), year_to: pair.coverage("to")}
     stocks_from, stocks_to, family_flows = family_tables(pair, artif)
+    result = _assemble(store, territory, (year_from, year_to), coverage, stocks_from, stocks_to,
+                       family_flows, _changed_ha(pair), artif, imper)
+    if result.partial:
+        logger.info("%s covered at %.1f%% only: figures on the covered part", territory.id,
+                    100 * result.coverage_share)
+    return result
+
+
+def _assemble(store: Any, territory: Territory, years: tuple[int, int],
+              coverage: dict[int, float], stocks_from: dict[str, float],
+              stocks_to: dict[str, float], flows: pd.DataFrame, changed_ha: float,
+              artif: FluxResult, imper: FluxResult) -> PortraitFigures:
+    """The :class:`PortraitFigures` of measured quantities: population, ratios, provenance and
+    every :class:`Figure` derived from them."""
+    year_from, year_to = years
     pop = population_series(territory.id)  # the series Comparer uses; {} when unknown
     ratios = per_inhabitant(artif.stock_to_ha, artif.net_ha, year_from, year_to, pop)
     prov = provenance(store, territory, year_from, year_to)
-    share = min(coverage.values())
-    figures = _build_figures(territory, year_from, year_to, share, _changed_ha(pair), artif,
-                             imper, stocks_from, stocks_to, pop, ratios, prov)
-    if share < COMPLETE_SHARE:
-        logger.info("%s covered at %.1f%% only: figures on the covered part", territory.id,
-                    100 * share)
+    figures = _build_figures(territory, year_from, year_to, min(coverage.values()), changed_ha,
+                             artif, imper, stocks_from, stocks_to, pop, ratios, prov)
     return PortraitFigures(
         territory_id=territory.id, name=territory.name, kind=territory.kind,
         area_ha=float(territory.area_ha), population=pop, year_from=year_from, year_to=year_to,
-        coverage=coverage, stocks_from=stocks_from, stocks_to=stocks_to, flows=family_flows,
+        coverage=coverage, stocks_from=stocks_from, stocks_to=stocks_to, flows=flows,
         artif=artif, imper=imper, ratios=ratios, provenance=prov, figures=figures)
 
 
@@ -381,23 +392,15 @@ def sum_portraits(store: Any, territory: Territory, parts: list[PortraitFigures]
     flows = (pd.concat([p.flows for p in parts], ignore_index=True)
              .groupby(["code_from", "code_to"], as_index=False)["area_ha"].sum())
     changed_ha = float(sum(p.figures["changes.any_ha"].value for p in parts))
-    pop = population_series(territory.id)
-    ratios = per_inhabitant(artif.stock_to_ha, artif.net_ha, year_from, year_to, pop)
-    prov = provenance(store, territory, year_from, year_to)
-    share = min(coverage.values())
-    figures = _build_figures(territory, year_from, year_to, share, changed_ha, artif, imper,
-                             stocks_from, stocks_to, pop, ratios, prov)
-    return PortraitFigures(
-        territory_id=territory.id, name=territory.name, kind=territory.kind,
-        area_ha=float(territory.area_ha), population=pop, year_from=year_from, year_to=year_to,
-        coverage=coverage, stocks_from=stocks_from, stocks_to=stocks_to, flows=flows,
-        artif=artif, imper=imper, ratios=ratios, provenance=prov, figures=figures)
+    return _assemble(store, territory, (year_from, year_to), coverage, stocks_from, stocks_to,
+                     flows, changed_ha, artif, imper)
 
 
 def _build_figures(territory: Any, year_from: int, year_to: int, share: float,
-                   changed_ha: float, artif: FluxResult, imper: FluxResult, stocks_from: dict[str, float],
-                   stocks_to: dict[str, float], pop: dict[int, int], ratios: PerInhabitant,
-                   prov: Provenance) -> dict[str, Figure]:
+                   changed_ha: float, artif: FluxResult, imper: FluxResult,
+                   stocks_from: dict[str, float], stocks_to: dict[str, float],
+                   pop: dict[int, int], ratios: PerInhabitant, prov: Provenance
+                   ) -> dict[str, Figure]:
     years = (year_from, year_to)
     partial = share < COMPLETE_SHARE
     ocs = {"source": prov.source, "years": years, "coverage": share,
