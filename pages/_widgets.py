@@ -126,6 +126,17 @@ def table_csv_safe(data: pd.DataFrame) -> str:
     return table_csv(neutralise_frame(data))
 
 
+def lazy_expander(label: str, key: str) -> st.delta_generator.DeltaGenerator | None:
+    """A collapsed expander whose content is built and sent only once the user opens it.
+
+    Returns the expander to fill (``with box:``) while it is open, else ``None``: a closed
+    section costs neither the server's run nor the browser's drawing (a reference table on a
+    page full of charts), and opening it reruns the page with it open.
+    """
+    box = st.expander(label, key=key, on_change="rerun")
+    return box if box.open else None
+
+
 def show_fig(fig: go.Figure, name: str, data: pd.DataFrame | None = None, *,
              xlsx: Callable[[], bytes] | None = None, key: str | None = None,
              source: str | None = "auto") -> None:

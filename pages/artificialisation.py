@@ -23,7 +23,7 @@ from ocsge_engine.indicators import (
 )
 from ocsge_engine.indicators.decree import decree_matrix
 from pages import _shared as shared
-from pages._widgets import show_fig
+from pages._widgets import lazy_expander, show_fig
 
 shared.ensure_frame()
 
@@ -157,10 +157,14 @@ def main() -> None:
                            "area_ha": list(ind.artif.origin.values())})
     show_fig(origin_donut(ind.artif), f"origine_artif_{pair[0]}-{pair[1]}", origin,
              key="artif_origin")
-    with st.expander("La matrice du décret : quels couples couverture × usage sont artificialisés"):
-        st.caption("Décret n° 2023-1096 : un couple coché est artificialisé. Les familles "
-                   "agricole / naturel / forestier de l'origine sont une estimation d'équipe.")
-        st.dataframe(cached_matrix(), key="artif_matrix")
+    box = lazy_expander("La matrice du décret : quels couples couverture × usage sont "
+                        "artificialisés", key="artif_matrix_open")
+    if box is not None:
+        with box:
+            st.caption("Décret n° 2023-1096 : un couple coché est artificialisé. Les familles "
+                       "agricole / naturel / forestier de l'origine sont une estimation "
+                       "d'équipe.")
+            st.dataframe(cached_matrix(), key="artif_matrix")
     st.header("Étalement et mitage")
     st.dataframe(_sprawl(ind), hide_index=True, key="artif_sprawl")
     st.header(f"Imperméabilisation {pair[0]} → {pair[1]}")

@@ -22,7 +22,7 @@ from ocsge_engine.flags import FlagStore, polygon_at, polygon_flag
 from ocsge_engine.maps import light_polygons, territory_map
 from ocsge_engine.nomenclature import get_nomenclature
 from pages import _shared as shared
-from pages._widgets import MIME, show_table
+from pages._widgets import MIME, lazy_expander, show_table
 
 shared.ensure_frame()
 
@@ -122,8 +122,10 @@ def _form(polygons: gpd.GeoDataFrame, territory_id: str, year: int) -> None:
                                 placeholder="ex. US1.1", help="Code de la nomenclature OCS GE.")
         comment = st.text_area("Commentaire", key="signal_comment", max_chars=2000)
         submitted = st.form_submit_button("Enregistrer le signalement", type="primary")
-    with st.expander("Nomenclature OCS GE (codes CS et US)"):
-        st.dataframe(nomenclature_table(), hide_index=True, key="signal_nomenclature")
+    box = lazy_expander("Nomenclature OCS GE (codes CS et US)", key="signal_nomenclature_open")
+    if box is not None:
+        with box:
+            st.dataframe(nomenclature_table(), hide_index=True, key="signal_nomenclature")
     if submitted:
         flag = shared.run_safely(polygon_flag, polygons, territory_id, year, polygon_id, cs, us,
                                  comment)

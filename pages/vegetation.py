@@ -38,7 +38,7 @@ from ocsge_engine.report.vegetation import (
     vegetation_sentence,
 )
 from pages import _shared as shared
-from pages._widgets import show_fig
+from pages._widgets import lazy_expander, show_fig
 
 shared.ensure_frame()
 
@@ -194,9 +194,12 @@ def main() -> None:
                "quelle que soit leur couverture.")
     _metrics(result, URBAN_KEYS)
     _comparison(territory.id, territory.kind, pair)
-    with st.expander("Tous les chiffres de la végétation, avec leur source"):
-        st.dataframe(figures_table(result, [f.key for f in result.figures()]), hide_index=True,
-                     key="vegetation_all")
+    box = lazy_expander("Tous les chiffres de la végétation, avec leur source",
+                        key="vegetation_all_open")
+    if box is not None:
+        with box:
+            st.dataframe(figures_table(result, [f.key for f in result.figures()]),
+                         hide_index=True, key="vegetation_all")
 
 
 main()

@@ -71,10 +71,16 @@ def test_artificialisation_matches_engine_and_deep_link(open_app: OpenApp, app_s
     # the official rule, and the thresholds' effect: matrix-only gains -> official gains
     assert f"{fr_number(2500, 0)} m²" in text and "avant tout découpage" in text
     assert f"{fr_ha(ind.artif.raw_gain_ha)} → {fr_ha(ind.artif.gross_gain_ha)}" in text
+    # the decree matrix is a closed section, built and sent only once opened: the sprawl
+    # table is the page's only table until then
+    assert len(at.dataframe) == 1
+    sprawl = at.dataframe[0].value.set_index("Indicateur")["Valeur"]
+    at.session_state["artif_matrix_open"] = True  # what a click on the expander does
+    at.run()
     matrix = at.dataframe[0].value
     assert matrix.shape == (14, 20)
     assert bool(matrix.loc["CS1.1.1.1 Zones bâties"].all())  # built land: artificialised for any use
-    sprawl = at.dataframe[1].value.set_index("Indicateur")["Valeur"]
+    assert at.dataframe[1].value.set_index("Indicateur")["Valeur"].equals(sprawl)
     assert sprawl["Nouvelles taches artificialisées"] == fr_number(ind.sprawl.new_patches, 0)
     assert sprawl["Nouveaux bâtiments isolés (mitage)"] == fr_number(
         ind.sprawl.isolated_built_count, 0)

@@ -7,6 +7,7 @@ page's own call: each metric must show that JSON value through ``Figure.display`
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Callable
 from pathlib import Path
 
@@ -119,3 +120,16 @@ def test_page_from_the_batch_objects_shows_the_on_the_fly_figures(
     n_light = len(light_polygons(vegetated(pair.layer_to)))  # as the page drew it before
     n_changes = len(vegetation_changes(pair))
     assert f"({n_light} polygones" in caption and f"({n_changes} zones)" in caption
+
+
+def test_all_figures_section_is_built_once_opened(open_app: Callable[..., AppTest]) -> None:
+    """The closed « Tous les chiffres » section costs nothing until opened, then lists them all."""
+    at = open_app("pages/vegetation.py", territoire=ARCACHON, de="2015", a="2018")
+    columns = [list(df.value.columns) for df in at.dataframe]
+    assert ["Indicateur", "Valeur", "Source"] not in columns
+    at.session_state["vegetation_all_open"] = True  # what a click on the expander does
+    at.run()
+    table = next(df.value for df in at.dataframe
+                 if list(df.value.columns) == ["Indicateur", "Valeur", "Source"])
+    result = vegetation(Store.open(os.environ["OCSGE_STORE_DIR"]), ARCACHON, 2015, 2018)
+    assert table["Indicateur"].tolist() == [f.label for f in result.figures()]
