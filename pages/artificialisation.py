@@ -65,8 +65,8 @@ def cached_indicators(territory_id: str, year_from: int, year_to: int,
 
 @st.cache_data(max_entries=2)
 def cached_matrix() -> pd.DataFrame:
-    """The decree's CS×US matrix with labels."""
-    return decree_matrix()
+    """The decree's CS×US matrix with labels (axis names capitalised for display)."""
+    return decree_matrix().rename_axis(index="Couverture", columns="Usage")
 
 
 def _value(value: object, unit: str) -> str:

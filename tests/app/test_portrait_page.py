@@ -73,3 +73,31 @@ def test_unknown_territory_shows_french_error_and_falls_back(open_app) -> None:
     at = open_app(territoire="commune:99999")
     assert any("introuvable" in e.value.lower() for e in at.error)
     assert at.title[0].value.startswith("La Teste-de-Buch")  # default territory, app still up
+
+
+def test_epci_portrait_from_its_communes_sums_shows_the_computed_figures(
+        open_app, app_store: Path, national_app_store: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """COBAN on the batched store is the sum of its 8 communes' rows; on the plain store it is
+    overlaid: the page shows the same figures and the same sentence either way."""
+    import streamlit as st
+
+    from ocsge_engine.batch.pages import summed_figures
+
+    epci = get_territory("epci:243301504")
+    assert summed_figures(Store.open(national_app_store), epci, 2015, 2018) is not None
+    assert summed_figures(Store.open(app_store), epci, 2015, 2018) is None  # no batch there
+    shown = []
+    for store in (national_app_store, app_store):
+        monkeypatch.setenv("OCSGE_STORE_DIR", str(store))
+        st.cache_data.clear()
+        st.cache_resource.clear()
+        at = open_app(territoire=epci.id, de="2015", a="2018")
+        assert not at.error, [e.value for e in at.error]
+        shown.append(({m.label: m.value for m in at.metric},
+                      [m.value for m in at.markdown if "artificialis" in m.value]))
+    assert shown[0] == shown[1]
+    metrics = shown[0][0]
+    net = next(label for label in metrics if label.startswith("Artificialisation nette"))
+    figures = portrait_figures(Store.open(app_store), epci, 2015, 2018)  # the overlay's
+    assert metrics[net] == fmt.hectares(figures["artificialisation.net_ha"].value, signed=True)
