@@ -139,7 +139,9 @@ def sankey_figure(matrices: ExchangeMatrix | Sequence[ExchangeMatrix], min_flow_
     # each node shows its area without hovering: « Agricole 2015 · 50,0 ha »
     fig.data[0].node.label = [f"{label} · {fr_ha(v)}" for label, v in zip(node_labels, values)]
     span = " → ".join(str(y) for y in years)
-    default = f"Flux entre millésimes, {level_title(by)} : {span}"
+    # years first, short: the whole title fits a phone's width (« Flux 2015 → 2018 : familles
+    # (estimation) », 40 characters; the former « Flux entre millésimes, … : 2015 » was cut there)
+    default = f"Flux {span} : {level_title(by)}"
     note = "Flux inchangés masqués." if hide_unchanged else None
     finish_layout(fig, title or default, by, note)
     # fine levels (CS×US: dozens of nodes a column) get the height their labels need

@@ -42,7 +42,8 @@ def test_sankey_single_stage(matrix_anf):
     assert "2,0\u202f% du territoire" in detail
     notes = " ".join(figure_notes(fig))  # shown in a caption / under the title of exports
     assert "estimation" in notes
-    assert "2015 → 2018" in fig.layout.title.text
+    # years first, one short line: a 390 px phone shows it whole (it used to end « … : 2015 »)
+    assert fig.layout.title.text == "Flux 2015 → 2018 : familles (estimation)"
 
 
 def test_sankey_groups_small_flows(matrix_anf):
