@@ -461,17 +461,21 @@ def member_communes(territory: Any) -> list[str]:
     resolved = resolve_territory(territory)
     if resolved.kind not in _KIND_ORDER:
         return []
-    polygons = _commune_polygons()
-    return [c for c in _member_codes(resolved.kind, resolved.code) if c in polygons.index]
+    return _with_polygon(_member_codes(resolved.kind, resolved.code))
+
+
+def _with_polygon(codes: list[str]) -> list[str]:
+    """The INSEE codes among ``codes`` whose commune polygon is embedded."""
+    geometries = _commune_geometries()
+    return [c for c in codes if c in geometries]
 
 
 @lru_cache(maxsize=4096)  # every embedded commune (an EPCI's or département's sum reads them)
 def _admin_territory(kind: str, code: str) -> Territory:
     """Build (once) the territory of an administrative unit from its member communes."""
     row = _search_rows()[(kind, code)]
-    polygons = _commune_polygons()
     members = _member_codes(kind, code)
-    present = [c for c in members if c in polygons.index]  # as member_communes
+    present = _with_polygon(members)
     if not present:
         raise _no_geometry(kind, code, str(row["name"]))
     if len(present) < len(members):

@@ -10,12 +10,12 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from ocsge_engine.batch.pages import stored_matrix
+from ocsge_engine.batch.pages import couple_matrix as precomputed_or_computed
 from ocsge_engine.charts import matrix_heatmap, matrix_xlsx, sankey_figure
 from ocsge_engine.charts.style import class_label, fr_ha, fr_percent, level_title
 from ocsge_engine.charts.surroundings import surroundings_bars, surroundings_table
 from ocsge_engine.fmt import with_unit
-from ocsge_engine.flows import BY_VALUES, ExchangeMatrix, exchange_chain, exchange_matrix
+from ocsge_engine.flows import BY_VALUES, ExchangeMatrix, exchange_chain
 from ocsge_engine.indicators.surroundings import (
     DEFAULT_RING_KM,
     AreaMatrix,
@@ -41,14 +41,11 @@ ZONE_LABELS = {"territoire": "Territoire", "couronne": "Couronne", "epci": "EPCI
 def couple_matrix(territory_id: str, year_from: int, year_to: int) -> ExchangeMatrix:
     """CS×US exchange matrix of a pair (the finest level; every other level regroups it).
 
-    A commune's matrix is read from the national batch when it is fresh (same overlay, same
-    function), else computed.
+    Read from the national batch when it is fresh (a commune's row, an EPCI's sum of its
+    communes'), else computed: :func:`ocsge_engine.batch.pages.couple_matrix`.
     """
-    store, territory = shared.get_store(), shared.cached_territory(territory_id)
-    stored = stored_matrix(store, territory, year_from, year_to)
-    if stored is not None:
-        return stored
-    return exchange_matrix(store, territory, year_from, year_to, by="cs_us")
+    return precomputed_or_computed(shared.get_store(), shared.cached_territory(territory_id),
+                                   year_from, year_to)
 
 
 @st.cache_data(max_entries=128, show_spinner="Calcul des flux…")

@@ -38,6 +38,7 @@ import dataclasses
 import logging
 import threading
 from collections import OrderedDict
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -370,6 +371,17 @@ def stored_matrix(store: Any, territory: Any, year_from: int, year_to: int) -> A
     return stored_object(store, territory, year_from, year_to, "matrix_cs_us")
 
 
+def couple_matrix(store: Any, territory: Any, year_from: int, year_to: int) -> Any:
+    """The couple-level matrix of a territory: :func:`stored_matrix` when precomputed, else
+    ``exchange_matrix(..., by="cs_us")`` (the same numbers either way)."""
+    stored = stored_matrix(store, territory, year_from, year_to)
+    if stored is not None:
+        return stored
+    from ocsge_engine.flows.exchange import exchange_matrix  # the flows import no batch code
+
+    return exchange_matrix(store, territory, year_from, year_to, by="cs_us")
+
+
 # --- EPCI and départements: sums of their communes' precomputed objects -----------------------
 
 SUMMED_KINDS: tuple[str, ...] = ("epci", "departement")
@@ -386,16 +398,10 @@ def member_objects(store: Any, territory: Any, year_from: int, year_to: int,
     fresh precomputed row for the pair (a commune the batch has not computed, or without data,
     has none: its share is then unknown, not zero).
     """
-    from ocsge_engine.territories import get_territory, member_communes
-
     if getattr(territory, "kind", None) not in SUMMED_KINDS or getattr(store, "path", None) is None:
         return None
-    communes = [get_territory(f"commune:{code}") for code in member_communes(territory)]
-    total = float(territory.geometry.area)
-    parts = sum(float(c.geometry.area) for c in communes)
-    if not communes or abs(parts - total) > TILING_RTOL * total:
-        logger.info("%s: its communes do not tile it (area %.1f m2 vs %.1f m2): computing on "
-                    "the fly", territory.id, parts, total)
+    communes = _tiling_communes(territory.id)
+    if communes is None:
         return None
     found = stored_objects(store, communes, year_from, year_to, (kind,))
     if len(found) < len(communes):
@@ -403,6 +409,23 @@ def member_objects(store: Any, territory: Any, year_from: int, year_to: int,
                     territory.id, len(found), len(communes), year_from, year_to)
         return None
     return [found[(c.code, kind)] for c in communes]
+
+
+@lru_cache(maxsize=256)
+def _tiling_communes(territory_id: str) -> tuple[Any, ...] | None:
+    """The member communes of an EPCI or a département when they tile it, else ``None``
+    (once per territory: the embedded polygons do not change while the process runs)."""
+    from ocsge_engine.territories import get_territory, member_communes
+
+    territory = get_territory(territory_id)
+    communes = tuple(get_territory(f"commune:{code}") for code in member_communes(territory))
+    total = float(territory.geometry.area)
+    parts = sum(float(c.geometry.area) for c in communes)
+    if not communes or abs(parts - total) > TILING_RTOL * total:
+        logger.info("%s: its communes do not tile it (area %.1f m2 vs %.1f m2): computing on "
+                    "the fly", territory_id, parts, total)
+        return None
+    return communes
 
 
 def precomputed_figures(store: Any, territory: Any, year_from: int, year_to: int) -> Any | None:

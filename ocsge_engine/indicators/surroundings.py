@@ -32,7 +32,6 @@ import pandas as pd
 from shapely.geometry.base import BaseGeometry
 
 from ocsge_engine.errors import GeometryError, MillesimeError, TerritoryNotFoundError
-from ocsge_engine.flows.exchange import exchange_matrix
 from ocsge_engine.store.protocols import StoreLike
 from ocsge_engine.territories import resolve_territory
 from ocsge_engine.flows.levels import By, validate_by
@@ -205,32 +204,23 @@ def surroundings_matrices(store: StoreLike, territory: Territory | str, year_fro
     Notes:
         One overlay per area not precomputed: the département of a demo commune (33,000
         polygons a millésime) takes about 6 s on a 2-core CPU; a batched commune, and an EPCI
-        whose communes are all batched, are read (:func:`_couple_matrix`).
+        whose communes are all batched, are read
+        (:func:`ocsge_engine.batch.pages.couple_matrix`).
     """
+    from ocsge_engine.batch.pages import couple_matrix  # the batch imports the indicators
+
     resolved: Territory = resolve_territory(territory)
     others = list(areas) if areas is not None else surroundings(resolved, ring_km)
-    out = [AreaMatrix("territoire", resolved, _couple_matrix(store, resolved, year_from, year_to))]
+    out = [AreaMatrix("territoire", resolved, couple_matrix(store, resolved, year_from, year_to))]
     for area in others:
         role = _ROLE_OF_KIND.get(area.kind, "couronne")
         try:
-            matrix: ExchangeMatrix | None = _couple_matrix(store, area, year_from, year_to)
+            matrix: ExchangeMatrix | None = couple_matrix(store, area, year_from, year_to)
         except MillesimeError as err:
             logger.info("surroundings %s: no data (%s)", area.id, err)
             matrix = None
         out.append(AreaMatrix(role, area, matrix))
     return out
-
-
-def _couple_matrix(store: StoreLike, area: Territory, year_from: int, year_to: int
-                   ) -> ExchangeMatrix:
-    """The couple-level matrix of an area: precomputed by the batch (a commune, or an EPCI or a
-    département summed from its communes) when it is fresh, else computed."""
-    from ocsge_engine.batch.pages import stored_matrix  # the batch imports the indicators
-
-    stored = stored_matrix(store, area, year_from, year_to)
-    if stored is not None:
-        return stored  # type: ignore[no-any-return]
-    return exchange_matrix(store, area, year_from, year_to, by="cs_us")
 
 
 def per_hectare(matrices: Sequence[AreaMatrix], by: By = "anf") -> SurroundingsFlows:

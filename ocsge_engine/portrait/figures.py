@@ -34,7 +34,12 @@ import numpy as np
 import pandas as pd
 
 from ocsge_engine.territories import resolve_territory
-from ocsge_engine.indicators.artif import FluxResult, artificialisation, flux_from_pair
+from ocsge_engine.indicators.artif import (
+    FluxResult,
+    artificialisation,
+    flux_from_pair,
+    sum_fluxes,
+)
 from ocsge_engine.indicators.pair import Pair, load_pair
 from ocsge_engine.indicators.compare import population_series
 from ocsge_engine.indicators.population import PerInhabitant, per_inhabitant
@@ -375,8 +380,6 @@ def sum_portraits(store: Any, territory: Territory, parts: list[PortraitFigures]
     Raises:
         ValueError: no part, parts of other millésimes, or fluxes that cannot be summed.
     """
-    from ocsge_engine.indicators.artif import sum_fluxes
-
     if not parts:
         raise ValueError("sum_portraits needs at least one part")
     year_from, year_to = parts[0].year_from, parts[0].year_to
