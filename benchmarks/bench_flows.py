@@ -5,12 +5,17 @@ Usage::
     .venv/bin/python benchmarks/bench_flows.py                  # (a) and (b), 200k + 200k
     .venv/bin/python benchmarks/bench_flows.py --scale 0.25     # same, 50k + 50k (development)
     .venv/bin/python benchmarks/bench_flows.py --departement    # + 1.5 M polygons per millésime
+    .venv/bin/python benchmarks/bench_flows.py --delivery       # + (c), an ingested IGN delivery
 
 Cases, side by side in one run (each measurement in a fresh process, so peak RSS is its own):
 
 (a) synthetic 200k + 200k polygons, ~10 % of cells changed (geometry re-drawn, half of them
     recoded, 2 % of the others recoded), written to a store (département 33, 2015 and 2018);
-(b) the same with every geometry re-digitised.
+(b) the same with every geometry re-digitised;
+(c) with ``--delivery``: case (a) plus 2 % of cells merged in pairs and 2 % split in two in 2018,
+    written as an **IGN delivery** (2015: shapefile folder, fields ``ID``/``CODE_CS``/``CODE_US``;
+    2018: GeoPackage of MultiPolygons, fields ``id``/``code_cs``/``code_us``) and ingested by the
+    CLI (``ingest``), as a user would, before the same comparison.
 
 For each case: the **CLI wall time** of ``python -m ocsge_engine -q flows --by cs4 --format csv``
 on a ``polygon:`` territory that cuts cells (start-up, store read, clipping, overlay, CSV
@@ -197,13 +202,32 @@ def _report_departement_store(work: Path) -> None:
           f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
 
 
-def _report_cli(label: str, size: tuple[int, int], changed: float, work: Path) -> None:
-    from flows_store import write_store
+def _ingest(paths: list[Path], store_dir: Path) -> float:
+    """Ingest IGN delivery paths with the CLI, as a user would; return its wall time."""
+    start = time.perf_counter()
+    proc = subprocess.run([sys.executable, "-m", "ocsge_engine", "-q", "ingest", "--store",
+                           str(store_dir), *map(str, paths)], capture_output=True, text=True,
+                          check=False, cwd=HERE.parent)
+    if proc.returncode != 0:
+        raise RuntimeError(proc.stderr[-2000:])
+    return time.perf_counter() - start
+
+
+def _report_cli(label: str, size: tuple[int, int], changed: float, work: Path,
+                delivery: bool = False) -> None:
+    from flows_store import write_delivery, write_store
 
     folder = work / label[0]
     start = time.perf_counter()
-    territory_file = write_store(folder, size[0], size[1], changed)
-    written = time.perf_counter() - start
+    if delivery:
+        paths, territory_file = write_delivery(folder, size[0], size[1], changed)
+        written = time.perf_counter() - start
+        ingested = _ingest(paths, folder / "store")
+        written_how = (f"delivery written in {written:.0f} s, ingested by the CLI in "
+                       f"{ingested:.0f} s")
+    else:
+        territory_file = write_store(folder, size[0], size[1], changed)
+        written_how = f"store written in {time.perf_counter() - start:.0f} s"
     load_before = os.getloadavg()[0]
     cli = _cli(folder / "store", territory_file, folder / "cli_cs4.csv")
     cmd = [sys.executable, __file__, "--geopandas-worker", str(folder / "store"),
@@ -216,7 +240,7 @@ def _report_cli(label: str, size: tuple[int, int], changed: float, work: Path) -
     abs_m2, rel, n_cells = _cell_error(folder / "cli_cs4.csv", folder / "geopandas_cs4.csv")
     print(f"\n== ({label}) {size[0] * size[1]:,} + {size[0] * size[1]:,} polygons, "
           f"{changed:.0%} of cells changed; {gpd['n_from']:,} + {gpd['n_to']:,} after clipping "
-          f"(store written in {written:.0f} s) ==")
+          f"({written_how}) ==")
     print(f"  CLI flows --by cs4 --format csv : {cli['cli_s']:6.2f} s wall, "
           f"{cli['cli_cpu_s']:6.2f} s CPU, peak RSS {cli['cli_peak_mb']:5.0f} MB")
     print(f"  geopandas.overlay compute alone : {gpd['geopandas_s']:6.2f} s wall, "
@@ -244,6 +268,10 @@ def main() -> None:
     parser.add_argument("--departement-store", action="store_true",
                         help="add the 1.5 M polygon case written to a store, through the CLI")
     parser.add_argument("--skip-200k", action="store_true", help="skip cases (a) and (b)")
+    parser.add_argument("--delivery", action="store_true",
+                        help="add case (c): an IGN delivery (SHP 2015 upper-case fields, GPKG "
+                             "2018 lower-case fields and MultiPolygons, merges and splits), "
+                             "ingested by the CLI, then the same comparison")
     parser.add_argument("--work", type=Path, default=None,
                         help="folder for the synthetic stores (default: a temporary folder)")
     parser.add_argument("--store", type=Path, default=None)
@@ -264,6 +292,9 @@ def main() -> None:
         if not args.skip_200k:
             _report_cli("a: ~10 % changed", size, 0.10, Path(work))
             _report_cli("b: fully changed", size, 1.0, Path(work))
+        if args.delivery:
+            _report_cli("c: IGN delivery, ~10 % changed, 2 % merged, 2 % split", size, 0.10,
+                        Path(work), delivery=True)
         if args.departement_store:
             _report_departement_store(Path(work))
     if args.departement:

@@ -5,9 +5,17 @@ The layers come from :func:`synthetic_flows.layer_pair` (jittered lattice, seede
 territory is an octagon inset from the lattice's edges, so that it cuts cells along oblique and
 straight lines (``polygon:FILE`` territory).
 
+:func:`write_delivery` writes the same pair as an **IGN delivery** instead, to be ingested as a
+user would: 2015 as a shapefile folder with upper-case fields (``ID``, ``CODE_CS``, ``CODE_US``),
+2018 as a GeoPackage with lower-case fields (``id``, ``code_cs``, ``code_us``) and MultiPolygon
+geometries as IGN's GeoPackages declare them; the 2018 layer also merges some pairs of
+neighbouring cells into one polygon and splits some cells in two (:func:`synthetic_flows.
+merge_and_split`).
+
 Usage::
 
     .venv/bin/python benchmarks/flows_store.py OUT_DIR --nx 500 --ny 400 --changed 0.1
+    .venv/bin/python benchmarks/flows_store.py OUT_DIR --delivery   # IGN layout, not ingested
 """
 
 from __future__ import annotations
@@ -22,7 +30,7 @@ import shapely
 HERE = Path(__file__).resolve().parent
 sys.path[:0] = [str(HERE), str(HERE.parent)]
 
-from synthetic_flows import CELL_M, ORIGIN, layer_pair  # noqa: E402
+from synthetic_flows import CELL_M, ORIGIN, layer_pair, merge_and_split  # noqa: E402
 
 YEARS = (2015, 2018)
 
@@ -56,11 +64,42 @@ def write_store(out: Path, nx: int, ny: int, changed: float, seed: int = 42) -> 
     return path
 
 
+def write_delivery(out: Path, nx: int, ny: int, changed: float, seed: int = 42,
+                   merged: float = 0.02, split: float = 0.02) -> tuple[list[Path], Path]:
+    """Write both millésimes in IGN layout under ``out``; return (delivery paths, territory).
+
+    2015: ``OCS-GE_2-0__SHP_LAMB93_D033_2015-01-01/OCCUPATION_SOL/OCCUPATION_SOL.shp``, fields
+    ``ID``, ``CODE_CS``, ``CODE_US``; 2018: ``OCS-GE_2-0__GPKG_LAMB93_D033_2018-01-01.gpkg``,
+    layer ``OCCUPATION_SOL``, fields ``id``, ``code_cs``, ``code_us``, MultiPolygon.
+    """
+    gdf_from, gdf_to = layer_pair(nx, ny, changed, seed=seed)
+    gdf_to = merge_and_split(gdf_to, ny, merged=merged, split=split, seed=seed + 1)
+    shp_dir = out / "OCS-GE_2-0__SHP_LAMB93_D033_2015-01-01" / "OCCUPATION_SOL"
+    shp_dir.mkdir(parents=True, exist_ok=True)
+    upper = gpd.GeoDataFrame({"ID": [f"OCSGE2015{i:08d}" for i in range(len(gdf_from))],
+                              "CODE_CS": gdf_from["code_cs"], "CODE_US": gdf_from["code_us"]},
+                             geometry=gdf_from.geometry, crs="EPSG:2154")
+    upper.to_file(shp_dir / "OCCUPATION_SOL.shp", engine="pyogrio")
+    gpkg = out / "OCS-GE_2-0__GPKG_LAMB93_D033_2018-01-01.gpkg"
+    lower = gpd.GeoDataFrame({"id": [f"OCSGE2018{i:08d}" for i in range(len(gdf_to))],
+                              "code_cs": gdf_to["code_cs"], "code_us": gdf_to["code_us"]},
+                             geometry=gdf_to.geometry, crs="EPSG:2154")
+    lower.to_file(gpkg, layer="OCCUPATION_SOL", engine="pyogrio", promote_to_multi=True)
+    path = out / "territory.geojson"
+    gpd.GeoDataFrame({"nom": ["zone"]}, geometry=[territory_polygon(nx, ny)],
+                     crs="EPSG:2154").to_file(path)
+    return [shp_dir.parent, gpkg], path
+
+
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("out", type=Path)
     parser.add_argument("--nx", type=int, default=500)
     parser.add_argument("--ny", type=int, default=400)
     parser.add_argument("--changed", type=float, default=0.1)
+    parser.add_argument("--delivery", action="store_true", help="IGN layout, not a store")
     args = parser.parse_args()
-    print(write_store(args.out, args.nx, args.ny, args.changed))
+    if args.delivery:
+        print(write_delivery(args.out, args.nx, args.ny, args.changed))
+    else:
+        print(write_store(args.out, args.nx, args.ny, args.changed))

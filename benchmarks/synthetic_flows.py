@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import geopandas as gpd
 import numpy as np
+import pandas as pd
 import shapely
 
 CELL_M = 50.0
@@ -63,3 +64,42 @@ def layer_pair(nx: int, ny: int, changed_share: float, seed: int = 0
     gdf_to = gpd.GeoDataFrame({"code_cs": codes[pick_to, 0], "code_us": codes[pick_to, 1]},
                               geometry=geoms_to, crs="EPSG:2154")
     return gdf_from, gdf_to
+
+
+def merge_and_split(gdf: gpd.GeoDataFrame, ny: int, merged: float = 0.02, split: float = 0.02,
+                    seed: int = 1) -> gpd.GeoDataFrame:
+    """Merge some pairs of x-neighbouring cells into one polygon and split some cells in two.
+
+    ``gdf`` is one millésime of :func:`layer_pair` (cell ``(i, j)`` at row ``i * ny + j``). A
+    merged pair ``(i, j) + (i + 1, j)`` (``i`` even, about ``merged`` of the cells) becomes the
+    union of both quads (they share an edge exactly), with the codes of the first; a split cell
+    (about ``split`` of the cells left) becomes its two triangles along the diagonal from its
+    first to its third corner, the second triangle recoded to the next couple of
+    :data:`COUPLES`. Rows keep the lattice order, a merged pair at its first cell's place.
+    """
+    rng = np.random.default_rng(seed)
+    n = len(gdf)
+    nx = n // ny
+    i, j = np.divmod(np.arange(n), ny)
+    first = (i % 2 == 0) & (i + 1 < nx) & (rng.random(n) < merged)
+    second = np.zeros(n, dtype=bool)
+    second[np.flatnonzero(first) + ny] = True
+    geoms = gdf.geometry.to_numpy().copy()
+    heads = np.flatnonzero(first)
+    geoms[heads] = shapely.union(geoms[heads], geoms[heads + ny])
+    cut = ~first & ~second & (rng.random(n) < split)
+    rows = np.flatnonzero(cut)
+    coords = shapely.get_coordinates(geoms[rows]).reshape(len(rows), 5, 2)
+    tri_a = shapely.polygons(coords[:, [0, 1, 2, 0]])
+    tri_b = shapely.polygons(coords[:, [0, 2, 3, 0]])
+    codes = [f"{cs}|{us}" for cs, us in COUPLES]
+    index = {code: k for k, code in enumerate(codes)}
+    now = (gdf["code_cs"].to_numpy()[rows] + "|" + gdf["code_us"].to_numpy()[rows])
+    recoded = np.array([COUPLES[(index[c] + 1) % len(COUPLES)] for c in now], dtype=object)
+    geoms[rows] = tri_a
+    out = gdf.assign(geometry=geoms)
+    extra = gpd.GeoDataFrame({"code_cs": recoded[:, 0] if len(rows) else [],
+                              "code_us": recoded[:, 1] if len(rows) else []},
+                             geometry=tri_b, crs=gdf.crs, index=rows + 0.5)
+    out = pd.concat([out[~second], extra]).sort_index(kind="stable").reset_index(drop=True)
+    return gpd.GeoDataFrame(out, geometry="geometry", crs=gdf.crs)

@@ -440,8 +440,30 @@ def _repair(gdf: gpd.GeoDataFrame, ref: dlv.LayerRef) -> tuple[gpd.GeoDataFrame,
         raise GeometryError(f"{ref.label()}: all {len(geoms)} geometries are empty",
                             f"La couche {ref.label()} ne contient aucune géométrie utilisable "
                             f"({len(geoms)} géométries vides).")
+    geoms[~empty] = canonical_polygons(geoms[~empty])
     out = gdf.set_geometry(geoms, crs=gdf.crs)[~empty].reset_index(drop=True)
     return out, n_repaired, n_dropped
+
+
+def canonical_polygons(geoms: np.ndarray) -> np.ndarray:
+    """One form for one shape: single-part MultiPolygons as Polygons, then GEOS' normal form.
+
+    Deliveries write the same polygon differently: a shapefile turns exterior rings clockwise, a
+    GeoPackage keeps them as produced and declares MultiPolygons. Stored in one form, a polygon
+    unchanged between two millésimes has byte-identical WKB in both, which the exchange matrix
+    pairs without decoding it (:mod:`ocsge_engine.flows.store_pair`). Coordinates are untouched:
+    only the part type, ring orientation and start vertex change.
+
+    >>> square = shapely.Polygon([(0, 0), (0, 1), (1, 1), (1, 0)])
+    >>> multi = shapely.MultiPolygon([shapely.Polygon([(1, 1), (1, 0), (0, 0), (0, 1)])])
+    >>> a, b = canonical_polygons(np.array([square, multi.reverse()], dtype=object))
+    >>> a.wkb == b.wkb, a.geom_type, a.area
+    (True, 'Polygon', 1.0)
+    """
+    geoms = np.asarray(geoms, dtype=object).copy()
+    single = (shapely.get_type_id(geoms) == 6) & (shapely.get_num_geometries(geoms) == 1)
+    geoms[single] = shapely.get_geometry(geoms[single], 0)
+    return shapely.normalize(geoms)
 
 
 def _codes(gdf: gpd.GeoDataFrame, kind: str, ref: dlv.LayerRef,

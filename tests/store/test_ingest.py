@@ -100,6 +100,51 @@ def test_gpkg_with_lowercase_fields(tmp_path, store_dir, ab):
     assert report.source.endswith(".gpkg:OCCUPATION_SOL")
 
 
+def test_same_polygons_in_shp_and_multipolygon_gpkg_are_stored_byte_identical(
+        tmp_path, store_dir, ab, Territory):
+    """A polygon unchanged between millésimes is stored once, whatever the delivery's format.
+
+    2015 as a shapefile (GDAL writes exterior rings clockwise, upper-case fields), 2018 as a
+    GeoPackage of MultiPolygons (rings as produced, lower-case fields): the same 1,000 real
+    SYBARVAL polygons. Stored in one form, every one is paired by the exchange matrix's WKB
+    short-circuit, and the matrix is the diagonal of the stocks.
+    """
+    from ocsge_engine.flows import exchange_matrix_from_layers
+    from ocsge_engine.flows.store_pair import _unique_matches, read_raw
+
+    n = 1000
+    folder = tmp_path / "OCS-GE_2-0__SHP_LAMB93_D033_2015-01-01" / "OCCUPATION_SOL"
+    _write_shp(_occupation(ab, n), folder, "OCCUPATION_SOL")
+    gpkg = tmp_path / "OCS-GE_2-0__GPKG_LAMB93_D033_2018-01-01.gpkg"
+    _occupation(ab, n, lower=True).to_file(gpkg, layer="OCCUPATION_SOL", engine="pyogrio",
+                                           promote_to_multi=True)
+    ingest_paths([folder.parent, gpkg], store_dir)
+    store = Store.open(store_dir)
+    everything = _everything(Territory)
+    raws = [read_raw([Path(f) for f, _ in store.partition_files(everything, y)],
+                     everything.geometry.bounds) for y in (2015, 2018)]
+    wkb = [shapely.from_wkb(raw.wkb.to_numpy(zero_copy_only=False)) for raw in raws]
+    # the delivered files differ: clockwise Polygons against counter-clockwise MultiPolygons
+    delivered = [gpd.read_file(folder / "OCCUPATION_SOL.shp"), gpd.read_file(gpkg)]
+    assert (delivered[0].geom_type == "Polygon").mean() > 0.95
+    assert set(delivered[1].geom_type) == {"MultiPolygon"}
+    # stored: one form, same areas, every polygon paired byte for byte; only polygons of
+    # several parts stay MultiPolygons
+    for geoms in wkb:
+        assert ((shapely.get_type_id(geoms) == 6) == (shapely.get_num_geometries(geoms) > 1)).all()
+        assert (shapely.get_type_id(geoms) == 3).mean() > 0.95
+    assert sorted(raws[0].wkb.to_pylist()) == sorted(raws[1].wkb.to_pylist())
+    i_same, j_same = _unique_matches(*raws)
+    assert len(i_same) == len(set(raws[0].wkb.to_pylist())) > 0.99 * n
+    expected = shapely.area(shapely.make_valid(ab.geometry.to_numpy()[:n]))
+    assert np.allclose(np.sort(shapely.area(wkb[0])), np.sort(expected), rtol=1e-12)
+    layers = [store.polygons(everything, y) for y in (2015, 2018)]
+    matrix = exchange_matrix_from_layers(*layers, "cs_us")
+    off_diagonal = matrix.table[matrix.table["code_from"] != matrix.table["code_to"]]
+    assert off_diagonal["area_ha"].sum() == 0
+    assert matrix.table["area_ha"].sum() == pytest.approx(expected.sum() / 1e4, rel=1e-12)
+
+
 def test_7z_archive_round_trip_and_idempotence(tmp_path, store_dir, ab, hash_tree):
     src = tmp_path / "src" / OCS_DIR
     _write_shp(_occupation(ab, 800), src / "OCCUPATION_SOL", "OCCUPATION_SOL")
