@@ -638,6 +638,10 @@ def cmd_report(args: argparse.Namespace) -> int:
         raise MillesimeError(f"no millesime for {territory.id}",
                              "Ce territoire n'a aucun millésime dans la base.")
     processes = args.processes.read_text(encoding="utf-8-sig") if args.processes else None
+    if not (args.no_images and args.no_pdf):  # after the user's input is checked
+        from ocsge_engine.charts.render import prewarm
+
+        prewarm()  # Chromium starts (seconds) while the bundle's modules load
     options = BundleOptions(date=args.date, processes_csv=processes,
                             min_disagreement_ha=args.min_disagreement_ha,
                             typology_resolution_m=args.typology_resolution,

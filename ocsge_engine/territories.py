@@ -137,6 +137,9 @@ class Territory:
 
 # --- name normalisation -------------------------------------------------------------------------
 
+_COMBINING_ACCENTS = dict.fromkeys(range(0x300, 0x370))  # the accents of French names, NFKD
+
+
 def normalize_name(text: str) -> str:
     """Key for accent-, case-, hyphen- and apostrophe-insensitive name matching.
 
@@ -148,8 +151,10 @@ def normalize_name(text: str) -> str:
     >>> normalize_name("St-Magne")
     'saintmagne'
     """
-    decomposed = unicodedata.normalize("NFKD", str(text))
-    ascii_text = "".join(ch for ch in decomposed if not unicodedata.combining(ch)).casefold()
+    decomposed = unicodedata.normalize("NFKD", str(text)).translate(_COMBINING_ACCENTS)
+    if not decomposed.isascii():  # other marks (rare): the general rule, character by character
+        decomposed = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    ascii_text = decomposed.casefold()
     words = re.split(r"[^0-9a-z]+", ascii_text.replace("œ", "oe").replace("æ", "ae"))
     return "".join(_ABBREVIATIONS.get(word, word) for word in words if word)
 
@@ -275,7 +280,7 @@ def _search_index() -> pd.DataFrame:
     frames.append(deps.assign(kind="departement", departement=deps["code"],
                               pop=deps["code"].map(dep_pop).fillna(0).astype("int64")))
     index = pd.concat(frames, ignore_index=True)
-    index["key"] = index["name"].map(normalize_name)
+    index["key"] = [normalize_name(name) for name in index["name"].tolist()]
     index["id"] = index["kind"] + ":" + index["code"]
     index["kind_order"] = index["kind"].map(_KIND_ORDER)
     return index
@@ -292,8 +297,9 @@ def _commune_geometries() -> dict[str, BaseGeometry]:
 def _search_rows() -> dict[tuple[str, str], dict[str, Any]]:
     """``(kind, code) → row`` of :func:`_search_index` (one lookup per territory resolved)."""
     index = _search_index()
-    return {(k, c): row for k, c, row in zip(index["kind"], index["code"],
-                                             index.to_dict("records"))}
+    columns = {name: index[name].tolist() for name in index.columns}  # Python values, at once
+    rows = [dict(zip(columns, values)) for values in zip(*columns.values())]
+    return {(k, c): row for k, c, row in zip(columns["kind"], columns["code"], rows)}
 
 
 @lru_cache(maxsize=1)

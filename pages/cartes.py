@@ -2,7 +2,7 @@
 
 Thin page: widgets, cached engine calls (light polygons per territory and millésime, change layer
 per pair, map HTML per territory/millésime/colouring), one map built by
-``ocsge_engine.maps.territory_map`` and shown in a static iframe. The map works offline (Leaflet
+``ocsge_engine.maps.folium_map`` and shown in a static iframe. The map works offline (Leaflet
 served from ``static/vendor``); the IGN orthophoto is an optional layer that needs a connection.
 """
 

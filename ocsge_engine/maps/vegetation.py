@@ -1,6 +1,6 @@
 """The vegetation map: vegetated land coloured by cover class, losses and gains highlighted.
 
-Same offline frame as :func:`~ocsge_engine.maps.territory_map.territory_map` (local Leaflet
+Same offline frame as :func:`~ocsge_engine.maps.folium_map.territory_map` (local Leaflet
 assets, plain background, optional IGN orthophoto off by default). Inputs are light polygons
 (:func:`~ocsge_engine.maps.simplify.light_polygons`, EPSG:4326): the vegetated polygons of one
 millésime, and the vegetation change pieces
@@ -29,7 +29,7 @@ from ocsge_engine.maps.layers import (
     polygons_layer,
 )
 from ocsge_engine.maps.simplify import light_polygons
-from ocsge_engine.maps.territory_map import _base_map
+from ocsge_engine.maps.folium_map import _base_map
 
 logger = logging.getLogger(__name__)
 

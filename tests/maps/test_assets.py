@@ -16,7 +16,7 @@ from ocsge_engine.maps.assets import (
     use_local_assets,
 )
 from ocsge_engine.maps.simplify import light_polygons
-from ocsge_engine.maps.territory_map import territory_map
+from ocsge_engine.maps.folium_map import territory_map
 
 
 @pytest.fixture(autouse=True)

@@ -18,7 +18,7 @@ from ocsge_engine.maps.layers import (
     polygons_layer,
 )
 from ocsge_engine.maps.simplify import light_polygons
-from ocsge_engine.maps.territory_map import drawing_map, territory_map
+from ocsge_engine.maps.folium_map import drawing_map, territory_map
 
 COUPLES = pd.DataFrame({
     "code_cs": ["CS1.1.1.1", "CS2.2.1", "CS2.2.1", "CS2.1.1.1", "CS1.1.2.1"],
