@@ -21,6 +21,7 @@ import pandas as pd
 from ocsge_engine import fmt
 from ocsge_engine.indicators.vegetation import CLASSES, change_pieces, in_prefixes
 from ocsge_engine.maps.assets import DEFAULT_BASE_URL
+from ocsge_engine.maps.folium_map import _base_map
 from ocsge_engine.maps.layers import (
     Legend,
     _code_text,
@@ -29,7 +30,6 @@ from ocsge_engine.maps.layers import (
     polygons_layer,
 )
 from ocsge_engine.maps.simplify import light_polygons
-from ocsge_engine.maps.folium_map import _base_map
 
 logger = logging.getLogger(__name__)
 
