@@ -1,7 +1,8 @@
 """Artificialisation: stock, flux and net by CS/US, decree matrix, thresholds, self-check, sprawl.
 
 Thin page: one cached engine call (:func:`territory_indicators`, one overlay of the millésime pair)
-feeds every block. The threshold choice lives in the URL (``?seuils=0``).
+feeds every block. The threshold choice lives in the URL (``?seuils=0``). Three tabs
+(artificialisation, sprawl, imperméabilisation), each built and sent only while open.
 """
 
 from __future__ import annotations
@@ -148,6 +149,27 @@ def main() -> None:
     ind = shared.run_safely(cached_indicators, territory.id, pair[0], pair[1], thresholds)
     if ind is None:
         return
+    # One tab a section, built only when open (on_change="rerun"): the first view draws the
+    # official figure's four charts, not the ten elements of the three sections.
+    artif_tab, sprawl_tab, imper_tab = st.tabs(
+        ["Artificialisation", "Étalement et mitage", "Imperméabilisation"], key="artif_section",
+        on_change="rerun")
+    if artif_tab.open:
+        with artif_tab:
+            _artificialisation(ind, pair)
+    if sprawl_tab.open:
+        with sprawl_tab:
+            st.header(f"Étalement et mitage {pair[0]} → {pair[1]}")
+            st.dataframe(_sprawl(ind), hide_index=True, key="artif_sprawl")
+    if imper_tab.open:
+        with imper_tab:
+            st.header(f"Imperméabilisation {pair[0]} → {pair[1]}")
+            st.caption("Surfaces imperméables : couverture CS1.1.1.1 (bâti) et CS1.1.1.2 (routes, "
+                       "parkings…), sans seuil.")
+            _fluxes(ind.imper, "imper")
+
+
+def _artificialisation(ind: TerritoryIndicators, pair: tuple[int, int]) -> None:
     st.header(f"Artificialisation {pair[0]} → {pair[1]}")
     _fluxes(ind.artif, "artif")
     _method(ind.artif)
@@ -165,12 +187,5 @@ def main() -> None:
                        "agricole / naturel / forestier de l'origine sont une estimation "
                        "d'équipe.")
             st.dataframe(cached_matrix(), key="artif_matrix")
-    st.header("Étalement et mitage")
-    st.dataframe(_sprawl(ind), hide_index=True, key="artif_sprawl")
-    st.header(f"Imperméabilisation {pair[0]} → {pair[1]}")
-    st.caption("Surfaces imperméables : couverture CS1.1.1.1 (bâti) et CS1.1.1.2 (routes, "
-               "parkings…), sans seuil.")
-    _fluxes(ind.imper, "imper")
-
 
 main()

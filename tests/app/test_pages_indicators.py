@@ -50,13 +50,23 @@ def test_artificialisation_matches_engine_and_deep_link(open_app: OpenApp, app_s
     store = Store.open(app_store)
     raw = territory_indicators(store, ARCACHON, 2015, 2018, IndicatorOptions(thresholds=NO_THRESHOLDS))
     shown = metrics(at)
+    assert at.tabs[0].label == "Artificialisation" and len(at.tabs) == 3
+    # the first tab only: the other two are built once opened
+    assert set(shown) == {"Stock artificialisé 2018", "Artificialisation brute",
+                          "Désartificialisation", "Solde net d'artificialisation"}
     assert shown["Stock artificialisé 2018"] == fr_ha(raw.artif.stock_to_ha)
     assert shown["Artificialisation brute"] == fr_ha(raw.artif.gross_gain_ha)
     assert shown["Solde net d'artificialisation"] == fr_ha(raw.artif.net_ha)
-    assert shown["Solde net d'imperméabilisation"] == fr_ha(raw.imper.net_ha)
     assert "sans seuils" in " ".join(md.value for md in at.markdown)
     # without thresholds the overlay is exact: the self-check passes
     assert any(fr_ha(raw.artif.check_delta_ha) in s.value for s in at.success)
+    at.session_state["artif_section"] = "Imperméabilisation"  # what a click on the tab does
+    at.run()
+    shown = metrics(at)
+    assert shown["Solde net d'imperméabilisation"] == fr_ha(raw.imper.net_ha)
+    assert "Artificialisation brute" not in shown
+    at.session_state["artif_section"] = "Artificialisation"
+    at.run()
 
     at.toggle(key="artif_thresholds").set_value(True).run()
     assert at.query_params["seuils"] == "1"
@@ -66,24 +76,28 @@ def test_artificialisation_matches_engine_and_deep_link(open_app: OpenApp, app_s
     assert shown["Artificialisation brute"] == fr_ha(ind.artif.gross_gain_ha)
     assert shown["Artificialisation brute"] != fr_ha(raw.artif.gross_gain_ha)  # thresholds bite
     assert shown["Désartificialisation"] == fr_ha(ind.artif.gross_loss_ha)
-    assert shown["Stock imperméable 2018"] == fr_ha(ind.imper.stock_to_ha)
     text = " ".join(c.value for c in at.caption)
     # the official rule, and the thresholds' effect: matrix-only gains -> official gains
     assert f"{fr_number(2500, 0)} m²" in text and "avant tout découpage" in text
     assert f"{fr_ha(ind.artif.raw_gain_ha)} → {fr_ha(ind.artif.gross_gain_ha)}" in text
-    # the decree matrix is a closed section, built and sent only once opened: the sprawl
-    # table is the page's only table until then
-    assert len(at.dataframe) == 1
-    sprawl = at.dataframe[0].value.set_index("Indicateur")["Valeur"]
+    # the decree matrix is a closed section, built and sent only once opened: no table
+    # until then (the sprawl table is in its own tab)
+    assert len(at.dataframe) == 0
     at.session_state["artif_matrix_open"] = True  # what a click on the expander does
     at.run()
-    matrix = at.dataframe[0].value
+    (matrix,) = (df.value for df in at.dataframe)
     assert matrix.shape == (14, 20)
     assert bool(matrix.loc["CS1.1.1.1 Zones bâties"].all())  # built land: artificialised for any use
-    assert at.dataframe[1].value.set_index("Indicateur")["Valeur"].equals(sprawl)
+    at.session_state["artif_section"] = "Étalement et mitage"
+    at.run()
+    (sprawl,) = (df.value.set_index("Indicateur")["Valeur"] for df in at.dataframe)
     assert sprawl["Nouvelles taches artificialisées"] == fr_number(ind.sprawl.new_patches, 0)
     assert sprawl["Nouveaux bâtiments isolés (mitage)"] == fr_number(
         ind.sprawl.isolated_built_count, 0)
+    assert not at.metric  # neither tab of fluxes is built
+    at.session_state["artif_section"] = "Imperméabilisation"
+    at.run()
+    assert metrics(at)["Stock imperméable 2018"] == fr_ha(ind.imper.stock_to_ha)
 
 
 def test_comparer_deep_link_peers_and_commune_outside_store(open_app: OpenApp, app_store: Path
