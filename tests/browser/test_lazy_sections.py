@@ -50,6 +50,7 @@ def test_sections_are_drawn_once_opened(app_url: str, offline_page: OfflinePage)
     page.locator(CHARTS).nth(1).wait_for(state="visible", timeout=60_000)
     wait_for_app(page)
     assert page.locator(CHARTS).count() == 2 and page.locator(TABLES).count() == 0
-    assert page.get_by_test_id("stMetricLabel").filter(has_text="Stock imperméable 2018").count() == 1
+    stock = page.get_by_test_id("stMetricLabel").filter(has_text="Stock imperméable 2018")
+    assert stock.count() == 1
     screenshot(page, "artificialisation_imper_tab")
     assert offline_page.blocked == [], offline_page.blocked
