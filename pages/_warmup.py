@@ -27,6 +27,7 @@ import gc
 import importlib
 import logging
 import os
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -39,10 +40,13 @@ logger = logging.getLogger("ocsge_app.warmup")
 ENV = "OCSGE_WARMUP"
 THREAD_NAME = "ocsge-warmup"
 PAGES_DIR = Path(__file__).resolve().parent
-# Never imported by the warm-up: the app's own pages, Streamlit, and component packages.
+# Never imported by the warm-up thread: the app's own pages, Streamlit, and component packages.
 # streamlit_folium declares its component when imported; declared outside a script run, the
 # map iframe of Signaler and Contour then waited 60 s before drawing (measured in the browser).
 NOT_IMPORTED = frozenset({"pages", "streamlit", "streamlit_folium", "__future__"})
+# Imported instead by a thread that carries the first script run's context, so that their
+# components are registered (0.2 s: Streamlit walks every loaded module to name a component).
+COMPONENT_MODULES = ("streamlit_folium",)
 # imported by the pages only inside functions, or heavy and needed at the first use of a feature
 EXTRA_MODULES = ("scipy.signal", "scipy.ndimage", "ocsge_engine.inference.fallback")
 # heaviest, only needed to run a model: imported when one is installed (available_models)
@@ -79,9 +83,23 @@ def start() -> threading.Thread | None:
 
 @st.cache_resource(show_spinner=False)
 def _start_once() -> threading.Thread:
+    from streamlit.runtime.scriptrunner import add_script_run_ctx, get_script_run_ctx
+
+    components = threading.Thread(target=_import_components, daemon=True,
+                                  name=f"{THREAD_NAME}-components")
+    # the context only lets declare_component register; these imports make no Streamlit call
+    add_script_run_ctx(components, get_script_run_ctx())
+    components.start()
     thread = threading.Thread(target=run, name=THREAD_NAME, daemon=True)
     thread.start()
     return thread
+
+
+def _import_components() -> None:
+    t = time.perf_counter()
+    _import_all(COMPONENT_MODULES)
+    logger.info("warm-up: components imported in %.1f s (%s)", time.perf_counter() - t,
+                ", ".join(m for m in COMPONENT_MODULES if m in sys.modules))
 
 
 def page_modules() -> list[str]:

@@ -68,12 +68,14 @@ def _healthy(url: str) -> bool:
         return False
 
 
-def start_server(store: Path, log_path: Path) -> tuple[subprocess.Popen[bytes], str]:
+def start_server(store: Path, log_path: Path, env: dict[str, str] | None = None
+                 ) -> tuple[subprocess.Popen[bytes], str]:
     """Start ``streamlit run app.py`` on a free port; return the process and its base URL.
 
-    Waits for ``/_stcore/health``; raises ``RuntimeError`` with the server log on failure.
+    ``env`` adds environment variables (e.g. ``OCSGE_WARMUP=1``: the tests turn the warm-up
+    off). Waits for ``/_stcore/health``; raises ``RuntimeError`` with the server log on failure.
     """
-    env = {**os.environ, "OCSGE_STORE_DIR": str(store), "PYTHONUNBUFFERED": "1"}
+    env = {**os.environ, "OCSGE_STORE_DIR": str(store), "PYTHONUNBUFFERED": "1", **(env or {})}
     for attempt in range(SERVER_START_ATTEMPTS):
         # The port is free when picked; another test process may take it before streamlit binds
         # it (parallel workers): then the server exits at once and a new port is tried.

@@ -4,10 +4,16 @@ A first ``streamlit run`` server takes a flag through the page's form (polygon i
 comment); it is stopped, a new server starts on the same store folder, and the page lists the
 flag again. The store folder links to the session's demo layers, so the flags database
 (``flags.duckdb``) is this module's own.
+
+The second server runs the warm-up, as a production server does (the tests turn it off
+elsewhere), and the page is opened once the warm-up has imported the map's component
+(``st_folium``): it must be registered and draw the commune's polygons (declared outside a
+script run, it once left the map blank for 60 s).
 """
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import pytest
@@ -26,6 +32,7 @@ from tests.browser.conftest import (
 TERRITORY = "commune:33236"  # Lège-Cap-Ferret
 YEAR = 2018
 COMMENT = "Prairie, pas de forêt (test navigateur)"
+FOLIUM_IFRAME = 'iframe[title="streamlit_folium.st_folium"]'
 
 
 @pytest.fixture(scope="module")
@@ -96,10 +103,22 @@ def test_flag_survives_a_restart(flag_store_dir: Path, offline_page: OfflinePage
     assert (row["code_cs_proposed"], row["code_us_proposed"]) == (cs_new, us_new)
     assert row["comment"] == COMMENT
 
-    proc, url = start_server(flag_store_dir, tmp_path / "second.log")
+    log = tmp_path / "second.log"
+    proc, url = start_server(flag_store_dir, log, env={"OCSGE_WARMUP": "1"})
     try:
+        page.goto(f"{url}/?territoire={TERRITORY}&de=2015&a={YEAR}")  # starts the warm-up
+        wait_for_app(page)
+        deadline = time.monotonic() + 60
+        while "components imported" not in log.read_text(errors="replace"):
+            assert time.monotonic() < deadline, log.read_text(errors="replace")[-3000:]
+            time.sleep(0.2)
+        assert "components imported in" in log.read_text(errors="replace")
+        assert "(streamlit_folium)" in log.read_text(errors="replace")
         page.goto("about:blank")
         _open_signaler(page, url)
+        polygons = page.frame_locator(FOLIUM_IFRAME).locator("path.leaflet-interactive")
+        polygons.first.wait_for(state="attached", timeout=30_000)  # not the 60 s of a blank map
+        assert polygons.count() > 500, polygons.count()  # Lège-Cap-Ferret: 1,115 light parts
         listed = page.locator(".st-key-signal_delete_choice")
         listed.wait_for(timeout=60_000)
         # the listing's choice box names the flag: "<polygon> (<year>) → CS/US · date"
