@@ -1,7 +1,7 @@
 """Signaler: report a polygon as wrongly classified, with the proposed CS/US and a comment.
 
-The polygon is picked by clicking the map, by selecting a row of the table (filtered by CS class)
-or by typing its id. Flags are stored durably in ``STORE/flags.duckdb``
+The polygon is picked by clicking the map, by selecting a row of the list of polygons (a closed
+section, filtered by CS class, built only once opened) or by typing its id. Flags are stored durably in ``STORE/flags.duckdb``
 (:class:`ocsge_engine.flags.FlagStore`), listed, deletable, and exported as GPKG/CSV for the
 producers. Draft flags suggested by the engine (Processus, Prédire) are listed apart, to be
 accepted (then exported) or rejected.
@@ -87,16 +87,22 @@ def _pick(polygons: gpd.GeoDataFrame, territory_id: str, year: int) -> None:
         found = polygon_at(polygons, point["lng"], point["lat"])
         if found:
             st.session_state["signal_polygon_id"] = found
-    classes = [ALL, *sorted(polygons["code_cs"].unique())]
-    chosen = st.selectbox("Filtrer par couverture (CS)", classes, key="signal_cs_filter",
-                          format_func=lambda c: c if c == ALL else f"{c} – {class_label(c)}")
-    shown = polygons if chosen == ALL else polygons[polygons["code_cs"] == chosen]
-    table = pd.DataFrame(shown.drop(columns="geometry")).reset_index(drop=True)
-    # French cells; the selected row's position indexes ``table`` (same order)
-    event = st.dataframe(french_table(table, {"id": "Identifiant", "code_cs": "CS",
-                                              "code_us": "US", "area_ha": "Surface"}),
-                         hide_index=True, on_select="rerun", selection_mode="single-row",
-                         key="signal_table", height=240)
+    # The list of every polygon (thousands of rows) is the second way to pick one: closed by
+    # default, built and sent only once opened (the map is the first way).
+    box = lazy_expander("Choisir dans la liste des polygones", key="signal_table_open")
+    if box is None:
+        return
+    with box:
+        classes = [ALL, *sorted(polygons["code_cs"].unique())]
+        chosen = st.selectbox("Filtrer par couverture (CS)", classes, key="signal_cs_filter",
+                              format_func=lambda c: c if c == ALL else f"{c} – {class_label(c)}")
+        shown = polygons if chosen == ALL else polygons[polygons["code_cs"] == chosen]
+        table = pd.DataFrame(shown.drop(columns="geometry")).reset_index(drop=True)
+        # French cells; the selected row's position indexes ``table`` (same order)
+        event = st.dataframe(french_table(table, {"id": "Identifiant", "code_cs": "CS",
+                                                  "code_us": "US", "area_ha": "Surface"}),
+                             hide_index=True, on_select="rerun", selection_mode="single-row",
+                             key="signal_table", height=240)
     rows = list(event.selection.rows) if event is not None else []
     selected = str(table.at[rows[0], "id"]) if rows else None
     if selected and selected != st.session_state.get("_signal_last_row"):
@@ -106,8 +112,8 @@ def _pick(polygons: gpd.GeoDataFrame, territory_id: str, year: int) -> None:
 
 def _form(polygons: gpd.GeoDataFrame, territory_id: str, year: int) -> None:
     polygon_id = st.text_input("Identifiant du polygone", key="signal_polygon_id",
-                               help="Cliquez sur la carte, choisissez une ligne du tableau ou "
-                                    "saisissez l'identifiant.")
+                               help="Cliquez sur la carte, choisissez une ligne de la liste "
+                                    "des polygones ou saisissez l'identifiant.")
     current = polygons[polygons["id"] == polygon_id.strip()]
     if len(current):
         row = current.iloc[0]

@@ -61,6 +61,25 @@ def test_flag_round_trip_through_the_page(open_app, app_store: Path) -> None:
     assert "Aucun signalement" in again.info[-1].value
 
 
+def test_list_of_polygons_is_built_once_opened(open_app, app_store: Path) -> None:
+    """Closed, the list costs nothing; opened, it holds every polygon of the commune and year,
+    and the CS filter keeps that class's rows only."""
+    gdf = Store.open(app_store).polygons(get_territory("commune:33236"), 2018,
+                                         columns=["id", "code_cs", "code_us"])
+    at = open_app("pages/signaler.py", **PARAMS)
+    assert not [d for d in at.dataframe if "Identifiant" in d.value.columns]
+    assert "signal_cs_filter" not in [s.key for s in at.selectbox]
+    at.session_state["signal_table_open"] = True  # what a click on the expander does
+    at.run()
+    (table,) = [d.value for d in at.dataframe if "Identifiant" in d.value.columns]
+    assert sorted(table["Identifiant"]) == sorted(gdf["id"]) and len(table) > 1000
+    cs = gdf["code_cs"].value_counts().index[-1]  # the rarest class
+    at.selectbox(key="signal_cs_filter").set_value(cs).run()
+    (table,) = [d.value for d in at.dataframe if "Identifiant" in d.value.columns]
+    assert sorted(table["Identifiant"]) == sorted(gdf.loc[gdf["code_cs"] == cs, "id"])
+    assert set(table["CS"]) == {cs}
+
+
 def test_unknown_code_shows_french_error_and_stores_nothing(open_app, app_store: Path) -> None:
     polygon_id, *_ = _first_polygon(app_store)
     at = open_app("pages/signaler.py", **PARAMS)
