@@ -164,6 +164,9 @@ def _parser_ingest(sub: argparse._SubParsersAction) -> None:  # type: ignore[typ
     p.add_argument("--departement", default=None, type=_departement_arg,
                    help="override the detected département")
     p.add_argument("--millesime", default=None, help="override the detected millésime (YYYY or YYYY_YYYY)")
+    p.add_argument("--force", action="store_true",
+                   help="ingest again a file the store already holds (same SHA-256), e.g. to "
+                        "store it in the current geometry form")
     p.set_defaults(handler=cmd_ingest)
 
 
@@ -174,7 +177,7 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     reports = ingest_paths(
         list(args.paths), _store_dir(args), allow_unknown=args.allow_unknown,
         departement=args.departement, millesime=args.millesime,
-        progress=None if args.quiet else _tqdm_progress("ingest"),
+        progress=None if args.quiet else _tqdm_progress("ingest"), force=args.force,
     )
     for report in reports:
         print(report.summary())

@@ -118,11 +118,12 @@ class _Context:
     allow_unknown: bool
     departement: str | None
     millesime: str | None
+    force: bool = False
 
 
 def ingest_paths(paths: list[Path], store_dir: Path, *, allow_unknown: bool = False,
                  departement: str | None = None, millesime: str | int | None = None,
-                 progress: Progress = None) -> list[IngestReport]:
+                 progress: Progress = None, force: bool = False) -> list[IngestReport]:
     """Ingest each delivery path into the store at ``store_dir`` (created if needed).
 
     Args:
@@ -133,6 +134,9 @@ def ingest_paths(paths: list[Path], store_dir: Path, *, allow_unknown: bool = Fa
         departement: override the département told by names/fields.
         millesime: override the millésime (``2018``, or ``"2018_2021"`` for differences).
         progress: ``(fraction, message)`` callback.
+        force: read and write a layer even when its partition already holds the same file
+            (same SHA-256), e.g. to store it again in the current geometry form
+            (:func:`canonical_polygons`); the partition is replaced atomically.
 
     Returns:
         One report per OCS GE layer, in order.
@@ -143,7 +147,7 @@ def ingest_paths(paths: list[Path], store_dir: Path, *, allow_unknown: bool = Fa
     """
     ctx = _Context(allow_unknown,
                    None if departement is None else _departement_option(departement),
-                   None if millesime is None else str(millesime))
+                   None if millesime is None else str(millesime), force)
     reports: list[IngestReport] = []
     for i, path in enumerate(paths):
         def sub(fraction: float, message: str, i: int = i) -> None:
@@ -180,7 +184,7 @@ def _ingest_one(path: Path, store_dir: Path, ctx: _Context,
         for j, (ref, kind) in enumerate(kinds):
             progress(j / (len(kinds) + 1), f"lecture {ref.label()}")
             report = _describe(ref, kind, root, prefix, ctx)
-            if store is not None and _already_loaded(store, report):
+            if store is not None and not ctx.force and _already_loaded(store, report):
                 logger.info("%s already loaded (sha256 %s): skipped", report.source,
                             report.sha256[:12])
                 prepared.append((None, replace(report, skipped=True)))
@@ -201,7 +205,7 @@ def _ingest_one(path: Path, store_dir: Path, ctx: _Context,
                         source_sha256=report.sha256))
                     prepared[k] = (None, report)  # free the features once on disk
             if staged and store is not None:
-                store.commit_layers(staged)
+                store.commit_layers(staged, replace_same_source=ctx.force)
         finally:
             for item in staged:
                 item.discard()

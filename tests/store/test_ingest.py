@@ -145,6 +145,39 @@ def test_same_polygons_in_shp_and_multipolygon_gpkg_are_stored_byte_identical(
     assert matrix.table["area_ha"].sum() == pytest.approx(expected.sum() / 1e4, rel=1e-12)
 
 
+def test_force_stores_an_already_loaded_file_again_in_the_current_form(
+        tmp_path, store_dir, ab, capsys):
+    """A partition stored in an older form (MultiPolygons, as before the one-form rule) keeps
+    it on a plain ingest of the same file (skipped: same SHA-256); ``--force`` replaces it,
+    with the same provenance and features, in the current form."""
+    gpkg = tmp_path / "OCS-GE_2-0__GPKG_LAMB93_D033_2018-01-01.gpkg"
+    _occupation(ab, 300, lower=True).to_file(gpkg, layer="OCCUPATION_SOL", engine="pyogrio",
+                                             promote_to_multi=True)
+    (first,) = ingest_paths([gpkg], store_dir)
+    store = Store.open(store_dir)
+    layer = store.read_layer("occupation_sol", "33", 2018)
+    old_form = layer.set_geometry(
+        [shapely.MultiPolygon([g]) if g.geom_type == "Polygon" else g for g in layer.geometry],
+        crs=layer.crs)
+    store.rewrite_layer(old_form, layer="occupation_sol", departement="33", millesime=2018)
+    assert set(Store.open(store_dir).read_layer("occupation_sol", "33", 2018).geom_type) == {
+        "MultiPolygon"}
+    (again,) = ingest_paths([gpkg], store_dir)
+    assert again.skipped
+    assert set(Store.open(store_dir).read_layer("occupation_sol", "33", 2018).geom_type) == {
+        "MultiPolygon"}
+    assert main(["-q", "ingest", "--store", str(store_dir), "--force", str(gpkg)]) == 0
+    assert "300 polygones" in capsys.readouterr().out
+    forced = Store.open(store_dir).read_layer("occupation_sol", "33", 2018)
+    geoms = forced.geometry.to_numpy()  # only polygons of several parts stay MultiPolygons
+    assert ((shapely.get_type_id(geoms) == 6) == (shapely.get_num_geometries(geoms) > 1)).all()
+    assert (shapely.get_type_id(geoms) == 3).sum() > 250
+    assert len(forced) == 300
+    assert forced.geometry.area.sum() == pytest.approx(layer.geometry.area.sum(), rel=1e-12)
+    (row,) = Store.open(store_dir).catalog().itertuples()
+    assert (row.source_sha256, row.n_features) == (first.sha256, 300)
+
+
 def test_7z_archive_round_trip_and_idempotence(tmp_path, store_dir, ab, hash_tree):
     src = tmp_path / "src" / OCS_DIR
     _write_shp(_occupation(ab, 800), src / "OCCUPATION_SOL", "OCCUPATION_SOL")
