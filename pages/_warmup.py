@@ -167,9 +167,15 @@ def freeze_heap() -> None:
 
 
 def _import_all(modules: list[str] | tuple[str, ...]) -> None:
+    """Import each module; a package that imports its names on first use (PEP 562
+    ``__getattr__``, e.g. :mod:`ocsge_engine.maps`) gets every name of its ``__all__`` resolved,
+    so that the warm-up still loads what the pages will take from it (folium, leafmap)."""
     for name in modules:
         try:
-            importlib.import_module(name)
+            module = importlib.import_module(name)
+            if "__getattr__" in vars(module):
+                for attr in getattr(module, "__all__", ()):
+                    getattr(module, attr)
         except Exception as err:  # noqa: BLE001 - an optional module (torch) may be absent
             logger.info("warm-up: import %s failed: %s: %s", name, type(err).__name__, err)
 

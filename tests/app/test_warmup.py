@@ -70,6 +70,20 @@ def test_warmup_imports_load_no_component_package() -> None:
     assert out.stdout.strip().splitlines()[-1] == "False", out.stdout + out.stderr
 
 
+def test_warmup_imports_resolve_the_lazy_map_package() -> None:
+    """``ocsge_engine.maps`` imports its names on first use: the warm-up's import of the pages'
+    modules still loads the map builders, folium and leafmap (about 2 s a page would pay)."""
+    code = ("import sys; from pages import _warmup as w; import ocsge_engine.maps; "
+            "before = sorted({'folium', 'leafmap'} & set(sys.modules)); "
+            "w._import_all(['ocsge_engine.maps']); "
+            "print(before, sorted({'folium', 'leafmap', 'ocsge_engine.maps.folium_map'} "
+            "& set(sys.modules)))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         cwd=warmup.PAGES_DIR.parent, check=True, timeout=300)
+    assert out.stdout.strip().splitlines()[-1] == (
+        "[] ['folium', 'leafmap', 'ocsge_engine.maps.folium_map']"), out.stdout + out.stderr
+
+
 def test_warmup_fills_the_shared_caches_with_the_pages_values(
         app_store: Path, quiet_steps: None, monkeypatch: pytest.MonkeyPatch) -> None:
     processes.default_process_table.cache_clear()
