@@ -58,6 +58,11 @@ def write_store(out: Path, nx: int, ny: int, changed: float, seed: int = 42) -> 
                           source_file=f"synthetic_{year}.gpkg",
                           source_sha256=f"{year}{nx}{ny}{int(changed * 1000)}".rjust(64, "0"),
                           synthetic=True)
+    return write_territory(out, nx, ny)
+
+
+def write_territory(out: Path, nx: int, ny: int) -> Path:
+    """Write the octagon of :func:`territory_polygon` to ``out/territory.geojson``; return it."""
     path = out / "territory.geojson"
     gpd.GeoDataFrame({"nom": ["zone"]}, geometry=[territory_polygon(nx, ny)],
                      crs="EPSG:2154").to_file(path)
@@ -76,19 +81,20 @@ def write_delivery(out: Path, nx: int, ny: int, changed: float, seed: int = 42,
     gdf_to = merge_and_split(gdf_to, ny, merged=merged, split=split, seed=seed + 1)
     shp_dir = out / "OCS-GE_2-0__SHP_LAMB93_D033_2015-01-01" / "OCCUPATION_SOL"
     shp_dir.mkdir(parents=True, exist_ok=True)
-    upper = gpd.GeoDataFrame({"ID": [f"OCSGE2015{i:08d}" for i in range(len(gdf_from))],
-                              "CODE_CS": gdf_from["code_cs"], "CODE_US": gdf_from["code_us"]},
-                             geometry=gdf_from.geometry, crs="EPSG:2154")
-    upper.to_file(shp_dir / "OCCUPATION_SOL.shp", engine="pyogrio")
+    _ign_fields(gdf_from, YEARS[0], upper=True).to_file(shp_dir / "OCCUPATION_SOL.shp",
+                                                        engine="pyogrio")
     gpkg = out / "OCS-GE_2-0__GPKG_LAMB93_D033_2018-01-01.gpkg"
-    lower = gpd.GeoDataFrame({"id": [f"OCSGE2018{i:08d}" for i in range(len(gdf_to))],
-                              "code_cs": gdf_to["code_cs"], "code_us": gdf_to["code_us"]},
-                             geometry=gdf_to.geometry, crs="EPSG:2154")
-    lower.to_file(gpkg, layer="OCCUPATION_SOL", engine="pyogrio", promote_to_multi=True)
-    path = out / "territory.geojson"
-    gpd.GeoDataFrame({"nom": ["zone"]}, geometry=[territory_polygon(nx, ny)],
-                     crs="EPSG:2154").to_file(path)
-    return [shp_dir.parent, gpkg], path
+    _ign_fields(gdf_to, YEARS[1], upper=False).to_file(
+        gpkg, layer="OCCUPATION_SOL", engine="pyogrio", promote_to_multi=True)
+    return [shp_dir.parent, gpkg], write_territory(out, nx, ny)
+
+
+def _ign_fields(gdf: gpd.GeoDataFrame, year: int, upper: bool) -> gpd.GeoDataFrame:
+    """``gdf``'s codes under IGN's field names (``ID``/``CODE_CS``/``CODE_US``, or lower case)."""
+    names = ("ID", "CODE_CS", "CODE_US") if upper else ("id", "code_cs", "code_us")
+    return gpd.GeoDataFrame({names[0]: [f"OCSGE{year}{i:08d}" for i in range(len(gdf))],
+                             names[1]: gdf["code_cs"], names[2]: gdf["code_us"]},
+                            geometry=gdf.geometry, crs="EPSG:2154")
 
 
 if __name__ == "__main__":

@@ -92,14 +92,13 @@ def merge_and_split(gdf: gpd.GeoDataFrame, ny: int, merged: float = 0.02, split:
     coords = shapely.get_coordinates(geoms[rows]).reshape(len(rows), 5, 2)
     tri_a = shapely.polygons(coords[:, [0, 1, 2, 0]])
     tri_b = shapely.polygons(coords[:, [0, 2, 3, 0]])
-    codes = [f"{cs}|{us}" for cs, us in COUPLES]
-    index = {code: k for k, code in enumerate(codes)}
-    now = (gdf["code_cs"].to_numpy()[rows] + "|" + gdf["code_us"].to_numpy()[rows])
-    recoded = np.array([COUPLES[(index[c] + 1) % len(COUPLES)] for c in now], dtype=object)
+    index = {couple: k for k, couple in enumerate(COUPLES)}
+    now = zip(gdf["code_cs"].to_numpy()[rows], gdf["code_us"].to_numpy()[rows])
+    recoded = np.array([COUPLES[(index[c] + 1) % len(COUPLES)] for c in now],
+                       dtype=object).reshape(-1, 2)
     geoms[rows] = tri_a
     out = gdf.assign(geometry=geoms)
-    extra = gpd.GeoDataFrame({"code_cs": recoded[:, 0] if len(rows) else [],
-                              "code_us": recoded[:, 1] if len(rows) else []},
+    extra = gpd.GeoDataFrame({"code_cs": recoded[:, 0], "code_us": recoded[:, 1]},
                              geometry=tri_b, crs=gdf.crs, index=rows + 0.5)
     out = pd.concat([out[~second], extra]).sort_index(kind="stable").reset_index(drop=True)
     return gpd.GeoDataFrame(out, geometry="geometry", crs=gdf.crs)

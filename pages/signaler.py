@@ -1,10 +1,10 @@
 """Signaler: report a polygon as wrongly classified, with the proposed CS/US and a comment.
 
 The polygon is picked by clicking the map, by selecting a row of the list of polygons (a closed
-section, filtered by CS class, built only once opened) or by typing its id. Flags are stored durably in ``STORE/flags.duckdb``
-(:class:`ocsge_engine.flags.FlagStore`), listed, deletable, and exported as GPKG/CSV for the
-producers. Draft flags suggested by the engine (Processus, Prédire) are listed apart, to be
-accepted (then exported) or rejected.
+section, filtered by CS class, built only once opened) or by typing its id. Flags are stored
+durably in ``STORE/flags.duckdb`` (:class:`ocsge_engine.flags.FlagStore`), listed, deletable, and
+exported as GPKG/CSV for the producers. Draft flags suggested by the engine (Processus, Prédire)
+are listed apart, to be accepted (then exported) or rejected.
 """
 
 from __future__ import annotations
