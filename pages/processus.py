@@ -41,11 +41,14 @@ from ocsge_engine.indicators.pseudo_change import (
 from ocsge_engine.indicators.sdg import Sdg1131, territory_sdg
 from ocsge_engine.indicators.typology import Typology, territory_typology, typology_change
 from pages import _shared as shared
-from pages._widgets import MIME, show_fig, show_table
+from pages._widgets import MIME, lazy_expander, show_fig, show_table
 
 shared.ensure_frame()
 
 TABLE_STATE = "processus_table_csv"
+EDITOR_BASE = "processus_editor_base"  # CSV the open editor started from
+UPLOAD_SEEN = "processus_upload_seen"  # file id of the last upload applied
+EDITOR_RESETS = "processus_editor_resets"
 EDITOR_ORDER = ("label_fr", "code", "change", "from_family", "to_family", "from_cs", "to_cs",
                 "from_us", "to_us", "color_hex")
 EDITOR_LABELS = {"label_fr": "Libellé", "code": "Code", "change": "Changement",
@@ -88,10 +91,30 @@ def typologies(territory_id: str, year_from: int, year_to: int) -> tuple[Typolog
             territory_typology(store, territory, year_to))
 
 
+def _rules_in_force(csv_text: str, default_csv: str) -> ProcessTable:
+    """The process table of ``csv_text`` (the default one without re-validating it)."""
+    return default_process_table() if csv_text == default_csv else process_table(csv_text)
+
+
 def _table_editor() -> ProcessTable:
-    """The process table: editable, downloadable, reloadable; invalid edits fall back."""
+    """The process table: editable, downloadable, reloadable; invalid edits fall back.
+
+    The editor sits in a closed section, sent to the browser only once opened (a data editor
+    and an uploader cost a page's first drawing). The table in force lives in the session
+    (:data:`TABLE_STATE`): an upload or a valid edit is written there at once, so that it
+    still applies once the section is closed. The editor shows its base table
+    (:data:`EDITOR_BASE`, the table in force when the section was opened, or the last upload)
+    plus the edits it holds; its key changes only with that base, so that no edit is lost
+    between two runs.
+    """
     default_csv = default_process_table().to_csv()
-    with st.expander("Règles de classement des processus (modifiables)", expanded=False):
+    current = st.session_state.get(TABLE_STATE, default_csv)
+    box = lazy_expander("Règles de classement des processus (modifiables)",
+                        key="processus_rules_open")
+    if box is None:  # Streamlit drops the editor's edits: they are in TABLE_STATE already
+        st.session_state.pop(EDITOR_BASE, None)
+        return _rules_in_force(current, default_csv)
+    with box:
         st.caption("Règles lues dans l'ordre : la première qui s'applique classe la transition. "
                    "« * » = tout, « a|b » = l'un ou l'autre, « !a » = tout sauf a ; un code vaut "
                    "aussi pour ses sous-codes. Détail : docs/processes.md.")
@@ -99,22 +122,29 @@ def _table_editor() -> ProcessTable:
                                     key="processus_upload")
         if uploaded is not None:
             try:
-                st.session_state[TABLE_STATE] = read_process_table(uploaded.getvalue()).to_csv()
+                uploaded_csv = read_process_table(uploaded.getvalue()).to_csv()
+                # applied once per file: later edits of it are not undone by the next run
+                if st.session_state.get(UPLOAD_SEEN) != uploaded.file_id:
+                    st.session_state[UPLOAD_SEEN] = uploaded.file_id
+                    st.session_state[TABLE_STATE] = current = uploaded_csv
+                    st.session_state[EDITOR_BASE] = uploaded_csv
             except OcsgeError as err:
                 st.error(err.user_message)
-        current = st.session_state.get(TABLE_STATE, default_csv)
-        rules = process_table(current).rules if current != default_csv else \
-            default_process_table().rules
+        base = st.session_state.setdefault(EDITOR_BASE, current)
+        resets = st.session_state.get(EDITOR_RESETS, 0)  # a reset drops the editor's edits
+        rules = _rules_in_force(base, default_csv).rules
         edited = st.data_editor(rules[list(EDITOR_ORDER)], num_rows="dynamic", hide_index=True,
-                                key=f"processus_editor_{hash(current)}",
+                                key=f"processus_editor_{hash(base)}_{resets}",
                                 column_config={**EDITOR_LABELS, "label_fr": st.column_config.TextColumn(
                                     "Libellé", width="large")})
         edited_csv = edited[list(TABLE_COLUMNS)].to_csv(index=False)
-        try:  # the default table unedited: the process's validated copy (no re-validation)
-            table = default_process_table() if edited_csv == default_csv else process_table(edited_csv)
+        try:
+            table = _rules_in_force(edited_csv, default_csv)
+            if edited_csv != current:  # kept by the session, not by the editor alone
+                st.session_state[TABLE_STATE] = edited_csv
         except OcsgeError as err:
             st.error(err.user_message + " La table précédente est conservée.")
-            table = process_table(current) if current != default_csv else default_process_table()
+            table = _rules_in_force(current, default_csv)
         cols = st.columns(3)
         cols[0].download_button("Télécharger la table (CSV)", data=table.to_csv(),
                                 file_name="processus.csv", mime=MIME["csv"],
@@ -122,6 +152,8 @@ def _table_editor() -> ProcessTable:
                                 icon=":material/download:")
         if cols[1].button("Revenir à la table par défaut", key="processus_reset"):
             st.session_state.pop(TABLE_STATE, None)
+            st.session_state.pop(EDITOR_BASE, None)
+            st.session_state[EDITOR_RESETS] = resets + 1
             st.rerun()
     return table
 

@@ -44,8 +44,10 @@ def test_editing_the_process_table_changes_the_sankey(app_url: str, offline_page
     assert page.locator('[data-testid="stException"]').count() == 0
     before = _sankey_labels(page)
     assert "Étalement résidentiel" in before, before
-    # the page opens on its Sankey; the rules sit in a folded expander under it
+    # the page opens on its Sankey; the rules sit in a closed section under it, whose editor is
+    # sent once the section is opened
     rules = page.get_by_test_id("stExpander").filter(has_text="Règles de classement")
+    assert rules.get_by_test_id("stDataFrame").count() == 0
     rules.locator("summary").click()
     # edit the label of « étalement résidentiel » in the data editor (first column)
     editor = rules.get_by_test_id("stDataFrame").first
@@ -66,5 +68,11 @@ def test_editing_the_process_table_changes_the_sankey(app_url: str, offline_page
     after = _sankey_labels(page)
     assert NEW_LABEL in after and "Étalement résidentiel" not in after, after
     screenshot(page, "processus_edited")
+    # the section closed, the editor is no longer sent: the edit still applies
+    rules.locator("summary").click()
+    wait_for_app(page)
+    rules.get_by_test_id("stDataFrame").wait_for(state="detached", timeout=30_000)
+    closed = _sankey_labels(page)
+    assert NEW_LABEL in closed and "Étalement résidentiel" not in closed, closed
     assert page.locator('[data-testid="stException"]').count() == 0
     assert offline_page.blocked == [], offline_page.blocked
