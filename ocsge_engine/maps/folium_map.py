@@ -16,6 +16,7 @@ from ocsge_engine.maps.layers import (
     COLOURINGS,
     ColourBy,
     Legend,
+    MetricScale,
     PlainBackground,
     changes_layer,
     legend_entries,
@@ -79,6 +80,8 @@ def _base_map(height: int, asset_base_url: str, *, fullscreen: bool, ortho: bool
     # second button for ``fullscreenControl: true`` next to the explicit control.
     for key in _LEAFMAP_ONLY_OPTIONS:
         fmap.options.pop(key, None)
+    fmap.control_scale = False  # folium's scale also shows feet and miles: metric only
+    MetricScale().add_to(fmap)
     PlainBackground().add_to(fmap)
     ortho_layer(show=ortho).add_to(fmap)
     return fmap

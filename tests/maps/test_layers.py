@@ -12,7 +12,9 @@ import shapely
 
 from ocsge_engine.maps.layers import (
     IGN_ORTHO_URL,
-    change_cards,
+    ChangeCards,
+    change_card_fields,
+    changes_layer,
     class_codes,
     legend_entries,
     polygons_layer,
@@ -127,18 +129,27 @@ def _changes() -> gpd.GeoDataFrame:
     return gpd.GeoDataFrame(frame, geometry=geoms, crs=4326)
 
 
-def test_change_cards_give_labels_area_matrix_cell_and_report_link():
-    cards = change_cards(_changes(), 2015, 2018, report_url="/signaler?territoire=commune:33009")
-    first = cards[0]
-    assert "Changement 2015 → 2018" in first
-    assert "Peuplement de feuillus <small" in first and "Zones bâties <small" in first
-    assert "Sylviculture" in first and "Usage résidentiel" in first
-    assert "Surface : 300\u202fm²" in first  # under 1 ha: m², never « 0,00 ha »
-    # its cell of the CS matrix, summed over the layer: 300 + 100 m²
-    assert "Peuplement de feuillus → Zones bâties, 400\u202fm² sur le territoire" in first
-    assert 'href="/signaler?territoire=commune:33009" target="_top"' in first
-    assert "2,50\u202fha" in cards[2] and "Signaler" in cards[2]
-    assert "Signaler" not in change_cards(_changes(), 2015, 2018)[0]  # no link without a URL
+def test_change_card_fields_give_codes_area_and_matrix_cell():
+    fields = change_card_fields(_changes())
+    assert fields.loc[0, ["cs_from", "cs_to", "us_from", "us_to"]].tolist() == [
+        "CS2.1.1.1", "CS1.1.1.1", "US1.2", "US5"]
+    # its cell of the CS matrix, summed over the layer: 300 + 100 m² (under 1 ha: m²)
+    assert fields["cellule"].tolist() == ["400\u202fm²", "400\u202fm²", "2,50\u202fha"]
+
+
+def test_change_layer_ships_fields_and_one_card_script_not_a_card_per_part():
+    layer = changes_layer(_changes(), 2015, 2018, report_url="/signaler?territoire=commune:33009")
+    props = layer.data["features"][0]["properties"]
+    assert props["surface"] == "300\u202fm²" and props["cellule"] == "400\u202fm²"
+    assert "fiche" not in props and not any("<" in str(v) for v in props.values())
+    (cards,) = [c for c in layer._children.values() if isinstance(c, ChangeCards)]
+    assert cards.constants["title"] == "Changement 2015 → 2018"
+    assert cards.constants["report_url"] == "/signaler?territoire=commune:33009"
+    assert cards.constants["labels"]["CS2.1.1.1"] == "Peuplement de feuillus"
+    assert cards.constants["labels"]["US5"] == "Usage résidentiel"
+    assert set(cards.constants["labels"]) == {"CS2.1.1.1", "CS1.1.1.1", "CS2.2.1", "CS1.1.1.2",
+                                              "US1.2", "US5", "US6.3", "US4.1.1"}
+    # the card is drawn in chromium: tests/browser/test_map_cards.py
 
 
 def test_territory_map_legend_lists_change_outlines_labels_first(grid):
