@@ -26,6 +26,9 @@ figure (median of ``--repeat`` runs) and the target it is compared with. Measure
   (Flux for the Portrait, else the Portrait), then the sidebar link to the page, which has not
   shown that commune yet; timed from the click to the page drawn (no page load, unlike a deep
   link, so no frontend boot). ``--only in-app`` runs this one alone.
+* **pages (new tab)**: ``--only new-tab``: each page's deep link opened in a new tab of a browser
+  that has shown the app once, for a fresh commune; Exports (no chart, no map) last, as the floor
+  a new tab costs (renderer start, Streamlit's frontend boot) whatever the page.
 * **map load (browser)**: Cartes page of La Teste-de-Buch (33529): ``goto`` -> Leaflet paths
   drawn in the map iframe, with the server caches cold, then warm; plus the in-iframe time from
   the component's first paint to the last path drawn.
@@ -300,6 +303,39 @@ def bench_pages(store: Path, repeat: int, log_dir: Path) -> list[str]:
     return lines
 
 
+def bench_pages_new_tab(store: Path, repeat: int, log_dir: Path) -> list[str]:
+    """Each page's deep link opened in a new tab of a browser that has shown the app once (its
+    HTTP cache is warm), for a commune no page has shown yet; then the same for Exports (no
+    chart, no map), which gives the floor: a new tab's renderer and Streamlit's frontend boot."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    lines = []
+    with _warm_server_page(store, log_dir / "pages_new_tab.log") as (first, url):
+        context = first.context.browser.new_context(viewport={"width": 1440, "height": 900})
+        warm = context.new_page()  # the browser has shown the app once: cached static files
+        warm.goto(f"{url}/?territoire={LARGEST}&de=2015&a=2018")
+        warm.wait_for_function(DRAWN, timeout=120_000)
+        warm.close()
+        communes = iter(FRESH_COMMUNES * (2 * repeat + 1))
+        for path in [*PAGE_PATHS, "exports"]:
+            runs = []
+            for _ in range(repeat):
+                page = context.new_page()
+                t0 = time.perf_counter()
+                page.goto(f"{url}/{path}?territoire=commune:{next(communes)}&de=2015&a=2018")
+                page.wait_for_timeout(50)
+                try:
+                    page.wait_for_function(DRAWN, timeout=120_000)
+                    runs.append(time.perf_counter() - t0)
+                except PlaywrightTimeout:
+                    runs.append(float("inf"))
+                page.close()
+            lines.append(_line(f"new tab /{path or '(portrait)'}", runs, TARGETS_S["page_in_app"]))
+            print(lines[-1], flush=True)
+        context.close()
+    return lines
+
+
 def bench_pages_in_app(store: Path, log_dir: Path) -> list[str]:
     """The user's path on a warm server: a commune opened on one page, then the sidebar link to
     the next page, which has not shown that commune yet (no page load: the frontend stays)."""
@@ -352,12 +388,15 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--store", type=Path, default=None, help="existing store (else demo)")
     parser.add_argument("--repeat", type=int, default=3)
-    parser.add_argument("--only", choices=["pages", "in-app"], default=None,
+    parser.add_argument("--only", choices=["pages", "in-app", "new-tab"], default=None,
                         help="run one benchmark only")
     args = parser.parse_args()
     print(f"machine: {os.cpu_count()} CPUs, python {sys.version.split()[0]}")
 
     def run(store: Path, tmp: Path) -> None:
+        if args.only == "new-tab":
+            bench_pages_new_tab(store, args.repeat, tmp)  # printed as they come
+            return
         if args.only != "in-app":
             pages = bench_pages(store, args.repeat, tmp)  # printed as they come
             print(pages[-1], flush=True)  # the browser switch
