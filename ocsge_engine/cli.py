@@ -252,13 +252,17 @@ def cmd_flows(args: argparse.Namespace) -> int:
     from ocsge_engine.charts.export import matrix_json, matrix_xlsx, table_csv
     from ocsge_engine.flows import exchange_matrix
     from ocsge_engine.store import Store
+    from ocsge_engine.territories import resolve_territory
 
     if args.format == "xlsx" and args.out is None:
         print("erreur : le format xlsx nécessite --out FICHIER.xlsx", file=sys.stderr)
         return 2
+    store = Store.open(_store_dir(args))
+    territory = resolve_territory(args.territory)  # once: a polygon file is read once
+    _old_form_note(store, territory.departements, (args.year_from, args.year_to))
     if args.by == "process":
-        return _flows_by_process(args)
-    matrix = exchange_matrix(Store.open(_store_dir(args)), args.territory, args.year_from,
+        return _flows_by_process(args, store, territory)
+    matrix = exchange_matrix(store, territory, args.year_from,
                              args.year_to, by=args.by, source=args.source,
                              progress=None if args.quiet else _tqdm_progress("flows"),
                              fast=True)
@@ -275,7 +279,20 @@ def cmd_flows(args: argparse.Namespace) -> int:
     return 0
 
 
-def _flows_by_process(args: argparse.Namespace) -> int:
+def _old_form_note(store: Any, departements: tuple[str, ...], years: tuple[int, int]) -> None:
+    """One French note on stderr when a partition the flows read was written before the
+    current geometry form (same figures, slower): ``ingest --force`` writes it again."""
+    old = store.old_form_partitions("occupation_sol", departements, years)
+    if old:
+        names = ", ".join(f"D{dep} {key}" for dep, key in old)
+        logger.info("partitions %s are in an old geometry form: flows are slower", names)
+        print(f"note : {names} enregistré(s) avant la forme unique des polygones ; les flux "
+              "sont exacts mais plus lents. Pour les accélérer, enregistrez à nouveau : "
+              "« ingest --force » sur le fichier livré (« demo --force » pour la "
+              "démonstration).", file=sys.stderr)
+
+
+def _flows_by_process(args: argparse.Namespace, store: Any, territory: Any) -> int:
     """``flows --by process``: area of each named process (``process,label_fr,area_ha``)."""
     import json
 
@@ -287,10 +304,9 @@ def _flows_by_process(args: argparse.Namespace) -> int:
         read_process_table,
     )
     from ocsge_engine.io.atomic import atomic_write_bytes
-    from ocsge_engine.store import Store
 
     table = read_process_table(args.processes) if args.processes else default_process_table()
-    matrix = exchange_matrix(Store.open(_store_dir(args)), args.territory, args.year_from,
+    matrix = exchange_matrix(store, territory, args.year_from,
                              args.year_to, by="cs_us", source=args.source,
                              progress=None if args.quiet else _tqdm_progress("flows"),
                              fast=True)

@@ -24,7 +24,7 @@ import threading
 import time
 import uuid
 from collections import OrderedDict
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -46,8 +46,8 @@ from ocsge_engine.store import catalog as cat
 from ocsge_engine.store.catalog import PartitionInfo
 from ocsge_engine.store.protocols import TerritoryLike
 from ocsge_engine.store.parquet import (
-    DIFF_LAYERS, clip_polygons, conform, millesime_key, partition_path, read_partition,
-    write_partition,
+    DIFF_LAYERS, GEOMETRY_FORM, clip_polygons, conform, geometry_form, millesime_key,
+    partition_path, read_partition, write_partition,
 )
 
 logger = logging.getLogger(__name__)
@@ -261,6 +261,31 @@ class Store:
         with self._cache_lock:
             self._catalog_cache = (key, table)
         return table.copy()
+
+    def old_form_partitions(self, layer: str = "occupation_sol",
+                            departements: Iterable[str] | None = None,
+                            millesimes: Iterable[int | str] | None = None
+                            ) -> list[tuple[str, str]]:
+        """``(departement, millesime)`` of the partitions written before the current geometry
+        form (:func:`~ocsge_engine.store.parquet.geometry_form`, read from each file's footer).
+
+        Their figures are the same; their exchange matrices are slower, the unchanged polygons
+        of two millésimes no longer being paired on their bytes. ``ingest --force`` writes such
+        a partition again. ``departements``/``millesimes`` narrow the search (default: all).
+        """
+        table = self.catalog()
+        rows = table[table["layer"] == layer]
+        if departements is not None:
+            rows = rows[rows["departement"].isin([cat.normalize_departement(d)
+                                                  for d in departements])]
+        if millesimes is not None:
+            rows = rows[rows["millesime"].isin([str(m) for m in millesimes])]
+        old = []
+        for dep, key in zip(rows["departement"], rows["millesime"]):
+            path = partition_path(self.path, layer, dep, key)
+            if path.exists() and geometry_form(path) != GEOMETRY_FORM:
+                old.append((str(dep), str(key)))
+        return old
 
     def stamp(self) -> tuple[int, ...]:
         """A value that changes whenever the catalogue file changes (cache key for apps)."""

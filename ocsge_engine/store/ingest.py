@@ -40,7 +40,12 @@ from ocsge_engine.io.archive import extract_archive, is_archive, private_tempdir
 from ocsge_engine.nomenclature import normalize_codes
 from ocsge_engine.store.catalog import normalize_departement
 from ocsge_engine.store.db import CATALOG_FILE, StagedLayer, Store
-from ocsge_engine.store.parquet import DIFF_LAYERS, millesime_key, polygonal_parts
+from ocsge_engine.store.parquet import (  # noqa: F401 (canonical_polygons: store API)
+    DIFF_LAYERS,
+    canonical_polygons,
+    millesime_key,
+    polygonal_parts,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -80,6 +85,8 @@ class IngestReport:
             ``allow_unknown``).
         crs: CRS written; reprojected_from: delivered CRS when it was reprojected.
         skipped: the partition already held this source (same SHA-256): nothing written.
+        old_form: (skipped only) that partition was written before the current geometry form
+            (:data:`~ocsge_engine.store.parquet.GEOMETRY_FORM`): ``force`` writes it again.
     """
 
     source: str
@@ -95,10 +102,15 @@ class IngestReport:
     reprojected_from: str | None = None
     skipped: bool = False
     sha256: str = ""
+    old_form: bool = False
 
     def summary(self) -> str:
         """One French line for the CLI."""
         where = f"{self.layer} D{self.departement} {self.millesime.replace('_', '-')}"
+        if self.skipped and self.old_form:
+            return (f"{self.source} : {where} déjà importé (même SHA-256), mais enregistré avant "
+                    "la forme unique des polygones : chiffres identiques, flux plus lents. "
+                    "Relancez avec --force pour l'enregistrer à nouveau.")
         if self.skipped:
             return f"{self.source} : {where} déjà importé (même SHA-256), rien à faire."
         parts = [f"{self.source} : {where}, {self.n_features} polygones, {self.area_ha:.1f} ha"]
@@ -185,9 +197,12 @@ def _ingest_one(path: Path, store_dir: Path, ctx: _Context,
             progress(j / (len(kinds) + 1), f"lecture {ref.label()}")
             report = _describe(ref, kind, root, prefix, ctx)
             if store is not None and not ctx.force and _already_loaded(store, report):
-                logger.info("%s already loaded (sha256 %s): skipped", report.source,
-                            report.sha256[:12])
-                prepared.append((None, replace(report, skipped=True)))
+                old_form = bool(store.old_form_partitions(
+                    report.layer, [report.departement], [report.millesime]))
+                logger.info("%s already loaded (sha256 %s): skipped%s", report.source,
+                            report.sha256[:12], " (old geometry form: --force rewrites it)"
+                            if old_form else "")
+                prepared.append((None, replace(report, skipped=True, old_form=old_form)))
                 continue
             prepared.append(_prepare(ref, kind, report, ctx))
         if any(gdf is not None for gdf, _ in prepared):
@@ -444,30 +459,8 @@ def _repair(gdf: gpd.GeoDataFrame, ref: dlv.LayerRef) -> tuple[gpd.GeoDataFrame,
         raise GeometryError(f"{ref.label()}: all {len(geoms)} geometries are empty",
                             f"La couche {ref.label()} ne contient aucune géométrie utilisable "
                             f"({len(geoms)} géométries vides).")
-    geoms[~empty] = canonical_polygons(geoms[~empty])
     out = gdf.set_geometry(geoms, crs=gdf.crs)[~empty].reset_index(drop=True)
     return out, n_repaired, n_dropped
-
-
-def canonical_polygons(geoms: np.ndarray) -> np.ndarray:
-    """One form for one shape: single-part MultiPolygons as Polygons, then GEOS' normal form.
-
-    Deliveries write the same polygon differently: a shapefile turns exterior rings clockwise, a
-    GeoPackage keeps them as produced and declares MultiPolygons. Stored in one form, a polygon
-    unchanged between two millésimes has byte-identical WKB in both, which the exchange matrix
-    pairs without decoding it (:mod:`ocsge_engine.flows.store_pair`). Coordinates are untouched:
-    only the part type, ring orientation and start vertex change.
-
-    >>> square = shapely.Polygon([(0, 0), (0, 1), (1, 1), (1, 0)])
-    >>> multi = shapely.MultiPolygon([shapely.Polygon([(1, 1), (1, 0), (0, 0), (0, 1)])])
-    >>> a, b = canonical_polygons(np.array([square, multi.reverse()], dtype=object))
-    >>> a.wkb == b.wkb, a.geom_type, a.area
-    (True, 'Polygon', 1.0)
-    """
-    geoms = np.asarray(geoms, dtype=object).copy()
-    single = (shapely.get_type_id(geoms) == 6) & (shapely.get_num_geometries(geoms) == 1)
-    geoms[single] = shapely.get_geometry(geoms[single], 0)
-    return shapely.normalize(geoms)
 
 
 def _codes(gdf: gpd.GeoDataFrame, kind: str, ref: dlv.LayerRef,

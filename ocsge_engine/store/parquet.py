@@ -25,6 +25,11 @@ from ocsge_engine.errors import SchemaError
 logger = logging.getLogger(__name__)
 
 ROW_GROUP_SIZE = 2048
+# The geometry form partitions are written in (:func:`canonical_polygons`), kept in each file's
+# Parquet metadata under FORM_KEY. Files without it were written before: same figures, slower
+# exchange matrices (``ingest --force`` writes them again).
+GEOMETRY_FORM = 1
+FORM_KEY = b"ocsge:geometry_form"
 DIFF_LAYERS: frozenset[str] = frozenset({"diff", "artif_diff"})
 
 # Canonical columns (besides geometry) and their pandas dtypes, from docs/DESIGN.md.
@@ -112,21 +117,64 @@ def _cast(series: pd.Series, dtype: str, nullable: bool) -> pd.Series:
     return values.astype(dtype)
 
 
+def canonical_polygons(geoms: np.ndarray) -> np.ndarray:
+    """One form for one shape: single-part MultiPolygons as Polygons, then GEOS' normal form.
+
+    Deliveries write the same polygon differently: a shapefile turns exterior rings clockwise, a
+    GeoPackage keeps them as produced and declares MultiPolygons. Stored in one form, a polygon
+    unchanged between two millésimes has byte-identical WKB in both, which the exchange matrix
+    pairs without decoding it (:mod:`ocsge_engine.flows.store_pair`). Coordinates are untouched:
+    only the part type, ring orientation and start vertex change.
+
+    >>> square = shapely.Polygon([(0, 0), (0, 1), (1, 1), (1, 0)])
+    >>> multi = shapely.MultiPolygon([shapely.Polygon([(1, 1), (1, 0), (0, 0), (0, 1)])])
+    >>> a, b = canonical_polygons(np.array([square, multi.reverse()], dtype=object))
+    >>> a.wkb == b.wkb, a.geom_type, a.area
+    (True, 'Polygon', 1.0)
+    """
+    geoms = np.asarray(geoms, dtype=object).copy()
+    single = (shapely.get_type_id(geoms) == 6) & (shapely.get_num_geometries(geoms) == 1)
+    geoms[single] = shapely.get_geometry(geoms[single], 0)
+    return shapely.normalize(geoms)
+
+
 def write_partition(gdf: gpd.GeoDataFrame, path: Path) -> None:
     """Write one canonical GeoDataFrame as GeoParquet 1.1 with a bbox column.
 
     The caller makes it atomic (:func:`ocsge_engine.io.atomic.atomic_path` gives ``path``).
 
     Notes:
-        Rows are sorted by Hilbert distance (stable, so the bytes only depend on the input), then
-        written in row groups of ``ROW_GROUP_SIZE`` rows.
+        Geometries are stored in one form (:func:`canonical_polygons`), whoever writes them
+        (ingest, the demo, a derived rewrite), and the file's Parquet metadata says so
+        (:data:`FORM_KEY`, read by :func:`geometry_form`). Rows are sorted by Hilbert distance
+        (stable, so the bytes only depend on the input), then written in row groups of
+        ``ROW_GROUP_SIZE`` rows.
     """
+    import pyarrow.parquet as pq
+    from geopandas.io.arrow import _geopandas_to_arrow  # to_parquet's own table (pinned 1.2)
+
     if len(gdf):
+        gdf = gdf.set_geometry(canonical_polygons(gdf.geometry.to_numpy()), crs=gdf.crs)
         order = np.argsort(gdf.geometry.hilbert_distance().to_numpy(), kind="stable")
         gdf = gdf.iloc[order].reset_index(drop=True)
-    gdf.to_parquet(path, index=False, write_covering_bbox=True, schema_version="1.1.0",
+    table = _geopandas_to_arrow(gdf, index=False, schema_version="1.1.0",
+                                write_covering_bbox=True)
+    metadata = {**(table.schema.metadata or {}), FORM_KEY: str(GEOMETRY_FORM).encode()}
+    pq.write_table(table.replace_schema_metadata(metadata), path, compression="snappy",
                    row_group_size=ROW_GROUP_SIZE)
     logger.debug("wrote %d features to %s", len(gdf), path)
+
+
+def geometry_form(path: Path) -> int | None:
+    """The geometry form a partition file was written in (:data:`GEOMETRY_FORM`), read from its
+    Parquet footer; ``None`` for a file written before the form was recorded (2026-12-03)."""
+    import pyarrow.parquet as pq
+
+    value = (pq.read_schema(path).metadata or {}).get(FORM_KEY)
+    try:
+        return int(value) if value else None
+    except ValueError:
+        return None
 
 
 def read_partition(path: Path, bbox: tuple[float, float, float, float] | None = None,

@@ -19,6 +19,7 @@ from ocsge_engine.indicators import official_status
 from ocsge_engine.store import Store
 from ocsge_engine.store import db as store_db
 from ocsge_engine.store.ingest import ingest_paths
+from ocsge_engine.store.parquet import geometry_form, partition_path
 
 OCS_DIR = "OCS-GE_2-0__SHP_LAMB93_D033_2018-01-01"
 GIRONDE_XY = (370_000, 6_400_000)  # a Lambert-93 point in Arcachon (D33)
@@ -145,37 +146,74 @@ def test_same_polygons_in_shp_and_multipolygon_gpkg_are_stored_byte_identical(
     assert matrix.table["area_ha"].sum() == pytest.approx(expected.sum() / 1e4, rel=1e-12)
 
 
-def test_force_stores_an_already_loaded_file_again_in_the_current_form(
-        tmp_path, store_dir, ab, capsys):
-    """A partition stored in an older form (MultiPolygons, as before the one-form rule) keeps
-    it on a plain ingest of the same file (skipped: same SHA-256); ``--force`` replaces it,
-    with the same provenance and features, in the current form."""
-    gpkg = tmp_path / "OCS-GE_2-0__GPKG_LAMB93_D033_2018-01-01.gpkg"
-    _occupation(ab, 300, lower=True).to_file(gpkg, layer="OCCUPATION_SOL", engine="pyogrio",
-                                             promote_to_multi=True)
-    (first,) = ingest_paths([gpkg], store_dir)
-    store = Store.open(store_dir)
-    layer = store.read_layer("occupation_sol", "33", 2018)
-    old_form = layer.set_geometry(
+def _write_as_before_the_form_rule(store: Store, layer: gpd.GeoDataFrame, year: int) -> None:
+    """Overwrite a partition as the previous version wrote it: geopandas' plain GeoParquet
+    (no form in the footer), every polygon a MultiPolygon as a GeoPackage declares them."""
+    old = layer.set_geometry(
         [shapely.MultiPolygon([g]) if g.geom_type == "Polygon" else g for g in layer.geometry],
         crs=layer.crs)
-    store.rewrite_layer(old_form, layer="occupation_sol", departement="33", millesime=2018)
+    path = partition_path(store.path, "occupation_sol", "33", str(year))
+    old.to_parquet(path, index=False, write_covering_bbox=True, schema_version="1.1.0")
+
+
+def test_force_stores_an_already_loaded_file_again_in_the_current_form(
+        tmp_path, store_dir, ab, capsys):
+    """A partition written before the one-form rule keeps its form on a plain ingest of the same
+    file (skipped: same SHA-256), which says so; ``flows`` says so too; ``--force`` writes it
+    again, with the same provenance and features, in the current form, and both notes go."""
+    files = {}
+    for year in (2015, 2018):
+        files[year] = tmp_path / f"OCS-GE_2-0__GPKG_LAMB93_D033_{year}-01-01.gpkg"
+        _occupation(ab, 300, lower=True).to_file(files[year], layer="OCCUPATION_SOL",
+                                                 engine="pyogrio", promote_to_multi=True)
+    ingest_paths(list(files.values()), store_dir)
+    store = Store.open(store_dir)
+    assert store.old_form_partitions() == []
+    assert geometry_form(partition_path(store_dir, "occupation_sol", "33", "2018")) == 1
+    _write_as_before_the_form_rule(store, store.read_layer("occupation_sol", "33", 2018), 2018)
+    assert set(store.read_layer("occupation_sol", "33", 2018).geom_type) == {"MultiPolygon"}
+    assert store.old_form_partitions() == [("33", "2018")]
+    assert store.old_form_partitions(millesimes=[2015]) == []
+
+    (again,) = ingest_paths([files[2018]], store_dir)
+    assert again.skipped and again.old_form
+    assert "--force" in again.summary() and "forme unique des polygones" in again.summary()
     assert set(Store.open(store_dir).read_layer("occupation_sol", "33", 2018).geom_type) == {
         "MultiPolygon"}
-    (again,) = ingest_paths([gpkg], store_dir)
-    assert again.skipped
-    assert set(Store.open(store_dir).read_layer("occupation_sol", "33", 2018).geom_type) == {
-        "MultiPolygon"}
-    assert main(["-q", "ingest", "--store", str(store_dir), "--force", str(gpkg)]) == 0
+    # flows over the 300 polygons (a contour around them): exact, with a note on stderr
+    contour = tmp_path / "contour.geojson"
+    gpd.GeoDataFrame(geometry=[shapely.box(*ab.iloc[:300].total_bounds).buffer(10)],
+                     crs="EPSG:2154").to_file(contour, driver="GeoJSON")
+    flows = ["-q", "flows", "--store", str(store_dir), "--territory", f"polygon:{contour}",
+             "--from", "2015", "--to", "2018", "--by", "cs4", "--format", "csv"]
+    assert main(flows) == 0
+    out, err = capsys.readouterr()
+    assert "note : D33 2018 enregistré(s) avant la forme unique des polygones" in err
+    assert "ingest --force" in err
+    before = out
+
+    assert main(["-q", "ingest", "--store", str(store_dir), "--force", str(files[2018])]) == 0
     assert "300 polygones" in capsys.readouterr().out
     forced = Store.open(store_dir).read_layer("occupation_sol", "33", 2018)
     geoms = forced.geometry.to_numpy()  # only polygons of several parts stay MultiPolygons
     assert ((shapely.get_type_id(geoms) == 6) == (shapely.get_num_geometries(geoms) > 1)).all()
     assert (shapely.get_type_id(geoms) == 3).sum() > 250
     assert len(forced) == 300
-    assert forced.geometry.area.sum() == pytest.approx(layer.geometry.area.sum(), rel=1e-12)
-    (row,) = Store.open(store_dir).catalog().itertuples()
-    assert (row.source_sha256, row.n_features) == (first.sha256, 300)
+    assert Store.open(store_dir).old_form_partitions() == []
+    assert main(flows) == 0
+    out, err = capsys.readouterr()
+    assert "note" not in err
+    # the same cells (summed in another order: equal to ~1e-12, as flows documents)
+    assert _cells(out) == pytest.approx(_cells(before), rel=1e-9)
+    # the same codes in both millésimes: a diagonal matrix holding the 300 repaired polygons
+    assert all(a == b for a, b in _cells(out)) and len(_cells(out)) >= 3
+    expected_ha = shapely.area(shapely.make_valid(ab.geometry.to_numpy()[:300])).sum() / 1e4
+    assert sum(_cells(out).values()) == pytest.approx(expected_ha, rel=1e-9)
+
+
+def _cells(csv_text: str) -> dict[tuple[str, str], float]:
+    rows = [line.split(",") for line in csv_text.strip().splitlines()[1:]]
+    return {(a, b): float(v) for a, b, v, *_ in rows}
 
 
 def test_7z_archive_round_trip_and_idempotence(tmp_path, store_dir, ab, hash_tree):
