@@ -118,15 +118,6 @@ def _code_text(code: object) -> str:
     return _html(_code_label(code))
 
 
-def _label_only(code: object) -> str:
-    if not isinstance(code, str) or not code:
-        return "non renseigné"
-    try:
-        return str(nomenclature.label(code))
-    except KeyError:
-        return code
-
-
 def area_text(area_ha: float) -> str:
     """An area for a tooltip: m² under 1 ha (« 350 m² », never « 0,00 ha »), else hectares.
 
@@ -138,11 +129,6 @@ def area_text(area_ha: float) -> str:
     if abs(float(area_ha)) < 1:
         return fmt.with_unit(float(area_ha) * 1e4, "m²", 0)
     return fmt.hectares(area_ha)
-
-
-def _texts(values: pd.Series) -> np.ndarray:
-    mapping = {code: _code_text(code) for code in pd.unique(values)}
-    return values.map(mapping).to_numpy(dtype=object)
 
 
 def _feature_collection(gdf: gpd.GeoDataFrame, properties: pd.DataFrame) -> dict[str, Any]:
@@ -299,36 +285,106 @@ def polygons_layer(light: gpd.GeoDataFrame, by: ColourBy, name: str | None = Non
     colors = {_html(code): _color(code) for code in pd.unique(classes)}
     props = pd.DataFrame({
         "classe": [_html(code) for code in classes],
-        "couverture": _texts(light["code_cs"]),
-        "usage": _texts(light["code_us"]),
+        "cs": _raw_codes(light["code_cs"]),
+        "us": _raw_codes(light["code_us"]),
         "surface": [area_text(a) for a in light["area_ha"]],
     })
+    rows: list[list[str]] = []
     if by in ("famille", "artif"):
-        props.insert(0, "categorie", [_html(nomenclature.label(c)) for c in classes])
-    fields = [c for c in ("categorie", "couverture", "usage", "surface") if c in props.columns]
-    aliases = {"categorie": "Famille (estimation)" if by == "famille" else "Statut",
-               "couverture": "Couverture", "usage": "Usage",
-               "surface": "Surface de la tache"}  # adjacent polygons of a couple are merged
+        rows.append(["Famille (estimation)" if by == "famille" else "Statut", "class", "classe"])
+    rows += [["Couverture", "code", "cs"], ["Usage", "code", "us"],
+             ["Surface de la tache", "text", "surface"]]  # adjacent polygons of a couple merge
 
     def style(feature: dict[str, Any]) -> dict[str, Any]:
         color = colors[feature["properties"]["classe"]]
         return {"fillColor": color, "color": color, "weight": 0.5, "fillOpacity": fill_opacity}
 
-    labels = [aliases[f] for f in fields]
-    return GeoJsonLayer(
+    layer = GeoJsonLayer(
         _feature_collection(light, props),
         name=name or COLOURINGS[by],
         style_function=style,
         highlight_function=lambda _: {"weight": 2, "color": "#000000"},
         style_key=lambda feature: feature["properties"]["classe"],  # what both depend on
         bounds=light.total_bounds,
-        # folium checks tooltip fields against the first feature: none on an empty layer.
-        # Tooltip only (no popup): one binding per feature less, 10-20 % faster first draw.
-        tooltip=folium.GeoJsonTooltip(fields=fields, aliases=labels, sticky=True)
-        if len(light) else None,
         # Leaflet re-simplifies each path per zoom level with this tolerance in pixels
         smooth_factor=SMOOTH_FACTOR_PX,
     )
+    classes_shown = {_html(c): nomenclature.label(c) for c in pd.unique(classes)} \
+        if by in ("famille", "artif") else {}
+    # tooltip only (no popup: one binding per feature less, 10-20 % faster first draw)
+    layer.add_child(FeatureTooltips(rows, pd.concat([light["code_cs"], light["code_us"]]),
+                                    classes_shown))
+    return layer
+
+
+def _raw_codes(values: pd.Series) -> list[str]:
+    """Codes as plain text for the browser (``""`` when missing): shown as text nodes only."""
+    return [code if isinstance(code, str) else "" for code in values]
+
+
+def _code_labels(codes: Any) -> dict[str, str]:
+    """French label of each code present that the nomenclature knows (the browser shows an
+    unknown code, kept with ``--allow-unknown``, as it is)."""
+    labels = {}
+    for code in pd.unique(pd.Series(codes)):
+        if isinstance(code, str) and code:
+            try:
+                labels[code] = str(nomenclature.label(code))
+            except KeyError:
+                pass
+    return labels
+
+
+class FeatureTooltips(MacroElement):  # type: ignore[misc]
+    """The hover tooltip of a layer's parts: built in the browser from their properties.
+
+    One table row per ``rows`` entry, ``[label, kind, property(, property)]``: ``code`` shows a
+    code as « label (code) » (« non renseigné » when missing), ``pair`` two codes before and
+    after, ``class`` the French label of the colouring class, ``text`` the property as it is.
+    The layer ships each part's codes and the labels once (a ready « label (code) » text per
+    part, as ``folium.GeoJsonTooltip`` needs, weighed a fifth of a commune's map), and the
+    tooltip is made of text nodes only: no property reaches the page as markup.
+
+    Args:
+        rows: the table rows.
+        codes: the codes the layer holds (their labels are embedded once).
+        classes: label of each colouring class (``classe`` property), for ``class`` rows.
+    """
+
+    _template = Template("""
+{% macro script(this, kwargs) %}
+var {{ this.get_name() }} = {{ this.constants|tojson }};
+{{ this._parent.get_name() }}.bindTooltip(function (layer) {
+    var c = {{ this.get_name() }}, p = layer.feature.properties;
+    function code(value) {
+        if (!value) { return "non renseigné"; }
+        var label = c.labels[value];
+        return label ? label + " (" + value + ")" : value;
+    }
+    var table = document.createElement("table");
+    table.style.cssText = "font:12px/1.35 sans-serif;border-collapse:collapse";
+    c.rows.forEach(function (row) {
+        var kind = row[1], value;
+        if (kind === "code") { value = code(p[row[2]]); }
+        else if (kind === "pair") { value = code(p[row[2]]) + " \u2192 " + code(p[row[3]]); }
+        else if (kind === "class") { value = c.classes[p[row[2]]] || p[row[2]]; }
+        else { value = String(p[row[2]]); }
+        var line = table.insertRow(), head = document.createElement("th");
+        head.textContent = row[0];
+        head.style.cssText = "text-align:left;padding:1px 8px 1px 0;vertical-align:top";
+        line.appendChild(head);
+        line.insertCell().textContent = value;
+    });
+    return table;
+}, {sticky: true});
+{% endmacro %}
+""")
+
+    def __init__(self, rows: list[list[str]], codes: Any,
+                 classes: dict[str, str] | None = None) -> None:
+        super().__init__()
+        self._name = "FeatureTooltips"
+        self.constants = {"rows": rows, "labels": _code_labels(codes), "classes": classes or {}}
 
 
 def change_card_fields(light_changes: gpd.GeoDataFrame) -> pd.DataFrame:
@@ -341,9 +397,9 @@ def change_card_fields(light_changes: gpd.GeoDataFrame) -> pd.DataFrame:
     """
     cs_from, cs_to = light_changes["code_cs_from"], light_changes["code_cs_to"]
     cell_ha = light_changes.groupby([cs_from, cs_to], dropna=False)["area_ha"].transform("sum")
-    fields = {name: [code if isinstance(code, str) else "" for code in light_changes[column]]
-              for name, column in (("cs_from", "code_cs_from"), ("cs_to", "code_cs_to"),
-                                   ("us_from", "code_us_from"), ("us_to", "code_us_to"))}
+    columns = {"cs_from": "code_cs_from", "cs_to": "code_cs_to", "us_from": "code_us_from",
+               "us_to": "code_us_to"}
+    fields = {name: _raw_codes(light_changes[column]) for name, column in columns.items()}
     return pd.DataFrame({**fields, "cellule": [area_text(a) for a in cell_ha]},
                         index=light_changes.index)
 
@@ -409,8 +465,7 @@ var {{ this.get_name() }} = {{ this.constants|tojson }};
         self._name = "ChangeCards"
         self.constants = {
             "title": f"Changement {year_from} → {year_to}",
-            "labels": {code: _label_only(code) for code in pd.unique(pd.Series(codes))
-                       if isinstance(code, str) and code},
+            "labels": _code_labels(codes),
             "report_url": report_url or "",
         }
 
@@ -427,16 +482,11 @@ def changes_layer(light_changes: gpd.GeoDataFrame, year_from: int, year_to: int,
         show: whether the layer is on when the map opens.
         report_url: link of the card's « Signaler » button (the Signaler page), if any.
     """
-    props = pd.DataFrame({
-        "couverture": [f"{a} → {b}" for a, b in zip(_texts(light_changes["code_cs_from"]),
-                                                    _texts(light_changes["code_cs_to"]))],
-        "usage": [f"{a} → {b}" for a, b in zip(_texts(light_changes["code_us_from"]),
-                                               _texts(light_changes["code_us_to"]))],
-        "surface": [area_text(a) for a in light_changes["area_ha"]],
-    }, index=light_changes.index).join(change_card_fields(light_changes))
-    aliases = [f"Couverture {year_from} → {year_to}", f"Usage {year_from} → {year_to}",
-               "Surface"]
-    fields = ["couverture", "usage", "surface"]
+    props = pd.DataFrame({"surface": [area_text(a) for a in light_changes["area_ha"]]},
+                         index=light_changes.index).join(change_card_fields(light_changes))
+    rows = [[f"Couverture {year_from} → {year_to}", "pair", "cs_from", "cs_to"],
+            [f"Usage {year_from} → {year_to}", "pair", "us_from", "us_to"],
+            ["Surface", "text", "surface"]]
     layer = GeoJsonLayer(
         _feature_collection(light_changes, props),
         name=f"Changements {year_from} → {year_to}",
@@ -445,13 +495,12 @@ def changes_layer(light_changes: gpd.GeoDataFrame, year_from: int, year_to: int,
                                   "fillOpacity": 0.15, "dashArray": "4 3"},
         style_key=lambda _: None,  # one style for every change part
         bounds=light_changes.total_bounds,
-        tooltip=folium.GeoJsonTooltip(fields=fields, aliases=aliases, sticky=True)
-        if len(light_changes) else None,
     )
-    if len(light_changes):  # click: the card (before/after, area, matrix cell, « Signaler »)
-        codes = pd.concat([light_changes[c] for c in
-                           ("code_cs_from", "code_cs_to", "code_us_from", "code_us_to")])
-        layer.add_child(ChangeCards(year_from, year_to, codes, report_url))
+    codes = pd.concat([light_changes[c] for c in
+                       ("code_cs_from", "code_cs_to", "code_us_from", "code_us_to")])
+    layer.add_child(FeatureTooltips(rows, codes))
+    # click: the card (before/after, area, matrix cell, « Signaler »)
+    layer.add_child(ChangeCards(year_from, year_to, codes, report_url))
     return layer
 
 

@@ -77,10 +77,37 @@ def test_change_cards_say_what_the_layer_holds(browser, tmp_path: Path) -> None:
         screenshot(page, "map_change_card")
         page.locator(".leaflet-popup-close-button").click()
 
+        # hovering: the tooltip of a change part, then of the polygon under it
+        page.locator(CHANGE_PATHS).nth(1).hover()
+        tip = page.locator(".leaflet-tooltip")
+        tip.wait_for(state="visible", timeout=10_000)
+        assert tip.inner_text().splitlines() == [
+            "Couverture 2015 → 2018\tPeuplement de feuillus (CS2.1.1.1) → Zones bâties (CS1.1.1.1)",
+            "Usage 2015 → 2018\tSylviculture (US1.2) → Usage résidentiel (US5)",
+            "Surface\t100\u202fm²"]
+        page.mouse.move(300, 560)  # inside the background polygon, off the change parts
+        page.wait_for_function("() => document.querySelector('.leaflet-tooltip') && "
+                               "document.querySelector('.leaflet-tooltip').innerText"
+                               ".startsWith('Couverture\t')", timeout=10_000)
+        assert tip.inner_text().splitlines() == [
+            "Couverture\tFormations herbacées (pelouses et prairies, terres arables, "
+            "roselières…) (CS2.2.1)", "Usage\tAgriculture (US1.1)",  # ocsge_usage.csv
+            "Surface de la tache\t200,0\u202fha"]
+        screenshot(page, "map_polygon_tooltip")
+        page.mouse.move(990, 690)
+
         hostile = _card(page, 2)
         assert f"Couverture : {EVIL} {EVIL} → " in hostile  # unknown code: shown as it is
         assert "Usage : Sylviculture US1.2 → non renseigné" in hostile  # missing code
         assert "Surface : 2,50\u202fha" in hostile
+        page.locator(CHANGE_PATHS).nth(2).hover()
+        page.wait_for_function("() => document.querySelector('.leaflet-tooltip') && "
+                               "document.querySelector('.leaflet-tooltip').innerText"
+                               ".includes('onerror')", timeout=10_000)
+        assert page.locator(".leaflet-tooltip").inner_text().splitlines()[0] == (
+            f"Couverture 2015 → 2018\t{EVIL} → Zones non bâties (routes, places, parkings…) "
+            "(CS1.1.1.2)")
+        assert page.locator(".leaflet-tooltip img").count() == 0
         assert page.evaluate("() => window.pwned") is None
         assert page.locator(".leaflet-popup-content img").count() == 0
     finally:

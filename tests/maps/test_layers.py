@@ -13,6 +13,7 @@ import shapely
 from ocsge_engine.maps.layers import (
     IGN_ORTHO_URL,
     ChangeCards,
+    FeatureTooltips,
     change_card_fields,
     changes_layer,
     class_codes,
@@ -49,11 +50,16 @@ def test_polygons_layer_french_properties_and_colours(grid):
     light = light_polygons(grid)
     layer = polygons_layer(light, "cs")
     features = layer.data["features"]
-    assert [f["properties"]["couverture"] for f in features] == [
-        "Zones bâties (CS1.1.1.1)", "Peuplement de feuillus (CS2.1.1.1)"]
-    assert [f["properties"]["usage"] for f in features] == [
-        "Usage résidentiel (US5)", "Sylviculture (US1.2)"]
+    assert [f["properties"]["cs"] for f in features] == ["CS1.1.1.1", "CS2.1.1.1"]
+    assert [f["properties"]["us"] for f in features] == ["US5", "US1.2"]
     assert [f["properties"]["surface"] for f in features] == ["300\u202fm²", "100\u202fm²"]  # under 1 ha: m²
+    # the tooltip (built in the browser: tests/browser/test_map_cards.py) gets French labels
+    (tips,) = [c for c in layer._children.values() if isinstance(c, FeatureTooltips)]
+    assert tips.constants["labels"] == {"CS1.1.1.1": "Zones bâties",
+                                        "CS2.1.1.1": "Peuplement de feuillus",
+                                        "US5": "Usage résidentiel", "US1.2": "Sylviculture"}
+    assert [row[0] for row in tips.constants["rows"]] == ["Couverture", "Usage",
+                                                          "Surface de la tache"]
     styles = [layer.style_function(f)["fillColor"] for f in features]
     assert styles == ["#FF377A", "#80FF00"]  # official CS colours
 
@@ -112,10 +118,10 @@ def test_markup_in_codes_is_escaped_in_tooltips_popups_and_legend(grid):
     light["code_us"] = [evil, light["code_us"].iloc[1]]
     layer = polygons_layer(light, "cs")
     props = layer.data["features"][0]["properties"]
-    assert props["couverture"] == props["usage"] == "&lt;img src=x onerror=alert(1)&gt;"
+    assert props["cs"] == props["us"] == evil  # data for text nodes (the browser test)
     html_page = territory_map(light, "cs").get_root().render()
-    # the tooltip text is still there, escaped (&lt;img…), never as a tag
-    assert evil not in html_page and "lt;img src=x onerror=alert(1)" in html_page
+    # in the page's script as JSON with < and > escaped: no tag, no "</script>"
+    assert evil not in html_page and "\\u003cimg src=x onerror=alert(1)\\u003e" in html_page
 
 
 def _changes() -> gpd.GeoDataFrame:
