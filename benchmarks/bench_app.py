@@ -262,10 +262,23 @@ def _warm_server_page(store: Path, log_path: Path) -> Iterator[tuple[Any, str]]:
             browser.close()
 
 
-def bench_pages(store: Path, repeat: int, log_dir: Path) -> list[str]:
-    """First visit of each page for a fresh commune on a warm server, and the sidebar switch."""
+def _timed_visit(page: Any, url: str) -> float:
+    """Seconds from ``goto(url)`` to the page drawn (:data:`DRAWN`); ``inf`` after 120 s (said,
+    and the benchmark goes on with the other pages)."""
     from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
+    t0 = time.perf_counter()
+    page.goto(url)
+    page.wait_for_timeout(50)
+    try:
+        page.wait_for_function(DRAWN, timeout=120_000)
+    except PlaywrightTimeout:
+        return float("inf")
+    return time.perf_counter() - t0
+
+
+def bench_pages(store: Path, repeat: int, log_dir: Path) -> list[str]:
+    """First visit of each page for a fresh commune on a warm server, and the sidebar switch."""
     lines = []
     with _warm_server_page(store, log_dir / "pages.log") as (page, url):
         communes = iter(FRESH_COMMUNES * (repeat + 1))
@@ -273,14 +286,8 @@ def bench_pages(store: Path, repeat: int, log_dir: Path) -> list[str]:
             runs = []
             for _ in range(repeat):
                 code = next(communes)
-                t0 = time.perf_counter()
-                page.goto(f"{url}/{path}?territoire=commune:{code}&de=2015&a=2018")
-                page.wait_for_timeout(50)
-                try:
-                    page.wait_for_function(DRAWN, timeout=120_000)
-                    runs.append(time.perf_counter() - t0)
-                except PlaywrightTimeout:  # say so and go on with the other pages
-                    runs.append(float("inf"))
+                runs.append(_timed_visit(page, f"{url}/{path}?territoire=commune:{code}"
+                                               "&de=2015&a=2018"))
             lines.append(_line(f"first visit /{path or '(portrait)'}, commune:{code}", runs,
                                TARGETS_S["page"]))
             print(lines[-1], flush=True)
@@ -307,8 +314,6 @@ def bench_pages_new_tab(store: Path, repeat: int, log_dir: Path) -> list[str]:
     """Each page's deep link opened in a new tab of a browser that has shown the app once (its
     HTTP cache is warm), for a commune no page has shown yet; then the same for Exports (no
     chart, no map), which gives the floor: a new tab's renderer and Streamlit's frontend boot."""
-    from playwright.sync_api import TimeoutError as PlaywrightTimeout
-
     lines = []
     with _warm_server_page(store, log_dir / "pages_new_tab.log") as (first, url):
         context = first.context.browser.new_context(viewport={"width": 1440, "height": 900})
@@ -321,14 +326,8 @@ def bench_pages_new_tab(store: Path, repeat: int, log_dir: Path) -> list[str]:
             runs = []
             for _ in range(repeat):
                 page = context.new_page()
-                t0 = time.perf_counter()
-                page.goto(f"{url}/{path}?territoire=commune:{next(communes)}&de=2015&a=2018")
-                page.wait_for_timeout(50)
-                try:
-                    page.wait_for_function(DRAWN, timeout=120_000)
-                    runs.append(time.perf_counter() - t0)
-                except PlaywrightTimeout:
-                    runs.append(float("inf"))
+                runs.append(_timed_visit(page, f"{url}/{path}?territoire=commune:"
+                                               f"{next(communes)}&de=2015&a=2018"))
                 page.close()
             lines.append(_line(f"new tab /{path or '(portrait)'}", runs, TARGETS_S["page_in_app"]))
             print(lines[-1], flush=True)
