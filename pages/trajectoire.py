@@ -29,7 +29,7 @@ from ocsge_engine.indicators.zan import (
 from ocsge_engine.portrait.figure import SYNTHETIC_NOTE
 from ocsge_engine.store.catalog import synthetic_partitions
 from pages import _shared as shared
-from pages._widgets import show_fig, show_table
+from pages._widgets import lazy_expander, show_fig, show_table
 
 shared.ensure_frame()
 
@@ -38,6 +38,8 @@ TARGET_PARAM = "objectif_ha"
 SOURCE_PARAM = "source"
 PROJECTION_PARAM = "projection"
 DEFAULT_REDUCTION = 50
+TABLE_COLUMNS = ("year", "observed_ha", "observed_cumulative_ha", "projected_cumulative_ha",
+                 "target_cumulative_ha")
 SOURCE_LABELS = {"cerema": "Cerema (fichier national importé)",
                  "lyon": "sparte, Métropole de Lyon (Cerema)",
                  "sybarval": "SYBARVAL (source non documentée)"}
@@ -216,8 +218,11 @@ def main() -> None:
     if zan.destinations is not None:
         show_fig(destinations_figure(zan), f"consommation_destinations_{territory.code}",
                  zan.destinations, key="zan_destinations", source=zan.source)
-    show_table(zan.table, ["year", "observed_ha", "observed_cumulative_ha",
-                           "projected_cumulative_ha", "target_cumulative_ha"], key="zan_table")
+    # the chart's data year by year (also its CSV/XLSX downloads): built once opened
+    box = lazy_expander("Valeurs année par année", key="zan_table_open")
+    if box is not None:
+        with box:
+            show_table(zan.table, list(TABLE_COLUMNS), key="zan_table")
 
 
 main()

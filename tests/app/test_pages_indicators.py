@@ -185,6 +185,9 @@ def test_trajectoire_deep_link_custom_target_and_missing_series(open_app: OpenAp
     assert shown["Projection au 1er janvier 2030"] == "Pas de données après 2018"
     # the data used is named (Markdown-escaped: a label from outside is shown as typed)
     assert any(fmt.markdown_text(zan.source) in i.value for i in at.info)
+    assert not at.dataframe  # the year-by-year table is sent once its section is opened
+    at.session_state["zan_table_open"] = True  # what a click on the section does
+    at.run()
     table = at.dataframe[0].value
     columns = ["year", "observed_ha", "observed_cumulative_ha", "projected_cumulative_ha",
                "target_cumulative_ha"]
