@@ -238,6 +238,19 @@ def cached_figures(territory_id: str, year_from: int, year_to: int,
     return portrait_figures(get_store(), cached_territory(territory_id), year_from, year_to)
 
 
+@st.cache_data(max_entries=32, show_spinner="Calcul des flux…")
+def cached_couple_matrix(territory_id: str, year_from: int, year_to: int) -> Any:
+    """CS×US exchange matrix of a pair (the finest level; Flux regroups it to every level,
+    Processus aggregates it into processes), one cache for both pages.
+
+    Read from the national batch when it is fresh (a commune's row, an EPCI's sum of its
+    communes'), else computed: :func:`ocsge_engine.batch.pages.couple_matrix`.
+    """
+    from ocsge_engine.batch.pages import couple_matrix
+
+    return couple_matrix(get_store(), cached_territory(territory_id), year_from, year_to)
+
+
 def figures(territory_id: str, year_from: int, year_to: int) -> PortraitFigures | None:
     """:func:`cached_figures` keyed on the catalogue stamp; French error shown on failure."""
     return run_safely(cached_figures, territory_id, year_from, year_to, catalog_stamp())

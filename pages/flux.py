@@ -10,7 +10,6 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from ocsge_engine.batch.pages import couple_matrix as precomputed_or_computed
 from ocsge_engine.charts import matrix_heatmap, matrix_xlsx, sankey_figure
 from ocsge_engine.charts.style import class_label, fr_ha, fr_percent, level_title
 from ocsge_engine.charts.surroundings import surroundings_bars, surroundings_table
@@ -37,21 +36,11 @@ ZONE_LABELS = {"territoire": "Territoire", "couronne": "Couronne", "epci": "EPCI
                "departement": "Département"}
 
 
-@st.cache_data(max_entries=32, show_spinner="Calcul des flux…")
-def couple_matrix(territory_id: str, year_from: int, year_to: int) -> ExchangeMatrix:
-    """CS×US exchange matrix of a pair (the finest level; every other level regroups it).
-
-    Read from the national batch when it is fresh (a commune's row, an EPCI's sum of its
-    communes'), else computed: :func:`ocsge_engine.batch.pages.couple_matrix`.
-    """
-    return precomputed_or_computed(shared.get_store(), shared.cached_territory(territory_id),
-                                   year_from, year_to)
-
-
 @st.cache_data(max_entries=128, show_spinner="Calcul des flux…")
 def level_matrix(territory_id: str, year_from: int, year_to: int, by: str) -> ExchangeMatrix:
-    """Exchange matrix of a pair at level ``by`` (regrouped from :func:`couple_matrix`)."""
-    return couple_matrix(territory_id, year_from, year_to).regroup(by)  # type: ignore[arg-type]
+    """Exchange matrix of a pair at level ``by`` (regrouped from the couple-level matrix,
+    :func:`pages._shared.cached_couple_matrix`)."""
+    return shared.cached_couple_matrix(territory_id, year_from, year_to).regroup(by)  # type: ignore[arg-type]
 
 
 @st.cache_data(max_entries=32, show_spinner="Calcul de la chaîne de millésimes…")

@@ -21,7 +21,6 @@ from ocsge_engine.charts.typology import (
 from ocsge_engine.config import get_settings
 from ocsge_engine.errors import OcsgeError
 from ocsge_engine.flags import FlagStore
-from ocsge_engine.flows import ExchangeMatrix, exchange_matrix
 from ocsge_engine.flows.processes import (
     TABLE_COLUMNS,
     ProcessTable,
@@ -57,13 +56,6 @@ EDITOR_LABELS = {"label_fr": "Libellé", "code": "Code", "change": "Changement",
                  "to_us": "US d'arrivée", "color_hex": "Couleur"}
 
 
-@st.cache_data(max_entries=32, show_spinner="Calcul des flux…")
-def couple_matrix(territory_id: str, year_from: int, year_to: int) -> ExchangeMatrix:
-    """CS×US exchange matrix of the pair (every process total aggregates it)."""
-    return exchange_matrix(shared.get_store(), shared.cached_territory(territory_id), year_from,
-                           year_to, by="cs_us")
-
-
 @st.cache_data(max_entries=64)
 def process_table(csv_text: str) -> ProcessTable:
     """The validated process table of a CSV text (raises ProcessTableError)."""
@@ -73,7 +65,7 @@ def process_table(csv_text: str) -> ProcessTable:
 @st.cache_data(max_entries=32)
 def suspect(territory_id: str, year_from: int, year_to: int) -> PseudoChange:
     """Pseudo-change of the pair (implausible transitions, DIFF/overlay disagreement)."""
-    return pseudo_change(couple_matrix(territory_id, year_from, year_to))
+    return pseudo_change(shared.cached_couple_matrix(territory_id, year_from, year_to))
 
 
 @st.cache_data(max_entries=32, show_spinner="Calcul de l'ODD 11.3.1…")
@@ -257,7 +249,7 @@ def main() -> None:
         return
     charts = st.container()  # the page opens on the Sankey; the rules table comes under it
     table = _table_editor()
-    matrix = shared.run_safely(couple_matrix, territory.id, *pair)
+    matrix = shared.run_safely(shared.cached_couple_matrix, territory.id, *pair)
     if matrix is None:
         return
     flows = process_flows(matrix, table)
