@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
+from ocsge_engine.flows.processes import default_process_table
 from tests.browser.conftest import OfflinePage, screenshot, wait_for_app
 
 TERRITORY = "commune:33529"  # La Teste-de-Buch: étalement résidentiel present 2015 -> 2018
 SANKEY_LABELS = "g.sankey-node text.node-label"
 NEW_LABEL = "Lotissements neufs"
+UPLOADED_LABEL = "Lotissements (table chargée)"
 ROW_HEIGHT_PX = 35  # glide-data-grid default row height in Streamlit
 ETALEMENT_ROW = 3   # 0-based row of etalement_residentiel in the default table
 
@@ -34,7 +38,8 @@ def _settled_box(page, locator) -> dict:  # type: ignore[no-untyped-def]
     return box
 
 
-def test_editing_the_process_table_changes_the_sankey(app_url: str, offline_page: OfflinePage):
+def test_editing_the_process_table_changes_the_sankey(app_url: str, offline_page: OfflinePage,
+                                                      tmp_path: Path):
     page = offline_page.page
     page.goto(f"{app_url}/?territoire={TERRITORY}&de=2015&a=2018")
     wait_for_app(page)
@@ -74,5 +79,32 @@ def test_editing_the_process_table_changes_the_sankey(app_url: str, offline_page
     rules.get_by_test_id("stDataFrame").wait_for(state="detached", timeout=30_000)
     closed = _sankey_labels(page)
     assert NEW_LABEL in closed and "Étalement résidentiel" not in closed, closed
+
+    # an uploaded table applies at once, and still does once the section is closed
+    uploaded = tmp_path / "processus.csv"
+    uploaded.write_text(default_process_table().to_csv().replace(
+        "Étalement résidentiel", UPLOADED_LABEL), encoding="utf-8")
+    rules.locator("summary").click()
+    wait_for_app(page)
+    rules.locator('input[type="file"]').set_input_files(str(uploaded))
+    wait_for_app(page)
+    page.wait_for_function(
+        "label => [...document.querySelectorAll('g.sankey-node text.node-label')]"
+        ".some(t => t.textContent.includes(label))", arg=UPLOADED_LABEL, timeout=60_000)
+    rules.locator("summary").click()
+    wait_for_app(page)
+    assert UPLOADED_LABEL in _sankey_labels(page)
+    # a file that is not a process table: a French error, the table in force is kept
+    rules.locator("summary").click()
+    wait_for_app(page)
+    bad = tmp_path / "pas_une_table.csv"
+    bad.write_text("code;libelle\n", encoding="utf-8")
+    rules.locator('input[type="file"]').set_input_files(str(bad))
+    wait_for_app(page)
+    error = rules.get_by_test_id("stAlertContentError")
+    error.wait_for(state="visible", timeout=30_000)
+    assert error.inner_text().startswith("La table des processus"), error.inner_text()
+    screenshot(page, "processus_bad_upload")
+    assert UPLOADED_LABEL in _sankey_labels(page)
     assert page.locator('[data-testid="stException"]').count() == 0
     assert offline_page.blocked == [], offline_page.blocked
