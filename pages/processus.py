@@ -22,6 +22,7 @@ from ocsge_engine.config import get_settings
 from ocsge_engine.errors import OcsgeError
 from ocsge_engine.flags import FlagStore
 from ocsge_engine.flows.processes import (
+    CHANGE_VALUES,
     TABLE_COLUMNS,
     ProcessTable,
     default_process_table,
@@ -48,6 +49,8 @@ TABLE_STATE = "processus_table_csv"
 EDITOR_BASE = "processus_editor_base"  # CSV the open editor started from
 UPLOAD_SEEN = "processus_upload_seen"  # file id of the last upload applied
 EDITOR_RESETS = "processus_editor_resets"
+# the ``change`` codes of the process table (docs/processes.md), as the editor shows them
+CHANGE_LABELS = {"stable": "inchangé (stable)", "changed": "changé (changed)", "*": "tout (*)"}
 EDITOR_ORDER = ("label_fr", "code", "change", "from_family", "to_family", "from_cs", "to_cs",
                 "from_us", "to_us", "color_hex")
 EDITOR_LABELS = {"label_fr": "Libellé", "code": "Code", "change": "Changement",
@@ -127,8 +130,14 @@ def _table_editor() -> ProcessTable:
         rules = _rules_in_force(base, default_csv).rules
         edited = st.data_editor(rules[list(EDITOR_ORDER)], num_rows="dynamic", hide_index=True,
                                 key=f"processus_editor_{hash(base)}_{resets}",
-                                column_config={**EDITOR_LABELS, "label_fr": st.column_config.TextColumn(
-                                    "Libellé", width="large")})
+                                column_config={
+                                    **EDITOR_LABELS,
+                                    "label_fr": st.column_config.TextColumn("Libellé",
+                                                                            width="large"),
+                                    # the table's codes, shown in French
+                                    "change": st.column_config.SelectboxColumn(
+                                        "Changement", options=list(CHANGE_VALUES),
+                                        format_func=CHANGE_LABELS.get, required=True)})
         edited_csv = edited[list(TABLE_COLUMNS)].to_csv(index=False)
         try:
             table = _rules_in_force(edited_csv, default_csv)

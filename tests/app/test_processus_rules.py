@@ -48,6 +48,12 @@ def test_rules_apply_with_the_section_closed_and_reset_restores_the_default(open
     assert not at.exception and not at.error
     (editor,) = _editor_tables(at)
     assert NEW_LABEL in editor["label_fr"].tolist()  # the editor starts from the table in force
+    # the « change » codes stay codes in the table (its CSV), shown in French by the editor
+    assert set(editor["change"]) <= {"stable", "changed", "*"}
+    change = json.loads(at.dataframe[0].proto.columns)["change"]
+    assert change["type_config"]["options"] == [
+        {"value": "stable", "label": "inchangé (stable)"},
+        {"value": "changed", "label": "changé (changed)"}, {"value": "*", "label": "tout (*)"}]
     assert DEFAULT_LABEL not in editor["label_fr"].tolist()
     assert any(label.startswith(NEW_LABEL) for label in _sankey_labels(at))
 
