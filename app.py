@@ -167,6 +167,7 @@ def _sidebar() -> None:
         st.query_params["de"], st.query_params["a"] = str(pair[0]), str(pair[1])
 
 
+shared.drop_stale_caches()
 _sync_from_query()
 st.html(FRENCH_CHROME_CSS)
 # expanded: every page stays listed (Streamlit folds long lists behind « View more »).

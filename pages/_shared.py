@@ -102,6 +102,27 @@ def catalog_stamp() -> tuple[int, ...]:
     return get_store().stamp()
 
 
+@st.cache_resource
+def _last_stamp() -> dict[str, tuple[int, ...] | None]:
+    """The catalogue stamp this server last ran a page with (one holder per process)."""
+    return {"stamp": None}
+
+
+def drop_stale_caches() -> None:
+    """Clear every page's data cache when the catalogue changed since the last run.
+
+    Page caches are keyed on the territory and the millésimes, most of them not on the
+    catalogue: after an ingest that replaces a partition (a corrected delivery, ``--force``), a
+    running server would keep showing the old matrices and maps. A stat of the catalogue per
+    run; the caches are rebuilt on demand.
+    """
+    holder, stamp = _last_stamp(), catalog_stamp()
+    if holder["stamp"] is not None and holder["stamp"] != stamp:
+        logger.info("store catalogue changed: page caches cleared")
+        st.cache_data.clear()
+    holder["stamp"] = stamp
+
+
 @st.cache_data(max_entries=4)
 def cached_territory_options() -> dict[str, str]:
     """``{id: label}`` of the communes with a contour, their EPCI and départements, for the

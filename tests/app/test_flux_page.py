@@ -74,3 +74,30 @@ def test_territory_without_data_warns_in_french(open_app) -> None:
     at = open_app("pages/flux.py", territoire="commune:34172")  # Montpellier: not in the demo
     assert not at.dataframe
     assert "pas deux millésimes" in at.warning[0].value
+
+
+def test_replaced_partition_is_seen_on_the_next_rerun(open_app, app_store: Path,
+                                                      demo_store_dir: Path) -> None:
+    """A partition replaced while the server runs (a corrected delivery, ``ingest --force``)
+    shows at the next run: the page caches are dropped when the catalogue changes."""
+    import shutil
+
+    for name in ("catalog.duckdb", "layers"):  # a private copy: this test writes to it
+        (app_store / name).unlink()
+        copy = shutil.copytree if (demo_store_dir / name).is_dir() else shutil.copy2
+        copy(demo_store_dir / name, app_store / name)
+    at = open_app("pages/flux.py", niveau="cs2", **PARAMS)
+    before = at.dataframe[0].value
+    _assert_same_flows(before, _engine_table(app_store, "commune:33529", "cs2"))
+    store = Store.open(app_store)
+    layer = store.read_layer("occupation_sol", "33", 2018)
+    store.write_layer(layer.assign(code_cs="CS1.1.1.1"), layer="occupation_sol",
+                      departement="33", millesime=2018, source_file="corrigee.gpkg",
+                      source_sha256="1" * 64)
+    at.run()
+    assert not at.exception
+    after = at.dataframe[0].value
+    # every 2018 polygon is now built: all flows end in CS1.1, as the engine now says
+    assert set(after["Code 2018"]) == {"CS1.1"}
+    _assert_same_flows(after, _engine_table(app_store, "commune:33529", "cs2"))
+    assert not after.equals(before)
