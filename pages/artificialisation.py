@@ -52,12 +52,14 @@ SPRAWL_ROWS: tuple[tuple[str, str, str, str], ...] = (
 
 
 @st.cache_resource(max_entries=64, show_spinner="Calcul des indicateurs d'artificialisation…")
-def cached_indicators(territory_id: str, year_from: int, year_to: int,
-                      thresholds: bool) -> TerritoryIndicators:
-    """All indicators of the pair (decree thresholds on or off).
+def cached_indicators(territory_id: str, year_from: int, year_to: int, thresholds: bool,
+                      stamp: tuple[int, ...] = ()) -> TerritoryIndicators:
+    """All indicators of the pair (decree thresholds on or off), keyed on the catalogue stamp.
 
     A shared, read-only object (``cache_resource``): ``cache_data`` would pickle it with its
-    flux geometries on the first visit (0.1-0.6 s) and unpickle it on every rerun.
+    flux geometries on the first visit (0.1-0.6 s) and unpickle it on every rerun. A resource
+    is not dropped with the data caches (:func:`pages._shared.drop_stale_caches`): the stamp
+    in its key keeps it fresh after an ingest.
     """
     options = IndicatorOptions(thresholds=Thresholds() if thresholds else NO_THRESHOLDS)
     return territory_indicators(shared.get_store(), shared.cached_territory(territory_id),
@@ -146,7 +148,8 @@ def main() -> None:
     thresholds = st.toggle("Appliquer les seuils du décret (2 500 m² / 50 m² de bâti)",
                            key="artif_thresholds")
     st.query_params[THRESHOLD_PARAM] = "1" if thresholds else "0"
-    ind = shared.run_safely(cached_indicators, territory.id, pair[0], pair[1], thresholds)
+    ind = shared.run_safely(cached_indicators, territory.id, pair[0], pair[1], thresholds,
+                            shared.catalog_stamp())
     if ind is None:
         return
     # One tab a section, built only when open (on_change="rerun"): the first view draws the
