@@ -417,7 +417,8 @@ class ChangeCards(MacroElement):  # type: ignore[misc]
     Args:
         year_from: first millésime.
         year_to: second millésime.
-        codes: the codes the layer holds (their French labels are embedded once).
+        tooltips: the layer's :class:`FeatureTooltips`, whose label table the card reads (the
+            layer ships its labels once).
         report_url: target of the « Signaler » link, if any.
     """
 
@@ -426,6 +427,7 @@ class ChangeCards(MacroElement):  # type: ignore[misc]
 var {{ this.get_name() }} = {{ this.constants|tojson }};
 {{ this._parent.get_name() }}.bindPopup(function (layer) {
     var c = {{ this.get_name() }}, p = layer.feature.properties;
+    var labels = {{ this.tooltips.get_name() }}.labels;
     var card = document.createElement("div");
     card.style.cssText = "font:12px/1.4 sans-serif;min-width:220px";
     function add(tag, text, css) {
@@ -436,7 +438,7 @@ var {{ this.get_name() }} = {{ this.constants|tojson }};
     }
     function text(t) { card.appendChild(document.createTextNode(t)); }
     function br() { card.appendChild(document.createElement("br")); }
-    function label(code) { return code ? (c.labels[code] || code) : "non renseigné"; }
+    function label(code) { return code ? (labels[code] || code) : "non renseigné"; }
     function both(a, b) {
         text(label(a) + " "); add("small", a, "color:#666");
         text(" \u2192 " + label(b) + " "); add("small", b, "color:#666");
@@ -460,15 +462,13 @@ var {{ this.get_name() }} = {{ this.constants|tojson }};
 {% endmacro %}
 """)
 
-    def __init__(self, year_from: int, year_to: int, codes: Any,
+    def __init__(self, year_from: int, year_to: int, tooltips: FeatureTooltips,
                  report_url: str | None = None) -> None:
         super().__init__()
         self._name = "ChangeCards"
-        self.constants = {
-            "title": f"Changement {year_from} → {year_to}",
-            "labels": _code_labels(codes),
-            "report_url": report_url or "",
-        }
+        self.tooltips = tooltips
+        self.constants = {"title": f"Changement {year_from} → {year_to}",
+                          "report_url": report_url or ""}
 
 
 def changes_layer(light_changes: gpd.GeoDataFrame, year_from: int, year_to: int,
@@ -499,9 +499,10 @@ def changes_layer(light_changes: gpd.GeoDataFrame, year_from: int, year_to: int,
     )
     codes = pd.concat([light_changes[c] for c in
                        ("code_cs_from", "code_cs_to", "code_us_from", "code_us_to")])
-    layer.add_child(FeatureTooltips(rows, codes))
+    tooltips = FeatureTooltips(rows, codes)
+    layer.add_child(tooltips)
     # click: the card (before/after, area, matrix cell, « Signaler »)
-    layer.add_child(ChangeCards(year_from, year_to, codes, report_url))
+    layer.add_child(ChangeCards(year_from, year_to, tooltips, report_url))
     return layer
 
 

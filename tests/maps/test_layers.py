@@ -151,11 +151,21 @@ def test_change_layer_ships_fields_and_one_card_script_not_a_card_per_part():
     (cards,) = [c for c in layer._children.values() if isinstance(c, ChangeCards)]
     assert cards.constants["title"] == "Changement 2015 → 2018"
     assert cards.constants["report_url"] == "/signaler?territoire=commune:33009"
-    assert cards.constants["labels"]["CS2.1.1.1"] == "Peuplement de feuillus"
-    assert cards.constants["labels"]["US5"] == "Usage résidentiel"
-    assert set(cards.constants["labels"]) == {"CS2.1.1.1", "CS1.1.1.1", "CS2.2.1", "CS1.1.1.2",
-                                              "US1.2", "US5", "US6.3", "US4.1.1"}
+    # the card reads the layer's one label table, its tooltips'
+    (tips,) = [c for c in layer._children.values() if isinstance(c, FeatureTooltips)]
+    assert cards.tooltips is tips
+    assert tips.constants["labels"]["CS2.1.1.1"] == "Peuplement de feuillus"
+    assert tips.constants["labels"]["US5"] == "Usage résidentiel"
+    assert set(tips.constants["labels"]) == {"CS2.1.1.1", "CS1.1.1.1", "CS2.2.1", "CS1.1.1.2",
+                                             "US1.2", "US5", "US6.3", "US4.1.1"}
+    assert "labels" not in cards.constants
     # the card is drawn in chromium: tests/browser/test_map_cards.py
+
+
+def test_change_labels_are_shipped_once(grid):
+    html = territory_map(light_polygons(grid), "cs", changes=_changes(), years=(2015, 2018)
+                         ).get_root().render()
+    assert html.count('"US6.3": ') == 1  # US6.3 is only in the change layer
 
 
 def test_territory_map_legend_lists_change_outlines_labels_first(grid):
