@@ -57,6 +57,10 @@ def validate_by(by: str) -> By:
 def classify(cs: pd.Series | np.ndarray, us: pd.Series | np.ndarray, by: By) -> np.ndarray:
     """Class code of each (CS, US) couple at level ``by``.
 
+    Couples already met at this level are looked up (:data:`_CLASS_CACHE`), the others classified
+    together: a matrix is built from a few hundred couple rows, many times per batch, so the
+    per-call cost matters more than the per-row one.
+
     Args:
         cs: canonical CS codes.
         us: canonical US codes (same length).
@@ -71,12 +75,23 @@ def classify(cs: pd.Series | np.ndarray, us: pd.Series | np.ndarray, by: By) -> 
     ['CS2.2.1_US1.1']
     """
     validate_by(by)
-    frame = pd.DataFrame({"cs": np.asarray(cs, dtype=object), "us": np.asarray(us, dtype=object)})
-    couples = frame.drop_duplicates(ignore_index=True)
-    classes = _classify_couples(couples["cs"], couples["us"], by)
-    lookup = dict(zip(zip(couples["cs"], couples["us"]), classes))
-    return np.fromiter((lookup[key] for key in zip(frame["cs"], frame["us"])), dtype=object,
-                       count=len(frame))
+    keys = list(zip(np.asarray(cs, dtype=object).tolist(), np.asarray(us, dtype=object).tolist()))
+    known = _CLASS_CACHE.setdefault(by, {})
+    missing = [key for key in dict.fromkeys(keys) if key not in known]
+    if missing:
+        classes = _classify_couples(pd.Series([k[0] for k in missing], dtype=object),
+                                    pd.Series([k[1] for k in missing], dtype=object), by)
+        fresh = dict(zip(missing, classes.tolist()))
+        if len(known) + len(fresh) <= _CLASS_CACHE_MAX:
+            known.update(fresh)
+        else:  # unknown codes kept with --allow-unknown: the shared cache stays bounded
+            known = {**known, **fresh}
+    return np.fromiter((known[key] for key in keys), dtype=object, count=len(keys))
+
+
+# (cs, us) -> class, per level: classification depends on the nomenclature only.
+_CLASS_CACHE: dict[str, dict[tuple[object, object], str]] = {}
+_CLASS_CACHE_MAX = 20_000  # couples per level (the nomenclature has 14 × 20)
 
 
 def _classify_couples(cs: pd.Series, us: pd.Series, by: By) -> np.ndarray:

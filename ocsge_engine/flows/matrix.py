@@ -17,8 +17,10 @@ No French text here: labels and colours come from :mod:`ocsge_engine.nomenclatur
 from __future__ import annotations
 
 import logging
+import math
+from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -110,9 +112,10 @@ class ExchangeMatrix:
             FlowCheckError: a row, column or cell is off by more than ``rtol`` × stock (floor
                 ``ATOL_HA``); the message lists the worst classes.
         """
-        wide = self.pivot()
-        problems = _sum_problems(wide.sum(axis=1), self.stocks_from, "row", rtol)
-        problems += _sum_problems(wide.sum(axis=0), self.stocks_to, "column", rtol)
+        problems = _sum_problems(_sum_by(self.table["code_from"], self.table["area_ha"]),
+                                 self.stocks_from, "row", rtol)
+        problems += _sum_problems(_sum_by(self.table["code_to"], self.table["area_ha"]),
+                                  self.stocks_to, "column", rtol)
         floor = rtol * max(float(self.stocks_from.sum()), 1.0) + ATOL_HA
         negative = self.table[self.table["area_ha"] < -floor]
         problems += [f"cell {r.code_from}->{r.code_to} = {r.area_ha:.6f} ha < 0"
@@ -159,14 +162,29 @@ class ExchangeMatrix:
         return replace(self, disagreement=compare_matrices(self, other))
 
 
-def _sum_problems(sums: pd.Series, stocks: pd.Series, what: str, rtol: float) -> list[str]:
-    codes = sums.index.union(stocks.index)
-    got = sums.reindex(codes, fill_value=0.0)
-    want = stocks.reindex(codes, fill_value=0.0)
-    error = (got - want).abs()
-    bad = error > rtol * want.abs() + ATOL_HA
-    order = error[bad].sort_values(ascending=False).index
-    return [f"{what} {code}: {got[code]:.6f} ha vs stock {want[code]:.6f} ha" for code in order]
+def _sum_by(keys: Iterable[Any], values: Iterable[float]) -> dict[Any, float]:
+    """Sum of ``values`` per key (first-seen key order), each sum correctly rounded (``fsum``).
+
+    Matrices are built from a few hundred couple rows many times per page and per batch: plain
+    Python beats a pandas ``groupby`` there by an order of magnitude.
+    """
+    groups: dict[Any, list[float]] = {}
+    for key, value in zip(keys, values):
+        groups.setdefault(key, []).append(value)
+    return {key: math.fsum(group) for key, group in groups.items()}
+
+
+def _sum_problems(sums: dict[str, float], stocks: pd.Series, what: str, rtol: float) -> list[str]:
+    want = dict(zip(stocks.index.tolist(), stocks.to_numpy(dtype=float).tolist()))
+    errors: dict[str, tuple[float, float, float]] = {}
+    for code in dict.fromkeys([*sums, *want]):
+        got, expected = sums.get(code, 0.0), want.get(code, 0.0)
+        error = abs(got - expected)
+        if error > rtol * abs(expected) + ATOL_HA:
+            errors[code] = (error, got, expected)
+    order = sorted(errors, key=lambda code: -errors[code][0])
+    return [f"{what} {code}: {errors[code][1]:.6f} ha vs stock {errors[code][2]:.6f} ha"
+            for code in order]
 
 
 def empty_transitions(source: Source) -> Transitions:
@@ -238,9 +256,16 @@ def class_stocks(stocks: pd.DataFrame, by: By) -> pd.Series:
     """Aggregate a couple-stock table to the classes of ``by`` (Series ``area_ha`` by class)."""
     if stocks.empty:
         return pd.Series(dtype=float, name="area_ha")
-    classes = classify(stocks["code_cs"], stocks["code_us"], by)
-    sums = pd.Series(stocks["area_ha"].to_numpy(dtype=float), index=classes).groupby(level=0).sum()
-    return sums.reindex(class_order(sums.index, by)).rename("area_ha")
+    sums = _sum_by(classify(stocks["code_cs"], stocks["code_us"], by).tolist(),
+                   stocks["area_ha"].to_numpy(dtype=float).tolist())
+    return _ordered_series(sums, by)
+
+
+def _ordered_series(sums: dict[str, float], by: By) -> pd.Series:
+    """``sums`` as a Series ``area_ha`` indexed by class, in the canonical order of ``by``."""
+    order = class_order(list(sums), by)
+    return pd.Series([sums[code] for code in order], index=pd.Index(order),
+                     dtype=float, name="area_ha")
 
 
 def build_matrix(transitions: Transitions, by: By, year_from: int | None = None,
@@ -265,8 +290,7 @@ def build_matrix(transitions: Transitions, by: By, year_from: int | None = None,
         stocks_to = class_stocks(transitions.stocks_to, by)
     else:  # DIFF path without the second layer: the column sums are the only estimate
         logger.warning("no stock for the second millesime: columns of the matrix are unchecked")
-        sums = tidy.groupby("code_to")["area_ha"].sum()
-        stocks_to = sums.reindex(class_order(sums.index, by)).rename("area_ha")
+        stocks_to = _ordered_series(_sum_by(tidy["code_to"], tidy["area_ha"]), by)
     matrix = ExchangeMatrix(tidy, by, year_from, year_to, transitions.source, stocks_from,
                             stocks_to, transitions)
     if check:
@@ -279,18 +303,16 @@ def _tidy(table: pd.DataFrame, by: By) -> pd.DataFrame:
         return pd.DataFrame({"code_from": pd.Series(dtype=object),
                              "code_to": pd.Series(dtype=object),
                              "area_ha": pd.Series(dtype=float)})
-    frame = pd.DataFrame({
-        "code_from": classify(table["code_cs_from"], table["code_us_from"], by),
-        "code_to": classify(table["code_cs_to"], table["code_us_to"], by),
-        "area_ha": table["area_ha"].to_numpy(dtype=float),
-    })
-    tidy = frame.groupby(["code_from", "code_to"], as_index=False, sort=False)["area_ha"].sum()
-    tidy = tidy[tidy["area_ha"] != 0.0]
-    order = {code: i for i, code in enumerate(class_order(
-        list(tidy["code_from"]) + list(tidy["code_to"]), by))}
-    keys = tidy["code_from"].map(order) * len(order) + tidy["code_to"].map(order)
-    tidy = tidy.iloc[np.argsort(keys.to_numpy(), kind="stable")].reset_index(drop=True)
-    return tidy.astype({"code_from": object, "code_to": object, "area_ha": float})
+    sums = _sum_by(zip(classify(table["code_cs_from"], table["code_us_from"], by).tolist(),
+                       classify(table["code_cs_to"], table["code_us_to"], by).tolist()),
+                   table["area_ha"].to_numpy(dtype=float).tolist())
+    cells = [(cell, area) for cell, area in sums.items() if area != 0.0]
+    rank = {code: i for i, code in enumerate(class_order(
+        [code for (pair, _) in cells for code in pair], by))}
+    cells.sort(key=lambda item: (rank[item[0][0]], rank[item[0][1]]))
+    return pd.DataFrame({"code_from": pd.Series([c[0][0] for c in cells], dtype=object),
+                         "code_to": pd.Series([c[0][1] for c in cells], dtype=object),
+                         "area_ha": pd.Series([c[1] for c in cells], dtype=float)})
 
 
 def compare_matrices(a: ExchangeMatrix, b: ExchangeMatrix) -> pd.DataFrame:
