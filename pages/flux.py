@@ -23,7 +23,7 @@ from ocsge_engine.indicators.surroundings import (
 )
 from ocsge_engine.portrait.matrices import OFFICIAL_LEVELS, official_matrix
 from pages import _shared as shared
-from pages._widgets import show_fig, show_table
+from pages._widgets import lazy_expander, show_fig, show_table
 
 shared.ensure_frame()
 
@@ -168,9 +168,13 @@ def main() -> None:
     st.subheader("Matrice des échanges")
     show_fig(matrix_heatmap(matrix, hide_unchanged=hide), f"matrice_{stem}", table,
              xlsx=lambda: matrix_xlsx(matrix), key="flux_matrix")
-    show_table(table, {"code_from": f"Code {pair[0]}", "libelle_from": f"Classe {pair[0]}",
-                       "code_to": f"Code {pair[1]}", "libelle_to": f"Classe {pair[1]}",
-                       "area_ha": "Surface"}, key="flux_table")
+    # the charts' data (also in their CSV/XLSX downloads): sent once the section is opened
+    box = lazy_expander("Tableau des flux", key="flux_table_open")
+    if box is not None:
+        with box:
+            show_table(table, {"code_from": f"Code {pair[0]}", "libelle_from": f"Classe {pair[0]}",
+                               "code_to": f"Code {pair[1]}", "libelle_to": f"Classe {pair[1]}",
+                               "area_ha": "Surface"}, key="flux_table")
     _surroundings(territory.id, pair, by)
 
 

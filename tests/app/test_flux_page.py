@@ -1,4 +1,5 @@
-"""Flux page: the table equals the engine's exchange matrix; the URL restores territory, years, level."""
+"""Flux page: the flows table (a section sent once opened) equals the engine's exchange matrix;
+the URL restores territory, years, level."""
 
 from __future__ import annotations
 
@@ -26,6 +27,16 @@ def _engine_table(store_dir: Path, territory: str, by: str) -> pd.DataFrame:
     return matrix.table.reset_index(drop=True)
 
 
+def _flows_shown(at) -> pd.DataFrame:
+    """The flows table, in its section sent once opened (opened here as a click would)."""
+    if "flux_table_open" not in at.session_state or not at.session_state["flux_table_open"]:
+        assert not at.dataframe  # closed: not sent
+        at.session_state["flux_table_open"] = True
+        at.run()
+        assert not at.exception, [e.value for e in at.exception]
+    return at.dataframe[0].value
+
+
 def _assert_same_flows(shown: pd.DataFrame, expected: pd.DataFrame) -> None:
     """The page's French table (codes, then hectares to 0,01 with a decimal comma) = the engine."""
     assert list(shown["Code 2015"]) == list(expected["code_from"])
@@ -41,7 +52,7 @@ def test_deep_link_restores_level_and_table_equals_engine(open_app, app_store: P
     assert at.title[0].value == "Flux : La Teste-de-Buch"
     assert at.selectbox(key="flux_by").value == level
     assert at.session_state["years"] == (2015, 2018)
-    _assert_same_flows(at.dataframe[0].value, _engine_table(app_store, "commune:33529", level))
+    _assert_same_flows(_flows_shown(at), _engine_table(app_store, "commune:33529", level))
     assert dict(at.query_params) == {**PARAMS, "niveau": level}
     assert len(at.get("plotly_chart")) == 2  # Sankey + heat map
     assert "fond synthétique" in at.info[0].value
@@ -51,7 +62,7 @@ def test_switching_level_updates_table_and_url(open_app, app_store: Path) -> Non
     at = open_app("pages/flux.py", **PARAMS)
     assert at.selectbox(key="flux_by").value == "anf"
     anf = _engine_table(app_store, "commune:33529", "anf")
-    _assert_same_flows(at.dataframe[0].value, anf)
+    _assert_same_flows(_flows_shown(at), anf)
     # One figure, one definition: the hectares that became artificialised in the families Sankey
     # are the figures layer's gross artificialisation (the Portrait's and Artificialisation's).
     became = anf[(anf["code_to"] == "artificialise") & (anf["code_from"] != "artificialise")]
@@ -60,7 +71,7 @@ def test_switching_level_updates_table_and_url(open_app, app_store: Path) -> Non
         figures["artificialisation.gross_gain_ha"].value, abs=1e-9)
     assert any("mesure officielle" in c.value for c in at.caption)
     at.selectbox(key="flux_by").set_value("us1").run()
-    _assert_same_flows(at.dataframe[0].value, _engine_table(app_store, "commune:33529", "us1"))
+    _assert_same_flows(_flows_shown(at), _engine_table(app_store, "commune:33529", "us1"))
     assert at.query_params["niveau"] == "us1"
 
 
@@ -87,7 +98,7 @@ def test_replaced_partition_is_seen_on_the_next_rerun(open_app, app_store: Path,
         copy = shutil.copytree if (demo_store_dir / name).is_dir() else shutil.copy2
         copy(demo_store_dir / name, app_store / name)
     at = open_app("pages/flux.py", niveau="cs2", **PARAMS)
-    before = at.dataframe[0].value
+    before = _flows_shown(at)
     _assert_same_flows(before, _engine_table(app_store, "commune:33529", "cs2"))
     store = Store.open(app_store)
     layer = store.read_layer("occupation_sol", "33", 2018)
@@ -96,7 +107,7 @@ def test_replaced_partition_is_seen_on_the_next_rerun(open_app, app_store: Path,
                       source_sha256="1" * 64)
     at.run()
     assert not at.exception
-    after = at.dataframe[0].value
+    after = _flows_shown(at)
     # every 2018 polygon is now built: all flows end in CS1.1, as the engine now says
     assert set(after["Code 2018"]) == {"CS1.1"}
     _assert_same_flows(after, _engine_table(app_store, "commune:33529", "cs2"))
