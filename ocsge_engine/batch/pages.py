@@ -111,7 +111,7 @@ def vegetation_objects(indicators: Any, pair: Any) -> dict[str, Any]:
     commune, ...)`` returns it).
     """
     from ocsge_engine.indicators.vegetation import comparison_values
-    from ocsge_engine.maps.vegetation import vegetation_changes, vegetation_light
+    from ocsge_engine.maps.vegetation_layers import vegetation_changes, vegetation_light
 
     return {"vegetation": indicators.vegetation,
             "vegetation_comparison": comparison_values(indicators.vegetation),

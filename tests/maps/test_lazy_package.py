@@ -25,6 +25,25 @@ def test_change_and_light_layers_do_not_load_folium_or_leafmap():
     assert out == "[] True True"
 
 
+def test_the_batch_page_objects_do_not_load_folium_or_leafmap():
+    """A batch worker computes the vegetation map's layers without the map's libraries (leafmap
+    alone builds its basemaps for about 2 s at import, in every worker process)."""
+    out = _run("import sys\n"
+               "import ocsge_engine.batch.pages, ocsge_engine.batch.flows\n"
+               "from ocsge_engine.maps.vegetation_layers import vegetation_changes, "
+               "vegetation_light\n"
+               "import ocsge_engine.maps.vegetation_layers as layers\n"
+               "print(sorted({m.split('.')[0] for m in sys.modules} & {'folium', 'leafmap', "
+               "'branca'}), callable(vegetation_light), callable(vegetation_changes))")
+    assert out == "[] True True"
+    # the map module re-exports the same functions
+    out = _run("import ocsge_engine.maps.vegetation as v\n"
+               "import ocsge_engine.maps.vegetation_layers as l\n"
+               "print(all(getattr(v, n) is getattr(l, n) for n in ('vegetated', "
+               "'vegetation_changes', 'vegetation_light', 'vegetation_layers', 'CHANGE_KEYS')))")
+    assert out == "True"
+
+
 def test_map_builders_are_functions_whatever_was_imported_first():
     """The submodule of the map builders is not named like a builder: importing it (as the
     vegetation map does) cannot shadow the package's ``territory_map`` function."""
