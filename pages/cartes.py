@@ -11,7 +11,7 @@ from __future__ import annotations
 import geopandas as gpd
 import streamlit as st
 
-from ocsge_engine.batch.pages import stored_light, stored_object
+from ocsge_engine.batch.pages import ARTIF_KEYS, stored_light, stored_object
 from ocsge_engine.maps import (
     COLOURINGS,
     light_polygons,
@@ -26,19 +26,30 @@ shared.ensure_frame()
 MAP_HEIGHT = 620
 
 
+COUPLE_KEYS = ("code_cs", "code_us")
+
+
+def layer_keys(by: str) -> tuple[str, ...]:
+    """The columns a colouring reads: the artificialisation and family colourings read each
+    polygon's official status (decree matrix and thresholds, ``artif``), as the figures do; the
+    CS and US colourings need the couple only (fewer, larger merged parts)."""
+    return ARTIF_KEYS if by in ("artif", "famille") else COUPLE_KEYS
+
+
 @st.cache_data(max_entries=32, show_spinner="Préparation de la carte…")
-def light_layer(territory_id: str, millesime: int,
-                pair: tuple[int, int] | None = None) -> gpd.GeoDataFrame:
+def light_layer(territory_id: str, millesime: int, pair: tuple[int, int] | None = None,
+                keys: tuple[str, ...] = COUPLE_KEYS) -> gpd.GeoDataFrame:
     """Dissolved, simplified polygons of one millésime (EPSG:4326), cached per territory/year.
 
     Read from the national batch when it holds the commune's ``pair`` (fresh), else computed.
+    ``keys``: :func:`layer_keys` of the colouring.
     """
     territory = shared.cached_territory(territory_id)
     store = shared.get_store()
-    light = stored_light(store, territory, millesime, pair)
+    light = stored_light(store, territory, millesime, pair, keys)
     if light is not None:
         return light
-    return light_polygons(store.polygons(territory, millesime, columns=["code_cs", "code_us"]))
+    return light_polygons(store.polygons(territory, millesime, columns=list(keys)), keys=keys)
 
 
 @st.cache_data(max_entries=32, show_spinner="Calcul des changements…")
@@ -60,7 +71,7 @@ def map_html(territory_id: str, year: int, by: str, pair: tuple[int, int] | None
     Rendered once per key: a rerun re-sends the cached string instead of rebuilding the folium
     objects (about 1 s for 3,000 polygons on 2 cores).
     """
-    light = light_layer(territory_id, year, shared.years())
+    light = light_layer(territory_id, year, shared.years(), layer_keys(by))
     changes = light_changes(territory_id, *pair) if pair else None
     report = f"/signaler?territoire={territory_id}&de={pair[0]}&a={pair[1]}" if pair else None
     fmap = territory_map(light, by, changes=changes, years=pair, ortho=ortho,  # type: ignore[arg-type]
@@ -130,7 +141,7 @@ def main() -> None:
         _side_by_side(territory.id, by, both, ortho)
         return
     pair = shared.years() if show_changes else None
-    light = shared.run_safely(light_layer, territory.id, year, shared.years())
+    light = shared.run_safely(light_layer, territory.id, year, shared.years(), layer_keys(by))
     changes = shared.run_safely(light_changes, territory.id, *pair) if pair else None
     if light is None:
         return

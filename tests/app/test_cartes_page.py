@@ -23,11 +23,17 @@ LEGEND_TITLE = re.compile(r"<summary[^>]*>(.*?)</summary>")
 
 
 @pytest.fixture(scope="module")
-def light_2018(demo_store_dir: Path):
-    """The engine's light polygons of La Teste-de-Buch in 2018 (what the map draws)."""
+def light_2018(demo_store_dir: Path) -> dict[str, object]:
+    """The engine's light polygons of La Teste-de-Buch in 2018 (what the map draws), by
+    colouring: merged by CS×US couple for CS and US, by couple and official status for the
+    artificialisation and family colourings (``pages.cartes.layer_keys``)."""
+    from ocsge_engine.batch.pages import ARTIF_KEYS
+
     gdf = Store.open(demo_store_dir).polygons(get_territory(TERRITORY), 2018,
-                                              columns=["code_cs", "code_us"])
-    return light_polygons(gdf)
+                                              columns=list(ARTIF_KEYS))
+    couples = light_polygons(gdf[["code_cs", "code_us", "geometry"]])
+    official = light_polygons(gdf, keys=ARTIF_KEYS)
+    return {"cs": couples, "us": couples, "famille": official, "artif": official}
 
 
 def _map_html(at) -> str:
@@ -59,17 +65,46 @@ def test_each_colouring_draws_the_engine_legend(open_app, light_2018) -> None:
         assert "/app/static/vendor/leaflet" in map_html  # offline Leaflet, not a CDN
         got_title, rows = _legend(map_html)
         assert got_title == title
-        expected = [(label, colour.lower()) for label, colour in legend_entries(light_2018, by)]
+        light = light_2018[by]
+        expected = [(label, colour.lower()) for label, colour in legend_entries(light, by)]
         assert len(expected) >= 2 and rows == expected, by
         seen.add(tuple(rows))
         assert at.caption[-1].value.startswith(
-            f"La Teste-de-Buch · millésime 2018 · {len(light_2018)} polygones fusionnés")
+            f"La Teste-de-Buch · millésime 2018 · {len(light)} polygones fusionnés")
     assert len(seen) == len(COLOURINGS)  # four different legends, not one map re-sent
     # the family colouring says it is an estimate; the decree one does not need to
     at.selectbox(key="cartes_by").set_value("famille").run()
     assert any("estimation" in c.value for c in at.caption)
     at.selectbox(key="cartes_by").set_value("artif").run()
     assert not any("estimation" in c.value for c in at.caption)
+
+
+@pytest.mark.parametrize("year", [2018, 2015])  # 2018 from the batch, 2015 computed on the fly
+def test_artificialisation_colouring_is_the_official_status(open_app, demo_store_dir: Path,
+                                                            year: int) -> None:
+    """The legend says « décret et seuils officiels »: every part is coloured by its polygons'
+    stored official status (decree matrix and 2 500 m² / 50 m² thresholds), as the figures
+    count it, not by the decree matrix of its CS×US couple alone."""
+    from ocsge_engine.batch.pages import ARTIF_KEYS
+    from ocsge_engine.maps import class_codes
+
+    at = open_app("pages/cartes.py", couleur="artif", annee=str(year), **PARAMS)
+    assert at.selectbox(key="cartes_by").value == "artif"
+    assert at.selectbox(key="cartes_year").value == year
+    map_html = _map_html(at)
+    layer = Store.open(demo_store_dir).polygons(get_territory(TERRITORY), year,
+                                                columns=list(ARTIF_KEYS))
+    official = light_polygons(layer, keys=ARTIF_KEYS)
+    by_couple = light_polygons(layer[["code_cs", "code_us", "geometry"]])
+    shown = {code: map_html.count(f'"classe": "{code}"')
+             for code in ("artificialise", "non_artificialise")}
+    expected = {code: int((class_codes(official, "artif") == code).sum()) for code in shown}
+    assert shown == expected
+    # the couple-only colouring differs on this commune (polygons under the thresholds, or
+    # sealed/built ones the thresholds bring in): the check above can tell them apart
+    assert shown != {code: int((class_codes(by_couple, "artif") == code).sum()) for code in shown}
+    assert at.caption[-1].value.startswith(
+        f"La Teste-de-Buch · millésime {year} · {len(official)} polygones fusionnés")
 
 
 def test_deep_link_restores_territory_and_millesimes(open_app, demo_store_dir: Path) -> None:
