@@ -52,7 +52,11 @@ def _layers_section(territory_id: str, stem: str) -> None:
     st.subheader("Couches du territoire (GeoPackage)")
     pair = shared.years()
     st.caption("Polygones OCS GE des deux millésimes, découpés au territoire, et couche des "
-               "changements, en Lambert-93 (EPSG:2154).")
+               "changements, en Lambert-93 (EPSG:2154). Chaque polygone porte son statut "
+               "officiel dans les champs de l'IGN : `artif` (« artif » / « non artif », matrice "
+               "du décret et seuils appliqués sur tout le département) et `crit_seuil` (le seuil "
+               "qui a décidé) ; la somme des polygones « artif » est le stock artificialisé des "
+               "autres pages.")
     if st.button("Préparer le GeoPackage", key="exports_gpkg_prepare"):
         with st.status("Préparation des couches…", expanded=True) as status:
             data = shared.run_safely(layers_gpkg, territory_id, *(pair or (None, None)),

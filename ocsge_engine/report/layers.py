@@ -14,6 +14,7 @@ from typing import Any
 import geopandas as gpd
 
 from ocsge_engine.errors import MillesimeError
+from ocsge_engine.indicators.thresholds import STATUS_COLUMNS
 from ocsge_engine.io.gpkg import OCS_COLUMNS, write_gpkg
 from ocsge_engine.maps.changes import stored_changes
 
@@ -38,7 +39,8 @@ def territory_layers(store: Any, territory: Any, year_from: int | None, year_to:
 
     Returns:
         ``{"occupation_sol_<y1>", "occupation_sol_<y2>", "changements_<y1>_<y2>"}``, polygons
-        clipped to the territory, EPSG:2154.
+        clipped to the territory, EPSG:2154. The millésimes' layers carry ``id``, ``code_cs``,
+        ``code_us`` and the official status (:func:`_with_ign_status`).
 
     Raises:
         MillesimeError: no pair, an inverted pair, or a millésime absent for the territory.
@@ -54,13 +56,27 @@ def territory_layers(store: Any, territory: Any, year_from: int | None, year_to:
     layers: dict[str, gpd.GeoDataFrame] = {}
     for k, year in enumerate((year_from, year_to)):
         report(k / 3, f"occupation_sol {year}")
-        layers[f"occupation_sol_{year}"] = store.polygons(territory, year, columns=OCS_COLUMNS)
+        layers[f"occupation_sol_{year}"] = _with_ign_status(
+            store.polygons(territory, year, columns=[*OCS_COLUMNS, *STATUS_COLUMNS]))
     report(2 / 3, f"changements {year_from}-{year_to}")
     layers[f"changements_{year_from}_{year_to}"] = stored_changes(
         store, territory, year_from, year_to,
         (layers[f"occupation_sol_{year_from}"], layers[f"occupation_sol_{year_to}"]))
     report(1.0, "couches prêtes")
     return layers
+
+
+def _with_ign_status(layer: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """The polygons' official status in IGN's ARTIFICIALISATION fields: ``artif`` as ``'artif'``
+    / ``'non artif'`` and ``crit_seuil`` (the threshold that decided, empty when none did).
+
+    The status the figures count (decree matrix and thresholds, computed on the whole
+    département before clipping, or IGN's own): summing the area of the ``'artif'`` polygons
+    gives the territory's artificialised stock, which the thresholds alone could not give from a
+    clipped layer.
+    """
+    status = layer["artif"].map({True: "artif", False: "non artif"})
+    return layer.assign(artif=status.astype(object))
 
 
 def export_territory_layers(store: Any, territory: Any, year_from: int | None,

@@ -10,6 +10,8 @@ import pytest
 
 from ocsge_engine.errors import MillesimeError
 from ocsge_engine.flows import exchange_matrix
+from ocsge_engine.indicators.thresholds import OFFICIAL_THRESHOLDS
+from ocsge_engine.portrait import portrait_figures
 from ocsge_engine.report.layers import export_territory_layers
 from ocsge_engine.store import Store
 from ocsge_engine.territories import get_territory
@@ -22,6 +24,7 @@ def test_territory_gpkg_round_trip(demo_store_dir: Path, tmp_path: Path) -> None
     path = export_territory_layers(store, territory, 2015, 2018, tmp_path / "lcf.gpkg",
                                    progress=lambda f, m: steps.append(f))
     assert steps[0] == 0.0 and steps[-1] == 1.0
+    figures = portrait_figures(store, territory, 2015, 2018)
     names = [name for name, _ in pyogrio.list_layers(path)]
     assert names == ["occupation_sol_2015", "occupation_sol_2018", "changements_2015_2018"]
     for year in (2015, 2018):
@@ -29,6 +32,15 @@ def test_territory_gpkg_round_trip(demo_store_dir: Path, tmp_path: Path) -> None
         expected = store.polygons(territory, year)
         assert len(back) == len(expected) and back.crs.to_epsg() == 2154
         assert back.area.sum() / 1e4 == pytest.approx(territory.area_ha, rel=1e-6)
+        # the official status in IGN's fields: the « artif » polygons sum to the figures
+        # layer's artificialised stock (thresholds applied on the whole département)
+        assert set(back["artif"]) == {"artif", "non artif"}
+        stock = back.loc[back["artif"] == "artif"].area.sum() / 1e4
+        key = "stock_from_ha" if year == 2015 else "stock_to_ha"
+        assert stock == pytest.approx(figures[f"artificialisation.{key}"].value, rel=1e-9)
+        # « crit_seuil » names the threshold that decided, where one did
+        criteria = back["crit_seuil"].dropna()
+        assert len(criteria) and set(criteria) <= set(OFFICIAL_THRESHOLDS.criteria())
     changes = gpd.read_file(path, layer="changements_2015_2018")
     matrix = exchange_matrix(store, territory, 2015, 2018, by="cs_us")
     changed = matrix.table.loc[matrix.table["code_from"] != matrix.table["code_to"], "area_ha"]
