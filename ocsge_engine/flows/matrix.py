@@ -163,15 +163,24 @@ class ExchangeMatrix:
 
 
 def _sum_by(keys: Iterable[Any], values: Iterable[float]) -> dict[Any, float]:
-    """Sum of ``values`` per key (first-seen key order), each sum correctly rounded (``fsum``).
+    """Sum of ``values`` per key (first-seen key order), each sum correctly rounded (``fsum``);
+    rows whose key is missing are left out, as ``groupby`` drops them.
 
     Matrices are built from a few hundred couple rows many times per page and per batch: plain
     Python beats a pandas ``groupby`` there by an order of magnitude.
     """
     groups: dict[Any, list[float]] = {}
     for key, value in zip(keys, values):
-        groups.setdefault(key, []).append(value)
+        if not _missing(key):  # as groupby's dropna: a row without a class counts nowhere
+            groups.setdefault(key, []).append(value)
     return {key: math.fsum(group) for key, group in groups.items()}
+
+
+def _missing(key: Any) -> bool:
+    """A missing class (``None``, NaN), or a cell with one."""
+    if isinstance(key, tuple):
+        return any(_missing(part) for part in key)
+    return key is None or (isinstance(key, float) and math.isnan(key))
 
 
 def _sum_problems(sums: dict[str, float], stocks: pd.Series, what: str, rtol: float) -> list[str]:

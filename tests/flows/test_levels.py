@@ -67,3 +67,18 @@ def test_cells_and_stocks_are_correctly_rounded_sums() -> None:
         {"code_from": "CS2", "code_to": "CS1", "area_ha": 1.0}]
     assert matrix.stocks_from.to_dict() == {"CS2": 1.0}
     assert matrix.stocks_to.to_dict() == {"CS1": 1.0}
+
+
+def test_rows_without_a_class_count_nowhere_as_before() -> None:
+    """A couple row whose code is missing has no class: left out of cells and stocks alike (as
+    the pandas ``groupby`` this replaces dropped it), so the matrix still checks."""
+    table = pd.DataFrame({"code_cs_from": ["CS2.2.1", None], "code_us_from": ["US1.1", None],
+                          "code_cs_to": ["CS1.1.1.1", "CS1.1.1.1"], "code_us_to": ["US5", "US5"],
+                          "area_ha": [2.0, 3.0]})
+    stocks_from = pd.DataFrame({"code_cs": ["CS2.2.1", None], "code_us": ["US1.1", None],
+                                "area_ha": [2.0, 3.0]})
+    stocks_to = pd.DataFrame({"code_cs": ["CS1.1.1.1"], "code_us": ["US5"], "area_ha": [2.0]})
+    matrix = build_matrix(Transitions(table, stocks_from, stocks_to, "overlay"), "cs2")
+    assert matrix.table.to_dict("records") == [
+        {"code_from": "CS2.2", "code_to": "CS1.1", "area_ha": 2.0}]
+    assert matrix.stocks_from.to_dict() == {"CS2.2": 2.0}
