@@ -74,7 +74,8 @@ def test_each_colouring_draws_the_engine_legend(open_app, light_2018) -> None:
     assert len(seen) == len(COLOURINGS)  # four different legends, not one map re-sent
     # the family colouring says it is an estimate; the decree one does not need to
     at.selectbox(key="cartes_by").set_value("famille").run()
-    assert any("estimation" in c.value for c in at.caption)
+    assert any("estimation" in c.value and "matrice et seuils de 2 500 m²" in c.value
+               for c in at.caption)
     at.selectbox(key="cartes_by").set_value("artif").run()
     assert not any("estimation" in c.value for c in at.caption)
 
