@@ -152,8 +152,8 @@ def main() -> None:
     if by == "famille":
         st.caption("Les familles agricole / naturel / forestier sont une **estimation** "
                    "(règle d'équipe, non réglementaire) ; l'artificialisation suit le décret "
-                   "n° 2023-1096 (matrice et seuils de 2\u202f500 m² / 50 m²), comme les chiffres des "
-                   "autres pages.")
+                   "n° 2023-1096 (matrice et seuils de 2\u202f500 m² / 50 m²), comme les "
+                   "chiffres des autres pages.")
     html = shared.run_safely(map_html, territory.id, year, by,
                              pair if changes is not None else None, ortho)
     if html is None:
