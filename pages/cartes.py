@@ -12,6 +12,7 @@ import geopandas as gpd
 import streamlit as st
 
 from ocsge_engine.batch.pages import ARTIF_KEYS, stored_light, stored_object
+from ocsge_engine.indicators.thresholds import polygons_with_status
 from ocsge_engine.maps import (
     COLOURINGS,
     light_polygons,
@@ -49,7 +50,7 @@ def light_layer(territory_id: str, millesime: int, pair: tuple[int, int] | None 
     light = stored_light(store, territory, millesime, pair, keys)
     if light is not None:
         return light
-    return light_polygons(store.polygons(territory, millesime, columns=list(keys)), keys=keys)
+    return light_polygons(polygons_with_status(store, territory, millesime, keys), keys=keys)
 
 
 @st.cache_data(max_entries=32, show_spinner="Calcul des changements…")

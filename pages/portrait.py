@@ -16,6 +16,7 @@ from ocsge_engine.batch.pages import ARTIF_KEYS, stored_light, stored_object
 from ocsge_engine.charts.indicators import METHOD_LABELS
 from ocsge_engine.charts.stocks import stock_donut
 from ocsge_engine.charts.style import PLOTLY_CONFIG
+from ocsge_engine.indicators.thresholds import polygons_with_status
 from ocsge_engine.maps import light_polygons, stored_changes, territory_map
 from ocsge_engine.maps.changes import CHANGE_COLUMNS
 from ocsge_engine.portrait import PortraitFigures
@@ -37,7 +38,7 @@ def home_map_html(territory_id: str, year_from: int, year_to: int) -> str:
     store = shared.get_store()
     light = stored_light(store, territory, year_to, (year_from, year_to), ARTIF_KEYS)
     if light is None:  # not precomputed by the batch (contour, EPCI, stale partition)
-        layer = store.polygons(territory, year_to, columns=list(ARTIF_KEYS))
+        layer = polygons_with_status(store, territory, year_to, ARTIF_KEYS)
         light = light_polygons(layer, keys=ARTIF_KEYS)
     changes = stored_object(store, territory, year_from, year_to, "light_changes")
     if changes is None:

@@ -257,10 +257,24 @@ def ensure_status(store: Any, departements: tuple[str, ...] | list[str], millesi
     return done
 
 
+def polygons_with_status(store: Any, territory: Any, millesime: int,
+                         columns: list[str] | tuple[str, ...]) -> Any:
+    """``store.polygons(territory, millesime, columns)``, the status first stored when needed.
+
+    When ``columns`` ask for the official status (``artif``, ``crit_seuil``), the territory's
+    partitions written without it get it first (:func:`ensure_status`, as :func:`load_pair
+    <ocsge_engine.indicators.pair.load_pair>` does): a map coloured by the status or a layers
+    export reads the same values as the figures, from an older store too.
+    """
+    if set(columns) & set(STATUS_COLUMNS):
+        ensure_status(store, territory.departements, millesime)
+    return store.polygons(territory, millesime, columns=list(columns))
+
+
 def _has_status(store: Any, departement: str, millesime: int) -> bool:
     columns = store.partition_columns(LAYER, departement, millesime)
     return columns is None or set(STATUS_COLUMNS) <= set(columns)
 
 
 __all__ = ["BUILT_CS", "OFFICIAL_THRESHOLDS", "STATUS_COLUMNS", "Thresholds", "adjacency",
-           "ensure_status", "official_status", "threshold_status"]
+           "ensure_status", "official_status", "polygons_with_status", "threshold_status"]

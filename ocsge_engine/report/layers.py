@@ -14,7 +14,7 @@ from typing import Any
 import geopandas as gpd
 
 from ocsge_engine.errors import MillesimeError
-from ocsge_engine.indicators.thresholds import STATUS_COLUMNS
+from ocsge_engine.indicators.thresholds import STATUS_COLUMNS, polygons_with_status
 from ocsge_engine.io.gpkg import OCS_COLUMNS, write_gpkg
 from ocsge_engine.maps.changes import stored_changes
 
@@ -57,7 +57,7 @@ def territory_layers(store: Any, territory: Any, year_from: int | None, year_to:
     for k, year in enumerate((year_from, year_to)):
         report(k / 3, f"occupation_sol {year}")
         layers[f"occupation_sol_{year}"] = _with_ign_status(
-            store.polygons(territory, year, columns=[*OCS_COLUMNS, *STATUS_COLUMNS]))
+            polygons_with_status(store, territory, year, [*OCS_COLUMNS, *STATUS_COLUMNS]))
     report(2 / 3, f"changements {year_from}-{year_to}")
     layers[f"changements_{year_from}_{year_to}"] = stored_changes(
         store, territory, year_from, year_to,

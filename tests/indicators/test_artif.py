@@ -234,6 +234,23 @@ def test_lazy_status_is_computed_once(tmp_path, caplog: pytest.LogCaptureFixture
     assert (row["source_file"], row["source_sha256"], row["n_features"]) == ("hand", "hand2018", 10)
 
 
+def test_layers_export_of_an_older_store_carries_the_status(tmp_path) -> None:
+    """A store written without the status (an older version) gets it before the layers export
+    reads it (``polygons_with_status``), as the figures do: the same 6 artificialised
+    polygons in 2018 as the lazy status above, not a raw Arrow error on the missing field."""
+    from ocsge_engine.report.layers import territory_layers
+
+    store = _scenario_store(tmp_path / "store", with_status=False)
+    layers = territory_layers(store, _area(-10, 410), 2015, 2018)
+    exported = layers["occupation_sol_2018"]
+    assert (exported["artif"] == "artif").sum() == 6
+    assert exported["crit_seuil"].notna().sum() == 5
+    assert {"artif", "crit_seuil"} <= set(store.partition_columns("occupation_sol", "33", 2018))
+    whole = artificialisation(store, _area(-10, 410), 2015, 2018)
+    assert exported.loc[exported["artif"] == "artif"].area.sum() / 1e4 == pytest.approx(
+        whole.stock_to_ha)
+
+
 # --- IGN ARTIFICIALISATION layers -----------------------------------------------------------------
 
 A, B = box(0, 0, 100, 100), box(100, 0, 200, 100)
