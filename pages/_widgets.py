@@ -1,8 +1,10 @@
 """Reusable page widgets: a chart with its downloads (PNG, SVG, CSV, XLSX), a French table.
 
-``show_fig(fig, name, data)`` draws a plotly figure (French locale, reduced toolbar), its notes in
-a caption and, under it, four download buttons. Files are made only when the user clicks
-(``st.download_button`` with a callable), through the engine's export functions
+``show_fig(fig, name, data)`` draws a figure, its notes in a caption and, under it, four download
+buttons and a « Graphique interactif » toggle. The figure is drawn first as a static SVG made by
+the engine from the same plotly figure (:func:`draw_chart`): a page opens without plotly.js; the
+toggle draws the interactive plotly chart (French locale, reduced toolbar). Files are made only
+when the user clicks (``st.download_button`` with a callable), through the engine's export functions
 (:mod:`ocsge_engine.charts.export`); rendered images are cached per figure. ``show_table`` shows
 a table formatted by :func:`ocsge_engine.fmt.french_table` (French headers with units, comma
 decimals, « — » for missing values).
@@ -34,6 +36,7 @@ from ocsge_engine.charts.export import (
     with_source_column,
 )
 from ocsge_engine.charts.style import PLOTLY_CONFIG, figure_notes, with_notes
+from ocsge_engine.charts.svg import figure_img
 from ocsge_engine.fmt import french_table, markdown_text
 from ocsge_engine.io.cells import neutralise_frame
 from pages import _shared as shared
@@ -137,6 +140,38 @@ def lazy_expander(label: str, key: str) -> st.delta_generator.DeltaGenerator | N
     return box if box.open else None
 
 
+INTERACTIVE_ALL = "charts_interactive"  # session key: every chart drawn interactive at once
+
+
+def interactive_key(key: str) -> str:
+    """Session key of the « Graphique interactif » toggle of the chart ``key``."""
+    return f"{key}_interactive"
+
+
+def draw_chart(fig: go.Figure, key: str, where: st.delta_generator.DeltaGenerator | None = None
+               ) -> bool:
+    """Draw ``fig``: its static SVG view first (:mod:`ocsge_engine.charts.svg`), the interactive
+    plotly chart once asked (the chart's toggle, or :data:`INTERACTIVE_ALL` for the session).
+
+    The static view is what makes a page open fast: the browser draws one image, without
+    evaluating plotly.js and laying the chart out with it. It is drawn from the same figure, so
+    numbers, labels and colours are the interactive chart's; hover and zoom are the toggle's. Returns whether the static view
+    can be drawn (the page then offers the toggle); a figure it does not support is always
+    interactive.
+    """
+    where = where or st.container()
+    wanted = bool(st.session_state.get(INTERACTIVE_ALL)
+                  or st.session_state.get(interactive_key(key)))
+    img = figure_img(fig)
+    if img is None or wanted:
+        where.plotly_chart(fig, key=f"{key}_chart", config=PLOTLY_CONFIG)
+    else:
+        # an <img> of the SVG (data: URI, base64): st.html's sanitiser drops SVG and data:
+        # images; markdown keeps this one line of HTML, in which no data text is left
+        where.markdown(img, unsafe_allow_html=True)
+    return img is not None
+
+
 def show_fig(fig: go.Figure, name: str, data: pd.DataFrame | None = None, *,
              xlsx: Callable[[], bytes] | None = None, key: str | None = None,
              source: str | None = "auto") -> None:
@@ -155,7 +190,7 @@ def show_fig(fig: go.Figure, name: str, data: pd.DataFrame | None = None, *,
     key = key or file_stem(name)
     stem = territory_stem(file_stem(name))
     source = current_source() if source == "auto" else source
-    st.plotly_chart(fig, key=f"{key}_chart", config=PLOTLY_CONFIG)
+    static = draw_chart(fig, key)
     notes = figure_notes(fig)
     if notes:
         st.caption(" ".join(notes))
@@ -177,3 +212,6 @@ def show_fig(fig: go.Figure, name: str, data: pd.DataFrame | None = None, *,
     for label, ext, make in buttons:
         row.download_button(label, data=make, file_name=f"{stem}.{ext}", mime=MIME[ext],
                             key=f"{key}_{ext}", on_click="ignore", icon=":material/download:")
+    if static and not st.session_state.get(INTERACTIVE_ALL):
+        row.toggle("Graphique interactif", key=interactive_key(key),
+                   help="Survol détaillé, zoom et déplacement dans le graphique.")

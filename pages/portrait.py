@@ -15,7 +15,6 @@ from ocsge_engine import fmt
 from ocsge_engine.batch.pages import ARTIF_KEYS, stored_light, stored_object
 from ocsge_engine.charts.indicators import METHOD_LABELS
 from ocsge_engine.charts.stocks import stock_donut
-from ocsge_engine.charts.style import PLOTLY_CONFIG
 from ocsge_engine.indicators.thresholds import polygons_with_status
 from ocsge_engine.maps import light_polygons, stored_changes, territory_map
 from ocsge_engine.maps.changes import CHANGE_COLUMNS
@@ -24,6 +23,7 @@ from ocsge_engine.portrait.answers import ZanStatus, neighbour_rank, zan_status
 from ocsge_engine.portrait.figure import Figure
 from ocsge_engine.report.summary import change_sentence
 from pages import _shared as shared
+from pages._widgets import draw_chart
 
 shared.ensure_frame()
 
@@ -188,9 +188,8 @@ def main() -> None:
     left, right = st.columns(2)
     for column, stocks, year in ((left, fig.stocks_from, fig.year_from),
                                  (right, fig.stocks_to, fig.year_to)):
-        column.plotly_chart(stock_donut(pd.Series(stocks), "anf", year,
-                                        title=f"Occupation des sols en {year}"),
-                            key=f"donut_{year}", config=PLOTLY_CONFIG)
+        draw_chart(stock_donut(pd.Series(stocks), "anf", year,
+                               title=f"Occupation des sols en {year}"), f"donut_{year}", column)
     st.caption(f"Familles agricole / forestière / naturelle : estimation d'après l'usage. "
                f"Source : {fig.provenance.source}.")
     shared.synthetic_banner()

@@ -7,7 +7,9 @@ so that ``get_store()`` opens that folder.
 
 from __future__ import annotations
 
+import base64
 import functools
+import re
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -18,6 +20,28 @@ from streamlit.testing.v1 import AppTest
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 RUN_TIMEOUT_S = 120
+INTERACTIVE_ALL = "charts_interactive"  # pages/_widgets.py: every chart drawn interactive
+
+
+def static_charts(at: AppTest) -> list[str]:
+    """The SVG of every chart the page drew as its static first view (decoded from its image)."""
+    found = (re.search(r'class="ocsge-chart"[^>]*src="data:image/svg\+xml;base64,([^"]+)"',
+                       m.value) for m in at.markdown)
+    return [base64.b64decode(m.group(1)).decode("utf-8") for m in found if m]
+
+
+def chart_count(at: AppTest) -> int:
+    """Charts drawn by the page: static first views and interactive plotly charts."""
+    return len(static_charts(at)) + len(at.get("plotly_chart"))
+
+
+def interactive(at: AppTest) -> AppTest:
+    """The page rerun with every chart interactive (as each chart's « Graphique interactif »
+    toggle would), so that a test reads the plotly figures themselves."""
+    at.session_state[INTERACTIVE_ALL] = True
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
 
 # A server scans the installed packages for component manifests once, at start-up; every new
 # AppTest scans them again (0.4-1 s of metadata parsing per test). Scan once per test process.

@@ -11,6 +11,7 @@ from streamlit.testing.v1 import AppTest
 
 from ocsge_engine.batch import rankings
 from ocsge_engine.fmt import cell, column_label
+from tests.app.conftest import chart_count, interactive
 
 OpenApp = Callable[..., AppTest]
 PAGE = "pages/classements.py"
@@ -39,7 +40,7 @@ def test_default_ranking_equals_engine_and_highlights_territory(open_app: OpenAp
     full = rankings(app_store, "net_m2_per_new_inhabitant", pair="2015_2018", n=1000)
     rank = int(full.loc[full["commune"] == "33529", "rank"].iloc[0])
     assert any(f"est au rang **{rank}** sur {len(full)}" in md.value for md in at.markdown)
-    fig = at.get("plotly_chart")[0].proto.spec
+    fig = interactive(at).get("plotly_chart")[0].proto.spec
     assert "#E6004D" in fig  # La Teste's bar in the highlight colour
     # Arcachon lost inhabitants: no value per new inhabitant, and the page says so
     at = open_app(PAGE, territoire="commune:33009", de="2015", a="2018")
@@ -74,4 +75,4 @@ def test_no_national_results_gives_the_command(open_app: OpenApp, app_store: Pat
     assert any("Aucun résultat national" in w.value for w in at.warning)
     assert at.code[0].value == f"python -m ocsge_engine batch flows --store {app_store}"
     assert at.button(key="classements_run").label.startswith("Calculer maintenant")
-    assert not at.get("plotly_chart")
+    assert chart_count(at) == 0

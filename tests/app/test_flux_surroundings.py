@@ -9,16 +9,17 @@ from pathlib import Path
 import pytest
 
 from ocsge_engine.charts.surroundings import top_flows
-from ocsge_engine.indicators.surroundings import surroundings_flows
 from ocsge_engine.fmt import cell
+from ocsge_engine.indicators.surroundings import surroundings_flows
 from ocsge_engine.store import Store
+from tests.app.conftest import chart_count, interactive
 
 PARAMS = {"territoire": "commune:33009", "de": "2015", "a": "2018"}  # Arcachon: small, fast
 
 
 def test_surroundings_option_shows_engine_figures(open_app, app_store: Path) -> None:
     at = open_app("pages/flux.py", **PARAMS)
-    assert len(at.get("plotly_chart")) == 2  # off by default: Sankey + heat map only
+    assert chart_count(at) == 2  # off by default: Sankey + heat map only
     at.toggle(key="flux_alentours").set_value(True).run()
     assert not at.exception, [e.value for e in at.exception]
     expected = surroundings_flows(Store.open(app_store), "commune:33009", 2015, 2018, by="anf",
@@ -34,7 +35,8 @@ def test_surroundings_option_shows_engine_figures(open_app, app_store: Path) -> 
     assert any("Gironde : couverture partielle (14,1\u202f%)" in w.value for w in at.warning)
     assert not any(w.value.startswith("Arcachon") for w in at.warning)  # fully covered
 
-    charts = at.get("plotly_chart")
+    assert chart_count(at) == 3
+    charts = interactive(at).get("plotly_chart")
     assert len(charts) == 3
     spec = json.loads(charts[-1].proto.spec)
     traces = spec["data"]

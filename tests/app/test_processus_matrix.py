@@ -14,6 +14,7 @@ from ocsge_engine.flows import exchange_matrix
 from ocsge_engine.flows.processes import process_flows
 from ocsge_engine.store import Store
 from ocsge_engine.territories import get_territory
+from tests.app.conftest import interactive
 
 LA_TESTE = {"territoire": "commune:33529", "de": "2015", "a": "2018"}
 COBAN = "epci:243301504"  # CA du Bassin d'Arcachon Nord: the sum of its communes' matrices
@@ -24,7 +25,7 @@ def _no_overlay(*args: object, **kwargs: object) -> None:
 
 
 def _links(at) -> list[float]:  # type: ignore[no-untyped-def]
-    sankey = json.loads(at.get("plotly_chart")[0].proto.spec)["data"][0]
+    sankey = json.loads(interactive(at).get("plotly_chart")[0].proto.spec)["data"][0]
     assert sankey["type"] == "sankey"
     return sorted(sankey["link"]["value"])
 

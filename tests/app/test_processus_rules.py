@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 
 from ocsge_engine.flows.processes import default_process_table
+from tests.app.conftest import interactive
 
 LA_TESTE = {"territoire": "commune:33529", "de": "2015", "a": "2018"}  # étalement résidentiel
 DEFAULT_LABEL = "Étalement résidentiel"  # label_fr of etalement_residentiel, default table
@@ -18,7 +19,7 @@ TABLE_STATE = "processus_table_csv"  # pages/processus.py: the table in force
 
 
 def _sankey_labels(at) -> list[str]:  # type: ignore[no-untyped-def]
-    sankey = json.loads(at.get("plotly_chart")[0].proto.spec)["data"][0]
+    sankey = json.loads(interactive(at).get("plotly_chart")[0].proto.spec)["data"][0]
     assert sankey["type"] == "sankey"
     return list(sankey["node"]["label"])
 

@@ -18,19 +18,20 @@ from ocsge_engine.indicators.typology import (
 )
 from ocsge_engine.store import Store
 from ocsge_engine.territories import get_territory
+from tests.app.conftest import chart_count, interactive
 
 ARCACHON = {"territoire": "commune:33009", "de": "2015", "a": "2018"}
 
 
 def test_typology_section_equals_the_engine(open_app, app_store: Path) -> None:
     at = open_app("pages/processus.py", **ARCACHON)
-    charts_before = len(at.get("plotly_chart"))
+    charts_before = chart_count(at)
     at.toggle(key="processus_typologie").set_value(True).run()
     assert not at.exception and not at.error
     store, arcachon = Store.open(app_store), get_territory("commune:33009")
     before, after = (territory_typology(store, arcachon, y) for y in (2015, 2018))
-    charts = at.get("plotly_chart")
-    assert len(charts) == charts_before + 2  # map + bars
+    assert chart_count(at) == charts_before + 2  # map + bars
+    charts = interactive(at).get("plotly_chart")
     bars = json.loads(charts[-1].proto.spec)["data"]
     assert [t["name"] for t in bars] == ["2015", "2018"]
     labels = [CLASS_LABELS[CLASS_CODES[c]] for c in CLASSES]

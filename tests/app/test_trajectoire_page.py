@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from streamlit.testing.v1 import AppTest
 
 from ocsge_engine.indicators.conso import ingest_conso, to_cerema_layout
 from ocsge_engine.indicators.zan import (
@@ -18,9 +19,8 @@ from ocsge_engine.indicators.zan import (
 )
 from ocsge_engine.store import Store
 from ocsge_engine.territories import get_territory
+from tests.app.conftest import chart_count, interactive
 from tests.app.test_zonage_page import ARCACHON, REPO_ROOT, store_copy  # noqa: F401 (fixture)
-
-from streamlit.testing.v1 import AppTest
 
 
 def cerema_file(path: Path) -> Path:
@@ -50,8 +50,8 @@ def test_sources_figures_and_handover(store_copy: Path, tmp_path: Path) -> None:
             assert shown[fig.label] == fig.display()
     # 0.5 ha in 2009 + 0.01 ha per year: 2011..2020 sum = 10 x 0.5 + 0.01 x (2 + ... + 11)
     assert zan.reference_ha == pytest.approx(5.0 + 0.01 * 65)
-    assert len(at.get("plotly_chart")) == 3  # trajectory, hand-over 2031, destinations
-    handover = json.loads(at.get("plotly_chart")[1].proto.spec)
+    assert chart_count(at) == 3  # trajectory, hand-over 2031, destinations
+    handover = json.loads(interactive(at).get("plotly_chart")[1].proto.spec)
     names = [trace.get("name", "") for trace in handover["data"]]
     notes = " ".join([a["text"] for a in handover["layout"].get("annotations", [])]
                      + list(handover["layout"].get("meta", {}).get("notes", [])))

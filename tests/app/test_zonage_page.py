@@ -15,6 +15,7 @@ from streamlit.testing.v1 import AppTest
 
 from ocsge_engine.indicators.zonage import TABLE, zone_artificialisation
 from ocsge_engine.store import Store
+from tests.app.conftest import chart_count
 from tests.indicators.test_zonage import demo_zones
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -70,6 +71,6 @@ def test_upload_then_figures_equal_engine(store_copy: Path, tmp_path: Path) -> N
         assert shown[fig.label] == fig.display()
     assert any("se superposent" in w.value for w in at.warning)
     assert any("Hors zonage" in i.value for i in at.info)
-    assert len(at.get("plotly_chart")) == 3
+    assert chart_count(at) == 3
     by_type = at.dataframe[0].value
     assert by_type["gain_ha"].sum() == pytest.approx(stats.territory.gross_gain_ha, abs=1e-6)

@@ -62,9 +62,29 @@ def _png_size(data: bytes) -> tuple[int, int]:
     return struct.unpack(">II", data[16:24])
 
 
+# counts of the static view's marks, read back from its image (an SVG in a data: URI)
+STATIC_MARKS_JS = """() => {
+  const img = document.querySelector('img.ocsge-chart[data-kind="sankey"]');
+  if (!img || !img.complete || !img.naturalWidth) return null;
+  const bytes = Uint8Array.from(atob(img.src.split(',')[1]), c => c.charCodeAt(0));
+  const svg = new DOMParser().parseFromString(new TextDecoder().decode(bytes), 'image/svg+xml');
+  return [svg.querySelectorAll('g.sankey-node').length,
+          svg.querySelectorAll('path.sankey-link').length,
+          svg.querySelector('title').textContent];
+}"""
+
+
 def test_flux_page_draws_the_sankey(app_url: str, offline_page: OfflinePage,
                                     expected_sankey: tuple[int, int]) -> None:
+    """First its static view (an image the browser has decoded), then, toggled, plotly's
+    interactive chart drawn offline: the same nodes and links as the engine's figure."""
     page = _open_flux(offline_page, app_url)
+    static = page.wait_for_function(STATIC_MARKS_JS, timeout=60_000).json_value()
+    assert tuple(static[:2]) == expected_sankey
+    assert str(YEARS[0]) in static[2] and str(YEARS[1]) in static[2], static
+    assert page.locator(".st-key-flux_sankey_chart").count() == 0  # no plotly chart yet
+    screenshot(page.locator('img.ocsge-chart[data-kind="sankey"]'), "flux_sankey_static")
+    page.locator(".st-key-flux_sankey_interactive").get_by_text("Graphique interactif").click()
     chart = page.locator(".st-key-flux_sankey_chart")
     chart.locator("g.sankey .sankey-link").first.wait_for(state="attached", timeout=60_000)
     n_nodes = chart.locator("g.sankey .sankey-node").count()

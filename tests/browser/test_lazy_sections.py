@@ -12,7 +12,7 @@ from __future__ import annotations
 from tests.browser.conftest import OfflinePage, screenshot, wait_for_app
 
 TABLES = '[data-testid="stDataFrame"]'
-CHARTS = '[data-testid="stPlotlyChart"]'
+CHARTS = '[data-testid="stPlotlyChart"], img.ocsge-chart'  # interactive or static view
 MATRIX_LABEL = "La matrice du décret"
 
 

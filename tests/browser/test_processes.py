@@ -8,7 +8,17 @@ from ocsge_engine.flows.processes import default_process_table
 from tests.browser.conftest import OfflinePage, screenshot, wait_for_app
 
 TERRITORY = "commune:33529"  # La Teste-de-Buch: étalement résidentiel present 2015 -> 2018
-SANKEY_LABELS = "g.sankey-node text.node-label"
+SANKEY_LABELS = "g.sankey-node text.node-label"  # in the static view, as in plotly
+SANKEY_IMG = 'img.ocsge-chart[data-kind="sankey"]'
+# the node labels of the page's first Sankey: its static view is an image of an SVG (data: URI),
+# read back as the browser has it
+LABELS_JS = f"""sel => {{
+  const img = document.querySelector({SANKEY_IMG!r});
+  if (!img) return [];
+  const bytes = Uint8Array.from(atob(img.src.split(',')[1]), c => c.charCodeAt(0));
+  const svg = new DOMParser().parseFromString(new TextDecoder().decode(bytes), 'image/svg+xml');
+  return [...svg.querySelectorAll(sel)].map(t => t.textContent.trim());
+}}"""
 NEW_LABEL = "Lotissements neufs"
 UPLOADED_LABEL = "Lotissements (table chargée)"
 ROW_HEIGHT_PX = 35  # glide-data-grid default row height in Streamlit
@@ -16,9 +26,8 @@ ETALEMENT_ROW = 3   # 0-based row of etalement_residentiel in the default table
 
 
 def _sankey_labels(page) -> list[str]:
-    sankey = page.get_by_test_id("stPlotlyChart").first
-    sankey.locator(SANKEY_LABELS).first.wait_for(state="attached", timeout=60_000)
-    return [t.strip() for t in sankey.locator(SANKEY_LABELS).all_text_contents()]
+    page.locator(SANKEY_IMG).first.wait_for(state="visible", timeout=60_000)
+    return page.evaluate(LABELS_JS, SANKEY_LABELS)
 
 
 def _settled_box(page, locator) -> dict:  # type: ignore[no-untyped-def]
@@ -67,9 +76,8 @@ def test_editing_the_process_table_changes_the_sankey(app_url: str, offline_page
     page.keyboard.press("Enter")
     wait_for_app(page)
     screenshot(page, "processus_after_enter")
-    page.wait_for_function(
-        "label => [...document.querySelectorAll('g.sankey-node text.node-label')]"
-        ".some(t => t.textContent.includes(label))", arg=NEW_LABEL, timeout=60_000)
+    page.wait_for_function(f"label => ({LABELS_JS})({SANKEY_LABELS!r}).includes(label)",
+                           arg=NEW_LABEL, timeout=60_000)
     after = _sankey_labels(page)
     assert NEW_LABEL in after and "Étalement résidentiel" not in after, after
     screenshot(page, "processus_edited")
@@ -88,9 +96,8 @@ def test_editing_the_process_table_changes_the_sankey(app_url: str, offline_page
     wait_for_app(page)
     rules.locator('input[type="file"]').set_input_files(str(uploaded))
     wait_for_app(page)
-    page.wait_for_function(
-        "label => [...document.querySelectorAll('g.sankey-node text.node-label')]"
-        ".some(t => t.textContent.includes(label))", arg=UPLOADED_LABEL, timeout=60_000)
+    page.wait_for_function(f"label => ({LABELS_JS})({SANKEY_LABELS!r}).includes(label)",
+                           arg=UPLOADED_LABEL, timeout=60_000)
     rules.locator("summary").click()
     wait_for_app(page)
     assert UPLOADED_LABEL in _sankey_labels(page)
