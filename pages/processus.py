@@ -172,13 +172,23 @@ def _drafts_section(territory_id: str, pair: tuple[int, int], result: PseudoChan
     if implausible.empty and result.disagreement.empty:
         st.success("Aucun changement à vérifier sur ce territoire.")
         return
-    show_table(implausible, ["code_cs_from", "code_us_from", "code_cs_to", "code_us_to", "regle",
-                             "area_ha"], key="processus_suspect")
-    if not result.disagreement.empty:
-        show_table(result.disagreement, {"code_from": "Code de départ", "code_to": "Code d'arrivée",
-                                         "area_ha": "Surface (différences IGN)",
-                                         "area_ha_other": "Surface (croisement)",
-                                         "delta_ha": "Écart"}, key="processus_desaccord")
+    n_rules, n_disagree = len(implausible), len(result.disagreement)
+    st.caption(f"{n_rules} transition{'s' * (n_rules > 1)} invraisemblable{'s' * (n_rules > 1)} "
+               f"({fr_ha(float(implausible['area_ha'].sum()))}), {n_disagree} "
+               f"désaccord{'s' * (n_disagree > 1)} entre les différences IGN et le croisement.")
+    # the lists are a closed section, sent once opened: a table costs a page opened by a link
+    # more than a chart (docs/benchmarks.md)
+    box = lazy_expander("Liste des changements à vérifier", key="processus_suspect_open")
+    if box is not None:
+        with box:
+            show_table(implausible, ["code_cs_from", "code_us_from", "code_cs_to", "code_us_to",
+                                     "regle", "area_ha"], key="processus_suspect")
+            if not result.disagreement.empty:
+                show_table(result.disagreement,
+                           {"code_from": "Code de départ", "code_to": "Code d'arrivée",
+                            "area_ha": "Surface (différences IGN)",
+                            "area_ha_other": "Surface (croisement)", "delta_ha": "Écart"},
+                           key="processus_desaccord")
     if st.button("Préparer des brouillons de signalement", key="processus_drafts_build"):
         store, where = shared.get_store(), shared.cached_territory(territory_id)
         layers = [shared.run_safely(store.polygons, where, y, columns=["id", "code_cs", "code_us"])

@@ -140,8 +140,11 @@ def _comparison(territory_id: str, kind: str, pair: tuple[int, int]) -> None:
     missing = table[~table["available"]]
     show_fig(comparison_bars(table, pair[1], bool(table["synthetic"].fillna(False).any())),
              f"vegetation_voisines_{pair[1]}", table, key="vegetation_compare")
-    st.dataframe(_comparison_fr(table[table["available"]]), hide_index=True,
-                 key="vegetation_compare_table")
+    box = lazy_expander("Tableau des communes voisines", key="vegetation_compare_open")
+    if box is not None:
+        with box:
+            st.dataframe(_comparison_fr(table[table["available"]]), hide_index=True,
+                         key="vegetation_compare_table")
     if len(missing):
         st.caption("Hors des données chargées : " + ", ".join(missing["name"]) + ".")
 
@@ -178,7 +181,14 @@ def main() -> None:
                                 vers=[group_label(c) for c in result.flows["code_to"]])
     show_fig(vegetation_sankey(result), f"vegetation_sankey_{stem}", flows,
              key="vegetation_sankey")
-    _where(result)
+    # the detail by couple and the neighbours' table are closed sections, sent once opened: a
+    # table costs a page opened by a link more than a chart (0.3-0.45 s for these three,
+    # docs/benchmarks.md)
+    box = lazy_expander("D'où viennent les gains, où sont allées les pertes (par couple "
+                        "couverture × usage)", key="vegetation_where_open")
+    if box is not None:
+        with box:
+            _where(result)
     st.header("Carte de la végétation")
     drawn = shared.run_safely(map_html, territory.id, pair[0], pair[1])
     if drawn is not None:

@@ -50,3 +50,27 @@ def test_processus_reads_the_batch_matrix_and_shows_the_engine_flows(
     assert _links(at) == pytest.approx(expected, rel=1e-9)
     assert sum(left) > 50  # La Teste changed tens of hectares between 2015 and 2018
     assert len(_links(epci)) > 0
+
+
+def test_changes_to_check_are_listed_once_opened(open_app, national_app_store: Path) -> None:
+    """The list of changes to check is a closed section: its count and area are said; the
+    table, sent once opened, holds the engine's implausible transitions (same rows, same area
+    to the hundredth of a hectare)."""
+    from ocsge_engine.fmt import cell
+    from ocsge_engine.indicators.pseudo_change import pseudo_change
+
+    at = open_app("pages/processus.py", **LA_TESTE)
+    expected = pseudo_change(exchange_matrix(Store.open(national_app_store),
+                                             get_territory(LA_TESTE["territoire"]), 2015, 2018,
+                                             by="cs_us")).implausible
+    assert len(expected) > 0  # the real SYBARVAL changes hold implausible transitions here
+    n = len(expected)
+    said = f"{n} transition{'s' * (n > 1)} invraisemblable{'s' * (n > 1)}"
+    assert any(c.value.startswith(said) for c in at.caption), [c.value for c in at.caption]
+    assert not at.dataframe  # closed: not sent
+    at.session_state["processus_suspect_open"] = True  # what a click on the expander does
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    table = at.dataframe[0].value
+    assert len(table) == n
+    assert table["Surface (ha)"].tolist() == [cell(v, "ha") for v in expected["area_ha"]]

@@ -16,7 +16,7 @@ import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
 
-from ocsge_engine import cli
+from ocsge_engine import cli, fmt
 from ocsge_engine.indicators.vegetation import vegetation
 from ocsge_engine.report.vegetation import vegetation_sentence
 from ocsge_engine.store import Store
@@ -55,8 +55,9 @@ def test_vegetation_page_shows_the_cli_figures(open_app: Callable[..., AppTest],
     sentence = vegetation_sentence(result, "commune")
     assert sentence.startswith("Entre 2015 et 2018, la commune a perdu ")
     assert any(md.value == sentence for md in at.markdown)
-    # the neighbour comparison lists Arcachon first, with its own figures
-    table = next(df.value for df in at.dataframe if "Couvert arboré (part)" in df.value.columns)
+    # the neighbour comparison lists Arcachon first, with its own figures (a closed section,
+    # sent once opened)
+    table = _comparison_shown(at)
     assert table.iloc[0]["Commune"] == "Arcachon" and len(table) > 1
     assert table.iloc[0]["Couvert arboré (part)"] == f"{100 * tree['share_to']:.1f}\u202f%".replace(
         ".", ",")
@@ -69,9 +70,19 @@ def test_vegetation_page_shows_the_cli_figures(open_app: Callable[..., AppTest],
 
 
 
+def _comparison_shown(at: AppTest) -> pd.DataFrame:
+    """The neighbours' table, in its closed section: not sent until opened (opened here as a
+    click would)."""
+    assert not any("Couvert arboré (part)" in df.value.columns for df in at.dataframe)
+    at.session_state["vegetation_compare_open"] = True
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    return next(df.value for df in at.dataframe if "Couvert arboré (part)" in df.value.columns)
+
+
 def _shown(at: AppTest) -> tuple[dict[str, str], pd.DataFrame, str]:
     metrics = {m.label: m.value for m in at.metric}
-    table = next(df.value for df in at.dataframe if "Couvert arboré (part)" in df.value.columns)
+    table = _comparison_shown(at)
     caption = next(c.value for c in at.caption if c.value.startswith("Végétation 2018 colorée"))
     return metrics, table, caption
 
@@ -133,3 +144,25 @@ def test_all_figures_section_is_built_once_opened(open_app: Callable[..., AppTes
                  if list(df.value.columns) == ["Indicateur", "Valeur", "Source"])
     result = vegetation(Store.open(os.environ["OCSGE_STORE_DIR"]), ARCACHON, 2015, 2018)
     assert table["Indicateur"].tolist() == [f.label for f in result.figures()]
+
+
+def test_gains_and_losses_by_couple_are_built_once_opened(
+        open_app: Callable[..., AppTest]) -> None:
+    """The closed section by couple: no table until opened; then the tree cover's gains and
+    losses by CS × US couple, which add up to the engine's gain and loss of that class."""
+    at = open_app("pages/vegetation.py", territoire=ARCACHON, de="2015", a="2018")
+    assert not any(list(df.value.columns) == ["Couverture", "Usage", "Surface"]
+                   for df in at.dataframe)
+    at.session_state["vegetation_where_open"] = True  # what a click on the expander does
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert at.selectbox(key="vegetation_class").value == "tree"
+    tables = [df.value for df in at.dataframe
+              if list(df.value.columns) == ["Couverture", "Usage", "Surface"]]
+    result = vegetation(Store.open(os.environ["OCSGE_STORE_DIR"]), ARCACHON, 2015, 2018)
+    tree = result.classes["tree"]
+    expected = [t for t in (tree.gains_from, tree.losses_to) if not t.empty]
+    assert len(tables) == len(expected) >= 1
+    for shown, engine in zip(tables, expected):
+        assert shown["Surface"].tolist() == [fmt.hectares(a) for a in engine["area_ha"]]
+    assert tree.loss_ha == pytest.approx(float(tree.losses_to["area_ha"].sum()), abs=1e-9)
