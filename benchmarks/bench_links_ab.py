@@ -4,8 +4,9 @@ On a shared 2-core machine the same page opened by a link varies by ±0.5 s betw
 much as a change being measured. This benchmark serves two checkouts (``--old``, e.g. a
 ``git worktree`` of the previous commit, and this one) on the same store, warms both (every page
 once with La Teste-de-Buch), then opens each page by its link in one tab per server for a demo
-commune that page has not shown yet, alternating which server goes first, and prints the median
-per page and server. Same-tab links (``goto``): the frontend's code is in the renderer's cache,
+commune that page has not shown yet, alternating which server goes first (the second is slower:
+an A/A run of one checkout against itself showed 0.2 s on Cartes when one always went first),
+and prints the median per page and server; use an even ``--repeat``. Same-tab links (``goto``): the frontend's code is in the renderer's cache,
 as for a link followed from another page of the app in the same tab.
 
 Usage::
@@ -79,11 +80,13 @@ def main() -> None:
                     tabs[name].wait_for_function(DRAWN, timeout=180_000)
             time.sleep(20)  # the servers' warm-up threads end
             visit = 0
-            for _ in range(args.repeat):
-                for path in pages:
+            for round_ in range(args.repeat):
+                for k, path in enumerate(pages):
                     code = FRESH_COMMUNES[visit % 16]  # La Teste (the 17th) was the warm-up's
                     visit += 1
-                    for name in (["old", "new"] if visit % 2 else ["new", "old"]):
+                    # the server visited second is slower (the machine still busy with the
+                    # first visit): each page alternates which goes first, round after round
+                    for name in (["old", "new"] if (round_ + k) % 2 else ["new", "old"]):
                         url, tab = servers[name][1], tabs[name]
                         t0 = time.perf_counter()
                         tab.goto(f"{url}/{path}?territoire=commune:{code}&{QUERY}")
