@@ -66,7 +66,8 @@ LARGE_TERRITORY = "epci:243301504"  # CA du Bassin d'Arcachon Nord (COBAN), 18,0
 TARGETS_S = {"first_render": 4.0, "switch": 0.2, "map": 2.0, "page": 2.0, "browser_switch": 1.0,
              "page_in_app": 1.5}
 PAGE_PATHS = ["", "flux", "cartes", "artificialisation", "processus", "comparer", "croiser",
-              "trajectoire", "classements", "signaler", "predire", "exports", "contour"]
+              "trajectoire", "classements", "signaler", "predire", "exports", "contour",
+              "vegetation", "zonage"]
 # demo communes, one per page visit: the first visit of a page is also the commune's first
 # the 17 SYBARVAL communes of the demo, one per page visit (La Teste, warmed up, comes last)
 FRESH_COMMUNES = ["33005", "33009", "33011", "33019", "33029", "33042", "33051", "33199",
