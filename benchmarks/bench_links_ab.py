@@ -6,8 +6,9 @@ much as a change being measured. This benchmark serves two checkouts (``--old``,
 once with La Teste-de-Buch), then opens each page by its link in one tab per server for a demo
 commune that page has not shown yet, alternating which server goes first (the second is slower:
 an A/A run of one checkout against itself showed 0.2 s on Cartes when one always went first),
-and prints the median per page and server; use an even ``--repeat``. Same-tab links (``goto``): the frontend's code is in the renderer's cache,
-as for a link followed from another page of the app in the same tab.
+and prints the median per page and server; use an even ``--repeat``. Same-tab links
+(``goto``): the frontend's code is in the renderer's cache, as for a link followed from another
+page of the app in the same tab.
 
 Usage::
 

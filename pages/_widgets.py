@@ -4,10 +4,10 @@
 buttons and a « Graphique interactif » toggle. The figure is drawn first as a static SVG made by
 the engine from the same plotly figure (:func:`draw_chart`): a page opens without plotly.js; the
 toggle draws the interactive plotly chart (French locale, reduced toolbar). Files are made only
-when the user clicks (``st.download_button`` with a callable), through the engine's export functions
-(:mod:`ocsge_engine.charts.export`); rendered images are cached per figure. ``show_table`` shows
-a table formatted by :func:`ocsge_engine.fmt.french_table` (French headers with units, comma
-decimals, « — » for missing values).
+when the user clicks (``st.download_button`` with a callable), through the engine's export
+functions (:mod:`ocsge_engine.charts.export`); rendered images are cached per figure.
+``show_table`` shows a table formatted by :func:`ocsge_engine.fmt.french_table` (French headers
+with units, comma decimals, « — » for missing values).
 CSV and XLSX tables are neutralised first (:mod:`ocsge_engine.io.cells`): a text cell or column
 name starting with ``=``, ``+``, ``-``, ``@``, tab or CR cannot run as a spreadsheet formula.
 """
@@ -155,20 +155,20 @@ def draw_chart(fig: go.Figure, key: str, where: st.delta_generator.DeltaGenerato
 
     The static view is what makes a page open fast: the browser draws one image, without
     evaluating plotly.js and laying the chart out with it. It is drawn from the same figure, so
-    numbers, labels and colours are the interactive chart's; hover and zoom are the toggle's. Returns whether the static view
-    can be drawn (the page then offers the toggle); a figure it does not support is always
-    interactive.
+    numbers, labels and colours are the interactive chart's; hover and zoom are the toggle's.
+    Returns whether the static view can be drawn (the page then offers the toggle); a figure it
+    does not support is always interactive.
     """
-    where = where or st.container()
+    target = where if where is not None else st
     wanted = bool(st.session_state.get(INTERACTIVE_ALL)
                   or st.session_state.get(interactive_key(key)))
     img = figure_img(fig)
     if img is None or wanted:
-        where.plotly_chart(fig, key=f"{key}_chart", config=PLOTLY_CONFIG)
+        target.plotly_chart(fig, key=f"{key}_chart", config=PLOTLY_CONFIG)
     else:
         # an <img> of the SVG (data: URI, base64): st.html's sanitiser drops SVG and data:
         # images; markdown keeps this one line of HTML, in which no data text is left
-        where.markdown(img, unsafe_allow_html=True)
+        target.markdown(img, unsafe_allow_html=True)
     return img is not None
 
 
