@@ -68,14 +68,14 @@ def figure_img(fig: go.Figure) -> str | None:
     image, without a DOM node per mark (cheaper to lay out than inline SVG), and nothing in it
     can run or reach the page's DOM, whatever text the data holds. ``alt`` is the chart's title.
     """
-    svg = figure_svg(fig)
-    if svg is None:
+    drawn = _render(fig)
+    if drawn is None:
         return None
-    kind = re.search(r'data-kind="(\w+)"', svg).group(1)  # type: ignore[union-attr]
-    width = re.search(r'width="([\d.]+)"', svg).group(1)  # type: ignore[union-attr]
-    label = " ".join(_title(fig, WIDTH)[0])
+    kind, svg = drawn
+    width = PIE_WIDTH if kind == "pie" else WIDTH
+    label = " ".join(_title(fig, width)[0])
     data = base64.b64encode(svg.encode("utf-8")).decode("ascii")
-    max_width = float(width) * MAX_SCALE
+    max_width = width * MAX_SCALE
     return (f'<div class="ocsge-chart-box" style="overflow-x:auto">'
             f'<img class="ocsge-chart" data-kind="{kind}" alt="{_esc(label)}" '
             f'src="data:image/svg+xml;base64,{data}" '
@@ -90,15 +90,22 @@ def figure_svg(fig: go.Figure) -> str | None:
 
     A figure the renderer cannot draw faithfully returns ``None`` (logged), never a wrong chart.
     """
+    drawn = _render(fig)
+    return None if drawn is None else drawn[1]
+
+
+def _render(fig: go.Figure) -> tuple[str, str] | None:
+    """``(kind, SVG)`` of ``fig``, or ``None`` (not supported, or failed: logged)."""
     kind = _kind(fig)
     if kind is None:
         return None
     try:
-        return {"pie": _pie, "sankey": _sankey, "heatmap": _heatmap, "xy": _cartesian}[kind](fig)
+        svg = {"pie": _pie, "sankey": _sankey, "heatmap": _heatmap, "xy": _cartesian}[kind](fig)
     except Exception:  # noqa: BLE001 - the interactive chart is always there to fall back on
         logger.warning("no static view for the chart %r: the interactive chart is drawn",
                        _plain(_title_text(fig)), exc_info=True)
         return None
+    return None if svg is None else (kind, svg)
 
 
 def _kind(fig: go.Figure) -> str | None:
@@ -137,7 +144,7 @@ def _plain(text: object) -> str:
 
 
 def _lines(text: object) -> list[str]:
-    return [line for line in _plain(text).split("\n")] or [""]
+    return _plain(text).split("\n")
 
 
 def text_width(text: str, size: float) -> float:
@@ -338,13 +345,12 @@ def _pie(fig: go.Figure) -> str | None:
     hole = float(trace.hole or 0.0)
     radius = min(150.0, (height - top - 16) / 2)
     cx, cy = 18 + radius, top + 6 + radius
+    slices = [(k, label, value, _color(_at(colors, k), DEFAULT_COLORS[k % len(DEFAULT_COLORS)]))
+              for k, (label, value) in enumerate(zip(labels, values)) if value > 0]
     body = []
     angle = 0.0  # plotly: first slice at 12 o'clock, then counterclockwise
-    for k, (label, value) in enumerate(zip(labels, values)):
-        if value <= 0:
-            continue
+    for k, label, value, color in slices:
         share = value / total
-        color = _color(_at(colors, k), DEFAULT_COLORS[k % len(DEFAULT_COLORS)])
         start, end = angle, angle + 2 * math.pi * share
         angle = end
         point = {"label": label, "value": value, "percent": share,
@@ -366,10 +372,7 @@ def _pie(fig: go.Figure) -> str | None:
     # legend on the right, as plotly's
     x_legend = cx + radius + 28
     y = top + 10
-    for k, (label, value) in enumerate(zip(labels, values)):
-        if value <= 0:
-            continue
-        color = _color(_at(colors, k), DEFAULT_COLORS[k % len(DEFAULT_COLORS)])
+    for _, label, _, color in slices:
         lines = _wrap(label, 12, width - x_legend - 26, max_lines=3)
         body.append(f'<rect x="{x_legend:.1f}" y="{y:.1f}" width="12" height="12" '
                     f'fill="{_esc(color)}"/>')
@@ -447,15 +450,14 @@ def _sankey(fig: go.Figure) -> str | None:
     out_y = {k: y0[k] for k in range(n)}
     in_y = {k: y0[k] for k in range(n)}
     order = sorted(range(len(values)), key=lambda i: (y0[sources[i]], y0[targets[i]]))
-    spans: dict[int, tuple[float, float]] = {}
+    starts: dict[int, float] = {}  # each band's top at its source node
     for i in order:
-        h = values[i] * scale
-        spans[i] = (out_y[sources[i]], h)
-        out_y[sources[i]] += h
+        starts[i] = out_y[sources[i]]
+        out_y[sources[i]] += values[i] * scale
     for i in sorted(range(len(values)), key=lambda i: (y0[targets[i]], y0[sources[i]])):
         s, t, v = sources[i], targets[i], values[i]
         h = v * scale
-        ya, yb = spans[i][0], in_y[t]
+        ya, yb = starts[i], in_y[t]
         in_y[t] += h
         xa, xb = x0[s] + thick, x0[t]
         xm = (xa + xb) / 2
@@ -463,7 +465,6 @@ def _sankey(fig: go.Figure) -> str | None:
                 f"L {xb:.1f} {yb + h:.2f} C {xm:.1f} {yb + h:.2f} {xm:.1f} {ya + h:.2f} "
                 f"{xa:.1f} {ya + h:.2f} Z")
         point = {"value": v, "customdata": _at(link.customdata, i),
-                 "source": {"label": labels[s]}, "target": {"label": labels[t]},
                  "source.label": labels[s], "target.label": labels[t]}
         tip = hover_text(link.hovertemplate, point,
                          f"{labels[s]} → {labels[t]}\n{_number(v, ',.2f')}")
@@ -524,11 +525,8 @@ class _Axis:
         self.categorical = axis.type == "category" or any(isinstance(v, str) for v in values)
         self.lo_px, self.hi_px, self.reversed = lo_px, hi_px, reversed_
         if self.categorical:
-            self.categories: list[str] = []
-            for v in values:
-                key = str(v)
-                if key not in self.categories:
-                    self.categories.append(key)
+            self.categories = list(dict.fromkeys(str(v) for v in values))  # order of appearance
+            self._position = {c: float(k) for k, c in enumerate(self.categories)}
             self.lo, self.hi = -0.5, len(self.categories) - 0.5
         else:
             numbers = [float(v) for v in values if v is not None and not _isnan(v)]
@@ -547,7 +545,7 @@ class _Axis:
         self.dtick = float(axis.dtick) if isinstance(axis.dtick, (int, float)) else None
 
     def index(self, value: Any) -> float:
-        return float(self.categories.index(str(value))) if self.categorical else float(value)
+        return self._position[str(value)] if self.categorical else float(value)
 
     def px(self, value: float) -> float:
         t = (value - self.lo) / (self.hi - self.lo)
@@ -638,9 +636,7 @@ def _legend(items: list[tuple[str, str, str, str | None, float | None]], x0: flo
             body.append(f'<circle cx="{x + 7:.1f}" cy="{y + 8:.1f}" r="5" fill="{_esc(color)}"/>')
         body.append(_text(x + 22, y + 1, lines, size=12, valign="top"))
         x += w
-        y_extra = 14.4 * (len(lines) - 1)
-        if y_extra:
-            y += y_extra
+        y += 14.4 * (len(lines) - 1)  # a name wrapped on two lines
     return body, y - y0 + 24
 
 
