@@ -173,9 +173,12 @@ def _drafts_section(territory_id: str, pair: tuple[int, int], result: PseudoChan
         st.success("Aucun changement à vérifier sur ce territoire.")
         return
     n_rules, n_disagree = len(implausible), len(result.disagreement)
-    st.caption(f"{n_rules} transition{'s' * (n_rules > 1)} invraisemblable{'s' * (n_rules > 1)} "
-               f"({fr_ha(float(implausible['area_ha'].sum()))}), {n_disagree} "
-               f"désaccord{'s' * (n_disagree > 1)} entre les différences IGN et le croisement.")
+    said = (f"{n_rules} transition{'s' * (n_rules > 1)} invraisemblable{'s' * (n_rules > 1)} "
+            f"({fr_ha(float(implausible['area_ha'].sum()))})")
+    if result.has_diff:  # without the IGN layer, the note above says there is no comparison
+        said += (f", {n_disagree} désaccord{'s' * (n_disagree > 1)} entre les différences IGN "
+                 "et le croisement")
+    st.caption(said + ".")
     # the lists are a closed section, sent once opened: a table costs a page opened by a link
     # more than a chart (docs/benchmarks.md)
     box = lazy_expander("Liste des changements à vérifier", key="processus_suspect_open")
