@@ -83,7 +83,8 @@ def _sync_from_query() -> None:
 
 # Streamlit's own English hints, replaced by French labels: "Press Enter to apply" under text
 # inputs, and the uploader's "Drag and drop file here / Limit 200MB per file" (each uploader's
-# French label states its real limit) and "Browse files" button.
+# French label states its real limit) and "Browse files" button; the territory picker's clear
+# button (English label, and a territory cannot be « none »: see _territory_picker).
 FRENCH_CHROME_CSS = """<style>
 [data-testid="InputInstructions"] {display: none;}
 [data-testid="stFileUploaderDropzoneInstructions"] {display: none;}
@@ -91,6 +92,7 @@ FRENCH_CHROME_CSS = """<style>
   display: none;}
 [data-testid="stFileUploaderDropzone"] button[data-testid="stBaseButton-secondary"]::after {
   content: "Choisir un fichier";}
+.st-key-territory_pick [aria-label="Clear value"] {display: none;}
 </style>"""
 
 
@@ -117,8 +119,12 @@ def _territory_picker() -> None:
         options = {current: territory.name if territory else current, **options}
     if st.session_state.get("territory_pick") != current:
         st.session_state["territory_pick"] = current
+    # index=None: the picker has no default option. When the browser loses the widget's state
+    # (a remount under load) it sends the default back: with a default, that was the first
+    # commune of the list (Abeilhan) and the territory switched; with none it sends no value,
+    # which _pick_territory ignores, and the current territory is put back on the next run.
     st.selectbox("Territoire", list(options), format_func=options.get, key="territory_pick",
-                 on_change=_pick_territory, placeholder="Nom ou code INSEE…",
+                 index=None, on_change=_pick_territory, placeholder="Nom ou code INSEE…",
                  help="Tapez un nom ou un code INSEE pour filtrer la liste.")
 
 
