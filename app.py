@@ -122,7 +122,7 @@ def _territory_picker() -> None:
     # index=None: the picker has no default option. When the browser loses the widget's state
     # (a remount under load) it sends the default back: with a default, that was the first
     # commune of the list (Abeilhan) and the territory switched; with none it sends no value,
-    # which _pick_territory ignores, and the current territory is put back on the next run.
+    # which _pick_territory ignores, and the run it starts puts the current territory back.
     st.selectbox("Territoire", list(options), format_func=options.get, key="territory_pick",
                  index=None, on_change=_pick_territory, placeholder="Nom ou code INSEE…",
                  help="Tapez un nom ou un code INSEE pour filtrer la liste.")

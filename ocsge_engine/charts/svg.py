@@ -529,7 +529,7 @@ class _Axis:
             self._position = {c: float(k) for k, c in enumerate(self.categories)}
             self.lo, self.hi = -0.5, len(self.categories) - 0.5
         else:
-            numbers = [float(v) for v in values if v is not None and not _isnan(v)]
+            numbers = [float(v) for v in values if not fmt.is_missing(v)]
             if axis.range is not None:
                 self.lo, self.hi = float(axis.range[0]), float(axis.range[1])
             elif not numbers:
@@ -541,7 +541,7 @@ class _Axis:
                 self.lo, self.hi = min(numbers) - pad, max(numbers) + pad
         self.years = not self.categorical and all(
             float(v).is_integer() and 1800 <= float(v) <= 2200 for v in values
-            if v is not None and not _isnan(v))
+            if not fmt.is_missing(v))
         self.dtick = float(axis.dtick) if isinstance(axis.dtick, (int, float)) else None
 
     def index(self, value: Any) -> float:
@@ -570,13 +570,6 @@ class _Axis:
             out.append((value, str(int(value)) if self.years else _tick_label(value, step)))
             value += step
         return out
-
-
-def _isnan(value: Any) -> bool:
-    try:
-        return math.isnan(float(value))
-    except (TypeError, ValueError):
-        return False
 
 
 def _axis_title(axis: Any) -> str:
