@@ -105,7 +105,9 @@ FRENCH_LANG_JS = "<script>document.documentElement.lang = 'fr';</script>"
 def _pick_territory() -> None:
     """One action: the territory chosen in the sidebar's searchable list becomes current."""
     chosen = st.session_state.get("territory_pick")
-    if chosen and chosen != shared.territory_id():
+    if not chosen:  # the browser sent the picker back empty: not a choice (see _territory_picker)
+        logging.getLogger("ocsge_app").info("territory picker sent back empty: territory kept")
+    elif chosen != shared.territory_id():
         st.session_state["territory_id"] = chosen
         st.session_state.pop("years", None)
 

@@ -106,7 +106,7 @@ def test_new_ingest_is_seen_on_the_next_rerun(open_app, app_store: Path,
     assert at.sidebar.selectbox[-1].options == ["2018", "2021"]
 
 
-def test_picker_left_empty_by_the_browser_keeps_the_territory(open_app) -> None:
+def test_picker_left_empty_by_the_browser_keeps_the_territory(open_app, caplog) -> None:
     """The browser may send the sidebar picker back with no value (its React state lost on a
     remount): the territory of the link stays. The picker has no default option, so such a
     message can never mean « the first commune of the list » (Abeilhan, 34001, first of the
@@ -115,8 +115,10 @@ def test_picker_left_empty_by_the_browser_keeps_the_territory(open_app) -> None:
     at = open_app("pages/artificialisation.py", territoire="commune:33009", de="2015", a="2018")
     picker = at.sidebar.selectbox(key="territory_pick")
     assert picker.value == "commune:33009"
-    picker.set_value(None).run()
+    with caplog.at_level("INFO", logger="ocsge_app"):
+        picker.set_value(None).run()
     assert not at.exception
+    assert "territory picker sent back empty: territory kept" in caplog.text
     assert at.session_state["territory_id"] == "commune:33009"
     assert at.query_params["territoire"] in ("commune:33009", ["commune:33009"])
     assert at.sidebar.selectbox(key="territory_pick").value == "commune:33009"
